@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GrouportConfig(AppConfig):
+    name = "grouport"
+    verbose_name = "Accounts"

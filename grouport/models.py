@@ -1,0 +1,70 @@
+"""The user model: one account for members, therapists and staff, with email as the login."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).strip(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, email: str) -> "User":
+        # Log-in is case-insensitive: Ana@Example.com and ana@example.com are one account.
+        return self.get(email=(email or "").strip().lower())
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An account. Members add a state of residence and a time zone to their profile."""
+
+    email = models.EmailField("email address", max_length=254, unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    state = models.CharField("state of residence", max_length=2, choices=STATE_CHOICES, blank=True)
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, blank=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Designates whether the user can log into the admin site."
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self) -> str:
+        # Ids, not emails: a user's str() ends up in logs and admin history.
+        return f"User #{self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        # One account per address whatever its case: stored lower-case, unique in the database.
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from grouport import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("grouport.api_urls")),
+    path("", include("groups.urls")),
+]
+
+handler404 = views.page_not_found
+handler500 = views.server_error

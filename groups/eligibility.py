@@ -1,0 +1,111 @@
+"""Who may join which group: pure functions, no database.
+
+A member living in state S may join a therapy group if and only if S is a service state
+and the group's therapist holds a license for S that lasts until the group's last
+session. Skills groups are educational, not therapy, and are open to everyone.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from grouport.states import OUTSIDE_US, is_valid_state
+
+
+class Reason(StrEnum):
+    INVALID_STATE = "invalid_state"
+    OUTSIDE_US = "outside_us"
+    NOT_SERVICE_STATE = "not_service_state"
+    THERAPIST_NOT_LICENSED = "therapist_not_licensed_in_state"
+    LICENSE_EXPIRES = "license_expires_before_group_ends"
+    NO_THERAPY_GROUP = "no_open_therapy_group_in_state"
+
+
+REASON_TEXT: dict[Reason, str] = {
+    Reason.INVALID_STATE: "That is not a state we know.",
+    Reason.OUTSIDE_US: "Therapy groups are open only to people living in the United States states we serve.",
+    Reason.NOT_SERVICE_STATE: "Because of therapist licensing, our therapy groups are open only "
+    "to residents of Florida, New York and New Jersey.",
+    Reason.THERAPIST_NOT_LICENSED: "This group's therapist is not licensed in your state.",
+    Reason.LICENSE_EXPIRES: "This group's therapist is not licensed in your state for the whole program.",
+    Reason.NO_THERAPY_GROUP: "No therapy group with open enrollment is available for your state right now.",
+}
+
+
+@dataclass(frozen=True)
+class LicenseFact:
+    state: str
+    expires_on: dt.date
+
+
+@dataclass(frozen=True)
+class Decision:
+    eligible: bool
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return [str(reason) for reason in self.reasons]
+
+
+ELIGIBLE = Decision(eligible=True)
+
+
+def state_decision(*, state: str, service_states: Iterable[str]) -> Decision:
+    """Decide whether someone living in ``state`` may be treated in any therapy group."""
+    if not is_valid_state(state):
+        return Decision(False, (Reason.INVALID_STATE,))
+    if state == OUTSIDE_US:
+        return Decision(False, (Reason.OUTSIDE_US,))
+    if state not in set(service_states):
+        return Decision(False, (Reason.NOT_SERVICE_STATE,))
+    return ELIGIBLE
+
+
+def licensed_states(
+    *, licenses: Iterable[LicenseFact], last_session_on: dt.date, service_states: Iterable[str]
+) -> list[str]:
+    """Return the service states a therapy group is open to, given its therapist's licenses."""
+    allowed = set(service_states)
+    return sorted(
+        {lic.state for lic in licenses if lic.state in allowed and lic.expires_on >= last_session_on}
+    )
+
+
+def therapy_group_decision(
+    *,
+    state: str,
+    licenses: Iterable[LicenseFact],
+    last_session_on: dt.date,
+    service_states: Iterable[str],
+) -> Decision:
+    """Decide whether someone living in ``state`` may join one therapy group."""
+    service_states = tuple(service_states)
+    by_state = state_decision(state=state, service_states=service_states)
+    if not by_state.eligible:
+        return by_state
+    in_state = [lic for lic in licenses if lic.state == state]
+    if not in_state:
+        return Decision(False, (Reason.THERAPIST_NOT_LICENSED,))
+    if all(lic.expires_on < last_session_on for lic in in_state):
+        return Decision(False, (Reason.LICENSE_EXPIRES,))
+    return ELIGIBLE
+
+
+def group_decision(
+    *,
+    state: str,
+    kind: str,
+    licenses: Iterable[LicenseFact],
+    last_session_on: dt.date,
+    service_states: Iterable[str],
+) -> Decision:
+    """Decide whether someone living in ``state`` may join a group of ``kind``."""
+    if kind == "skills":
+        if not is_valid_state(state):
+            return Decision(False, (Reason.INVALID_STATE,))
+        return ELIGIBLE
+    return therapy_group_decision(
+        state=state, licenses=licenses, last_session_on=last_session_on, service_states=service_states
+    )

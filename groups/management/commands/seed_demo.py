@@ -1,0 +1,237 @@
+"""Load demo data: therapists, published groups of both kinds, a staff user and a member.
+
+Idempotent: running it again changes nothing that is already there, so ``make run`` can
+call it every time without moving anyone's edits.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from grouport.models import User
+from groups.models import Group, License, Module, Therapist
+from groups.services import group_save
+
+STAFF_EMAIL, STAFF_PASSWORD = "staff@grouport.test", "demo-staff-pass"
+MEMBER_EMAIL, MEMBER_PASSWORD = "member@grouport.test", "demo-member-pass"
+THERAPIST_PASSWORD = "demo-therapist-pass"
+
+THERAPISTS = [
+    {
+        "email": "maya.alvarez@grouport.test",
+        "display_name": "Dr. Maya Alvarez",
+        "credentials": "PhD, Licensed Psychologist",
+        "bio": "Maya has led DBT programs in Tallahassee and Pensacola for twelve years.",
+        "licenses": [("FL", "PY-10482")],
+    },
+    {
+        "email": "jordan.kim@grouport.test",
+        "display_name": "Jordan Kim",
+        "credentials": "LCSW",
+        "bio": "Jordan is intensively trained in DBT and practises across New York and New Jersey.",
+        "licenses": [("NY", "LCSW-088213"), ("NJ", "44SC06123400")],
+    },
+    {
+        "email": "priya.shah@grouport.test",
+        "display_name": "Priya Shah",
+        "credentials": "LMHC",
+        "bio": "Priya focuses on emotion regulation and skills for everyday life.",
+        "licenses": [("FL", "MH-19230"), ("NY", "LMHC-007731")],
+    },
+]
+
+ALL_MODULES = [m.value for m in Module]
+
+GROUPS = [
+    {
+        "slug": "tuesday-evening-dbt-therapy",
+        "title": "Tuesday Evening DBT Therapy Group",
+        "kind": Group.Kind.THERAPY,
+        "therapist": "jordan.kim@grouport.test",
+        "weekday": 1,
+        "start_time": dt.time(19, 0),
+        "time_zone": "America/New_York",
+        "weeks": 8,
+        "capacity": 10,
+        "price": Decimal("320.00"),
+        "modules": ALL_MODULES,
+        "description": "An eight-week therapy group working through all four DBT skills modules, "
+        "opening with DBT's core principles. For adults living in New York or New Jersey.",
+    },
+    {
+        "slug": "panhandle-dbt-therapy",
+        "title": "Panhandle DBT Therapy Group",
+        "kind": Group.Kind.THERAPY,
+        "therapist": "maya.alvarez@grouport.test",
+        "weekday": 3,
+        "start_time": dt.time(18, 0),
+        "time_zone": "America/Chicago",
+        "weeks": 8,
+        "capacity": 8,
+        "price": Decimal("320.00"),
+        "modules": ALL_MODULES,
+        "description": "Thursday evenings on Central time, for Floridians west of the Apalachicola "
+        "River and anyone in Florida whose evenings suit it.",
+    },
+    {
+        "slug": "monday-morning-dbt-therapy",
+        "title": "Monday Morning DBT Therapy Group",
+        "kind": Group.Kind.THERAPY,
+        "therapist": "priya.shah@grouport.test",
+        "weekday": 0,
+        "start_time": dt.time(10, 0),
+        "time_zone": "America/New_York",
+        "weeks": 12,
+        "capacity": 10,
+        "price": Decimal("450.00"),
+        "modules": ALL_MODULES,
+        "description": "A twelve-week cycle with more time for practice in each module. For Florida "
+        "and New York residents.",
+    },
+    {
+        "slug": "saturday-dbt-therapy-nj-ny",
+        "title": "Saturday DBT Therapy Group",
+        "kind": Group.Kind.THERAPY,
+        "therapist": "jordan.kim@grouport.test",
+        "weekday": 5,
+        "start_time": dt.time(11, 0),
+        "time_zone": "America/New_York",
+        "weeks": 8,
+        "capacity": 6,
+        "price": Decimal("320.00"),
+        "modules": [Module.CORE_PRINCIPLES, Module.DISTRESS_TOLERANCE, Module.EMOTION_REGULATION],
+        "description": "A small weekend group for New York and New Jersey residents.",
+    },
+    {
+        "slug": "dbt-skills-foundations-free",
+        "title": "DBT Skills Foundations (free)",
+        "kind": Group.Kind.SKILLS,
+        "therapist": "priya.shah@grouport.test",
+        "weekday": 2,
+        "start_time": dt.time(20, 0),
+        "time_zone": "America/New_York",
+        "weeks": 4,
+        "capacity": 30,
+        "price": Decimal("0.00"),
+        "modules": [Module.CORE_PRINCIPLES, Module.MINDFULNESS],
+        "description": "A free four-week introduction to DBT skills, open to everyone. Educational, "
+        "not therapy.",
+    },
+    {
+        "slug": "emotion-regulation-skills",
+        "title": "Emotion Regulation Skills Group",
+        "kind": Group.Kind.SKILLS,
+        "therapist": "maya.alvarez@grouport.test",
+        "weekday": 6,
+        "start_time": dt.time(16, 0),
+        "time_zone": "America/Chicago",
+        "weeks": 8,
+        "capacity": 20,
+        "price": Decimal("120.00"),
+        "modules": [Module.EMOTION_REGULATION, Module.MINDFULNESS],
+        "description": "Learn to understand and ride out intense emotions. Open to everyone, "
+        "wherever you live.",
+    },
+    {
+        "slug": "west-coast-dbt-skills",
+        "title": "West Coast DBT Skills Group",
+        "kind": Group.Kind.SKILLS,
+        "therapist": "jordan.kim@grouport.test",
+        "weekday": 3,
+        "start_time": dt.time(18, 30),
+        "time_zone": "America/Los_Angeles",
+        "weeks": 8,
+        "capacity": 16,
+        "price": Decimal("160.00"),
+        "modules": ALL_MODULES,
+        "description": "All four DBT skills modules at an evening hour for the Pacific time zone.",
+    },
+    {
+        "slug": "lunchtime-distress-tolerance",
+        "title": "Lunchtime Distress Tolerance Skills",
+        "kind": Group.Kind.SKILLS,
+        "therapist": "maya.alvarez@grouport.test",
+        "weekday": 4,
+        "start_time": dt.time(12, 0),
+        "time_zone": "America/New_York",
+        "weeks": 6,
+        "capacity": 12,
+        "price": Decimal("90.00"),
+        "modules": [Module.DISTRESS_TOLERANCE, Module.INTERPERSONAL_EFFECTIVENESS],
+        "description": "Six lunchtime sessions of practical skills for getting through a crisis "
+        "without making it worse.",
+    },
+]
+
+
+def _next_weekday(after: dt.date, weekday: int) -> dt.date:
+    return after + dt.timedelta(days=(weekday - after.weekday()) % 7 or 7)
+
+
+class Command(BaseCommand):
+    help = "Load demo therapists, groups and accounts (safe to run again)."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        today = timezone.localdate()
+        created = 0
+        staff, new = User.objects.get_or_create(
+            email=STAFF_EMAIL,
+            defaults={"first_name": "Sam", "last_name": "Staff", "is_staff": True, "is_superuser": True},
+        )
+        if new:
+            staff.set_password(STAFF_PASSWORD)
+            staff.save()
+        member, new = User.objects.get_or_create(
+            email=MEMBER_EMAIL,
+            defaults={
+                "first_name": "Alex",
+                "last_name": "Member",
+                "state": "NY",
+                "time_zone": "America/New_York",
+            },
+        )
+        if new:
+            member.set_password(MEMBER_PASSWORD)
+            member.save()
+
+        therapists: dict[str, Therapist] = {}
+        for spec in THERAPISTS:
+            first, _, last = spec["display_name"].removeprefix("Dr. ").partition(" ")
+            user, new = User.objects.get_or_create(
+                email=spec["email"], defaults={"first_name": first, "last_name": last, "is_staff": True}
+            )
+            if new:
+                user.set_password(THERAPIST_PASSWORD)
+                user.save()
+            therapist, _ = Therapist.objects.get_or_create(
+                user=user,
+                defaults={k: spec[k] for k in ("display_name", "credentials", "bio")},
+            )
+            for state, number in spec["licenses"]:
+                License.objects.get_or_create(
+                    therapist=therapist,
+                    state=state,
+                    number=number,
+                    defaults={"expires_on": dt.date(today.year + 2, 12, 31)},
+                )
+            therapists[spec["email"]] = therapist
+
+        for index, spec in enumerate(GROUPS):
+            if Group.objects.filter(slug=spec["slug"]).exists():
+                continue
+            starts_on = _next_weekday(today + dt.timedelta(days=3 + 2 * index), spec["weekday"])
+            fields = {k: v for k, v in spec.items() if k not in ("therapist", "modules")}
+            group = Group(
+                **fields,
+                therapist=therapists[spec["therapist"]],
+                starts_on=starts_on,
+                status=Group.Status.PUBLISHED,
+                video_url=f"https://video.example.com/grouport/{spec['slug']}",
+            )
+            group_save(group=group, modules=spec["modules"])
+            created += 1
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} groups created)."))

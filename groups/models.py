@@ -1,0 +1,208 @@
+"""The catalog: therapists and their licenses, groups, and each group's weekly sessions."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from grouport.states import OUTSIDE_US, STATE_CHOICES, TIME_ZONE_CHOICES, TIME_ZONE_NAMES
+
+
+class Module(models.TextChoices):
+    """The DBT skills modules, in the order a cohort usually meets them."""
+
+    CORE_PRINCIPLES = "core_principles", "DBT core principles"
+    MINDFULNESS = "mindfulness", "Mindfulness"
+    DISTRESS_TOLERANCE = "distress_tolerance", "Distress tolerance"
+    EMOTION_REGULATION = "emotion_regulation", "Emotion regulation"
+    INTERPERSONAL_EFFECTIVENESS = "interpersonal_effectiveness", "Interpersonal effectiveness"
+
+
+MODULE_ORDER = {code: index for index, code in enumerate(Module.values)}
+
+LICENSE_STATE_CHOICES = [(code, name) for code, name in STATE_CHOICES if code != OUTSIDE_US]
+
+
+class Therapist(models.Model):
+    """A certified therapist who leads groups."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapist")
+    display_name = models.CharField(max_length=120)
+    credentials = models.CharField(max_length=60, help_text='For example "LCSW" or "PhD, LMHC".')
+    bio = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name}, {self.credentials}"
+
+
+class License(models.Model):
+    """A therapist's license to practise in one state, valid until ``expires_on``."""
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="licenses")
+    state = models.CharField(max_length=2, choices=LICENSE_STATE_CHOICES)
+    number = models.CharField("license number", max_length=40)
+    expires_on = models.DateField()
+
+    class Meta:
+        ordering = ["state", "-expires_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["therapist", "state", "number"], name="license_unique_per_therapist"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} {self.number} (until {self.expires_on:%Y-%m-%d})"
+
+
+class Group(models.Model):
+    """A cohort: one therapist, one weekly slot, a start date, a number of weeks, a seat limit."""
+
+    class Kind(models.TextChoices):
+        THERAPY = "therapy", "DBT group therapy"
+        SKILLS = "skills", "DBT skills group"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CLOSED = "closed", "Closed"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    title = models.CharField(max_length=140)
+    slug = models.SlugField(max_length=140, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    description = models.TextField()
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="groups")
+
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField(help_text="Local wall-clock time in the group's time zone.")
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES)
+    duration_minutes = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(15), MaxValueValidator(240)]
+    )
+    starts_on = models.DateField("first session date")
+    weeks = models.PositiveSmallIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(52)]
+    )
+    # The local date of the last session, kept by save(): licenses must last until then.
+    ends_on = models.DateField("last session date", editable=False)
+
+    capacity = models.PositiveSmallIntegerField(
+        "seats", validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
+    price = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(max_length=3, default="usd", choices=[("usd", "USD")])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    video_url = models.URLField(
+        "private video link", blank=True, help_text="Shown only to confirmed members."
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_on", "start_time", "pk"]
+        indexes = [models.Index(fields=["status", "kind"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="group_price_not_negative"),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="group_capacity_positive"),
+            models.CheckConstraint(condition=Q(weeks__gte=1), name="group_weeks_positive"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="group_weekday_valid"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=15) & Q(duration_minutes__lte=240),
+                name="group_duration_sane",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="group_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        self.ends_on = self.first_session_on + dt.timedelta(weeks=self.weeks - 1)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"starts_on", "weekday", "weeks"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "ends_on"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.starts_on and self.weekday is not None and self.starts_on.weekday() != self.weekday:
+            raise ValidationError(
+                {"starts_on": f"The first session date must be a {self.Weekday(self.weekday).label}."}
+            )
+
+    @property
+    def first_session_on(self) -> dt.date:
+        """Return the first date on or after ``starts_on`` that falls on the group's weekday."""
+        return self.starts_on + dt.timedelta(days=(self.weekday - self.starts_on.weekday()) % 7)
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == 0
+
+    @property
+    def time_zone_name(self) -> str:
+        return TIME_ZONE_NAMES.get(self.time_zone, self.time_zone)
+
+
+class GroupModule(models.Model):
+    """One DBT module a group covers (a row each, so the catalog can filter on any database)."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="module_links")
+    module = models.CharField(max_length=40, choices=Module.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "module"], name="group_module_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_module_display()
+
+
+class GroupSession(models.Model):
+    """One weekly meeting of a group; start and end are stored in UTC."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="sessions")
+    number = models.PositiveSmallIntegerField(help_text="Week number, from 1.")
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField()
+    module = models.CharField(max_length=40, choices=Module.choices, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    note = models.TextField(blank=True, help_text="A note for members about this session.")
+
+    class Meta:
+        ordering = ["group", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "number"], name="session_number_unique"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} – week {self.number}"

@@ -1,0 +1,195 @@
+"""Reads of the catalog: what a visitor may see and join, and when groups next meet."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.utils import timezone
+
+from grouport.states import TIME_ZONE_CHOICES, service_states
+from groups.eligibility import (
+    Decision,
+    LicenseFact,
+    Reason,
+    group_decision,
+    licensed_states,
+    state_decision,
+)
+from groups.models import Group, GroupModule, GroupSession, License
+
+# Local start times that count as each part of the day, in minutes after midnight.
+TIME_OF_DAY: dict[str, tuple[int, int]] = {
+    "morning": (5 * 60, 12 * 60),
+    "afternoon": (12 * 60, 17 * 60),
+    "evening": (17 * 60, 24 * 60),
+}
+
+
+def _joinable_therapy_q(state: str, prefix: str = "") -> Q:
+    """Match therapy groups whose therapist holds a license for ``state`` through the end."""
+    licensed = License.objects.filter(
+        therapist=OuterRef(f"{prefix}therapist"),
+        state=state,
+        expires_on__gte=OuterRef(f"{prefix}ends_on"),
+    )
+    return Q(Exists(licensed))
+
+
+def _time_of_day_q(part: str, viewer_tz: str, now: dt.datetime) -> Q:
+    """Match groups whose start falls in ``part`` of the day on the viewer's clock.
+
+    Each group's local start time is compared with the viewer's range shifted by the
+    difference between the two zones today (few zones, so the query stays small).
+    """
+    start, end = TIME_OF_DAY[part]
+    viewer_offset = now.astimezone(ZoneInfo(viewer_tz)).utcoffset()
+    q = Q(pk__in=[])
+    for tz, _label in TIME_ZONE_CHOICES:
+        shift = int((now.astimezone(ZoneInfo(tz)).utcoffset() - viewer_offset).total_seconds() // 60)
+        lo, hi = start + shift, end + shift
+        for a, b in ((lo, hi),) if lo >= 0 and hi <= 1440 else _wrap(lo, hi):
+            bounds = Q(time_zone=tz, start_time__gte=_minutes_to_time(a))
+            if b < 1440:
+                bounds &= Q(start_time__lt=_minutes_to_time(b))
+            q |= bounds
+    return q
+
+
+def _wrap(lo: int, hi: int) -> list[tuple[int, int]]:
+    lo, hi = lo % 1440, hi % 1440 or 1440
+    return [(lo, hi)] if lo < hi else [(lo, 1440), (0, hi)]
+
+
+def _minutes_to_time(minutes: int) -> dt.time:
+    return dt.time(minutes // 60, minutes % 60)
+
+
+def groups_with_catalog_facts(queryset: QuerySet[Group], *, now: dt.datetime) -> QuerySet[Group]:
+    """Annotate the next session start and seats taken, and fetch what a card shows.
+
+    A fixed number of queries whatever the number of groups: one for the groups, one
+    each for their modules and their therapists' licenses.
+    """
+    next_session = (
+        GroupSession.objects.filter(
+            group=OuterRef("pk"), starts_at__gt=now, status=GroupSession.Status.SCHEDULED
+        )
+        .order_by("starts_at")
+        .values("starts_at")[:1]
+    )
+    return (
+        queryset.select_related("therapist")
+        .annotate(
+            next_session_at=Subquery(next_session),
+            # Nothing holds seats until reservations exist (the enrollment app adds them).
+            seats_taken=Value(0),
+        )
+        .annotate(seats_left=F("capacity") - F("seats_taken"))
+        .prefetch_related(
+            Prefetch("module_links", queryset=GroupModule.objects.order_by("pk")),
+            Prefetch("therapist__licenses", queryset=License.objects.order_by("state")),
+        )
+    )
+
+
+def group_catalog(
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    weekday: int | None = None,
+    module: str | None = None,
+    time_of_day: str | None = None,
+    viewer_tz: str = "America/New_York",
+    now: dt.datetime | None = None,
+) -> QuerySet[Group]:
+    """Return the published groups still to meet, filtered as a visitor asked.
+
+    With ``state``, only groups someone living there may join: every skills group, and the
+    therapy groups whose therapist is licensed there (in a service state) until the end.
+    """
+    now = now or timezone.now()
+    qs = Group.objects.filter(status=Group.Status.PUBLISHED)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if weekday is not None:
+        qs = qs.filter(weekday=weekday)
+    if module:
+        qs = qs.filter(Exists(GroupModule.objects.filter(group=OuterRef("pk"), module=module)))
+    if time_of_day:
+        qs = qs.filter(_time_of_day_q(time_of_day, viewer_tz, now))
+    if state:
+        joinable = Q(kind=Group.Kind.SKILLS)
+        if state_decision(state=state, service_states=service_states()).eligible:
+            joinable |= Q(kind=Group.Kind.THERAPY) & _joinable_therapy_q(state)
+        qs = qs.filter(joinable)
+    qs = groups_with_catalog_facts(qs, now=now)
+    return qs.filter(next_session_at__isnull=False).order_by("next_session_at", "pk")
+
+
+def group_public(*, now: dt.datetime | None = None) -> QuerySet[Group]:
+    """Return every published group (finished ones too) with what its page shows."""
+    now = now or timezone.now()
+    return groups_with_catalog_facts(Group.objects.filter(status=Group.Status.PUBLISHED), now=now)
+
+
+def group_license_facts(group: Group) -> list[LicenseFact]:
+    return [LicenseFact(lic.state, lic.expires_on) for lic in group.therapist.licenses.all()]
+
+
+def group_eligible_states(group: Group) -> list[str] | None:
+    """Return the states a therapy group is open to; ``None`` for skills groups (all)."""
+    if group.kind == Group.Kind.SKILLS:
+        return None
+    return licensed_states(
+        licenses=group_license_facts(group),
+        last_session_on=group.ends_on,
+        service_states=service_states(),
+    )
+
+
+def group_decision_for(*, group: Group, state: str) -> Decision:
+    return group_decision(
+        state=state,
+        kind=group.kind,
+        licenses=group_license_facts(group),
+        last_session_on=group.ends_on,
+        service_states=service_states(),
+    )
+
+
+@dataclass
+class EligibilityAnswer:
+    state: str
+    eligible: bool
+    reasons: list[str]
+    alternatives: list[Group] = field(default_factory=list)
+    group: Group | None = None
+
+
+def skills_alternatives(*, now: dt.datetime | None = None, limit: int = 6) -> list[Group]:
+    """Return open skills groups, soonest first, to offer anyone a therapy group cannot take."""
+    return list(group_catalog(kind=Group.Kind.SKILLS, now=now)[:limit])
+
+
+def eligibility_check(
+    *, state: str, group: Group | None = None, now: dt.datetime | None = None
+) -> EligibilityAnswer:
+    """Answer whether someone living in ``state`` may join ``group`` (or any therapy group).
+
+    With no group the question is whether any open therapy group will take them. A "no"
+    comes with reasons and the skills groups open to everyone.
+    """
+    if group is not None:
+        decision = group_decision_for(group=group, state=state)
+    else:
+        decision = state_decision(state=state, service_states=service_states())
+        if decision.eligible and not group_catalog(state=state, kind=Group.Kind.THERAPY, now=now).exists():
+            decision = Decision(False, (Reason.NO_THERAPY_GROUP,))
+    return EligibilityAnswer(
+        state=state,
+        eligible=decision.eligible,
+        reasons=decision.reason_codes,
+        alternatives=[] if decision.eligible else skills_alternatives(now=now),
+        group=group,
+    )

@@ -1,0 +1,88 @@
+"""Changes to the catalog: saving a group keeps its modules and weekly sessions in step."""
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession
+from groups.schedule import weekly_sessions
+
+logger = logging.getLogger(__name__)
+
+
+def group_set_modules(*, group: Group, modules: Iterable[str]) -> list[str]:
+    """Make ``modules`` the DBT modules ``group`` covers; return them in teaching order."""
+    wanted = sorted(set(modules), key=MODULE_ORDER.__getitem__)
+    with transaction.atomic():
+        GroupModule.objects.filter(group=group).exclude(module__in=wanted).delete()
+        existing = set(GroupModule.objects.filter(group=group).values_list("module", flat=True))
+        GroupModule.objects.bulk_create(
+            [GroupModule(group=group, module=m) for m in wanted if m not in existing]
+        )
+    return wanted
+
+
+def group_modules(*, group: Group) -> list[str]:
+    """Return the modules ``group`` covers, in teaching order."""
+    codes = [link.module for link in group.module_links.all()]
+    return sorted(codes, key=MODULE_ORDER.__getitem__)
+
+
+def group_sessions_sync(*, group: Group) -> None:
+    """Create, move or drop ``group``'s sessions so they match its weekly schedule.
+
+    Sessions that have already started are history (attendance hangs off them) and are
+    left as they are; future ones follow the schedule.
+    """
+    now = timezone.now()
+    slots = weekly_sessions(
+        first_on=group.first_session_on,
+        start_time=group.start_time,
+        time_zone=group.time_zone,
+        duration_minutes=group.duration_minutes,
+        weeks=group.weeks,
+        modules=group_modules(group=group),
+    )
+    with transaction.atomic():
+        existing = {s.number: s for s in GroupSession.objects.select_for_update().filter(group=group)}
+        to_create, to_update = [], []
+        for slot in slots:
+            session = existing.pop(slot.number, None)
+            if session is None:
+                to_create.append(
+                    GroupSession(
+                        group=group,
+                        number=slot.number,
+                        starts_at=slot.starts_at,
+                        ends_at=slot.ends_at,
+                        module=slot.module,
+                    )
+                )
+            elif session.starts_at > now and (
+                (session.starts_at, session.ends_at, session.module)
+                != (slot.starts_at, slot.ends_at, slot.module)
+            ):
+                session.starts_at, session.ends_at, session.module = (
+                    slot.starts_at,
+                    slot.ends_at,
+                    slot.module,
+                )
+                to_update.append(session)
+        GroupSession.objects.bulk_create(to_create)
+        GroupSession.objects.bulk_update(to_update, ["starts_at", "ends_at", "module"])
+        # Weeks dropped from the program: remove the ones still in the future.
+        GroupSession.objects.filter(pk__in=[s.pk for s in existing.values() if s.starts_at > now]).delete()
+    logger.info("group %s sessions synced: %d created, %d moved", group.pk, len(to_create), len(to_update))
+
+
+def group_save(*, group: Group, modules: Iterable[str] | None = None) -> Group:
+    """Save ``group`` (validated), its modules, and bring its sessions in line with it."""
+    group.full_clean()
+    with transaction.atomic():
+        group.save()
+        if modules is not None:
+            group_set_modules(group=group, modules=modules)
+        group_sessions_sync(group=group)
+    return group

@@ -1,0 +1,84 @@
+"""Server-rendered catalog pages: they work with no JavaScript and on a phone."""
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from grouport.states import STATE_CHOICES, STATE_NAMES, TIME_ZONE_NAMES, is_valid_state
+from groups.eligibility import REASON_TEXT, Reason
+from groups.forms import CatalogFilterForm, viewer_time_zone
+from groups.models import Group
+from groups.selectors import (
+    eligibility_check,
+    group_catalog,
+    group_eligible_states,
+    group_public,
+    skills_alternatives,
+)
+
+CATALOG_PAGE_SIZE = 12
+
+
+def catalog(request: HttpRequest) -> HttpResponse:
+    form = CatalogFilterForm(request.GET or None)
+    filters: dict[str, object] = {}
+    if form.is_bound and form.is_valid():
+        filters = form.filters()
+    tz = viewer_time_zone(
+        request,
+        tz=form.cleaned_data.get("tz") if form.is_bound and form.is_valid() else None,
+        state=filters.get("state"),
+    )
+    now = timezone.now()
+    groups = group_catalog(**filters, viewer_tz=tz, now=now)
+    page = Paginator(groups, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    state = filters.get("state")
+    answer = eligibility_check(state=state, now=now) if state else None
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "groups/catalog.html",
+        {
+            "form": form,
+            "page": page,
+            "groups": page.object_list,
+            "state": state,
+            "state_name": STATE_NAMES.get(state or ""),
+            "answer": answer,
+            "answer_reasons": [REASON_TEXT[Reason(r)] for r in answer.reasons] if answer else [],
+            "viewer_tz": tz,
+            "viewer_tz_name": TIME_ZONE_NAMES.get(tz, tz),
+            "query": query.urlencode(),
+        },
+    )
+
+
+def group_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    group = group_public().filter(slug=slug).first()
+    if group is None:
+        raise Http404("No such group.")
+    state = request.GET.get("state") or (request.user.state if request.user.is_authenticated else "")
+    answer = eligibility_check(state=state, group=group) if state and is_valid_state(state) else None
+    tz = viewer_time_zone(request, tz=request.GET.get("tz"), state=state or None)
+    sessions = list(group.sessions.order_by("number"))
+    return render(
+        request,
+        "groups/group_detail.html",
+        {
+            "group": group,
+            "sessions": sessions,
+            "modules": [link.get_module_display() for link in group.module_links.all()],
+            "eligible_states": [STATE_NAMES[s] for s in group_eligible_states(group) or []],
+            "answer": answer,
+            "answer_reasons": [REASON_TEXT[Reason(r)] for r in answer.reasons] if answer else [],
+            "alternatives": answer.alternatives if answer else [],
+            "state": state,
+            "state_choices": STATE_CHOICES,
+            "viewer_tz": tz,
+            "viewer_tz_name": TIME_ZONE_NAMES.get(tz, tz),
+            "now": timezone.now(),
+            "skills_groups": [] if group.kind == Group.Kind.SKILLS else skills_alternatives(limit=3),
+        },
+    )

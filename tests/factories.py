@@ -1,0 +1,88 @@
+"""factory_boy factories for the whole suite."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from groups.models import Group, License, Therapist
+from groups.services import group_save
+from grouport.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            instance.save()
+
+
+class TherapistFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Therapist
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    display_name = factory.Faker("name")
+    credentials = "LCSW"
+    bio = "Leads DBT groups."
+
+
+class LicenseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = License
+
+    therapist = factory.SubFactory(TherapistFactory)
+    state = "NY"
+    number = factory.Sequence(lambda n: f"LIC-{n:05d}")
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=3 * 365))
+
+
+def licensed_therapist(*states: str, expires_on: dt.date | None = None) -> Therapist:
+    therapist = TherapistFactory()
+    for state in states:
+        kwargs = {"expires_on": expires_on} if expires_on else {}
+        LicenseFactory(therapist=therapist, state=state, **kwargs)
+    return therapist
+
+
+def _next_weekday(weekday: int) -> dt.date:
+    today = timezone.localdate()
+    return today + dt.timedelta(days=(weekday - today.weekday()) % 7 or 7)
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    """A published group; created through ``group_save`` so its sessions exist."""
+
+    class Meta:
+        model = Group
+
+    title = factory.Sequence(lambda n: f"Group {n}")
+    slug = factory.Sequence(lambda n: f"group-{n}")
+    kind = Group.Kind.THERAPY
+    description = "Weekly DBT group."
+    therapist = factory.SubFactory(TherapistFactory)
+    weekday = 1
+    start_time = dt.time(19, 0)
+    time_zone = "America/New_York"
+    duration_minutes = 90
+    starts_on = factory.LazyAttribute(lambda o: _next_weekday(o.weekday))
+    weeks = 8
+    capacity = 10
+    price = Decimal("200.00")
+    status = Group.Status.PUBLISHED
+    video_url = "https://video.example.com/room"
+
+    @classmethod
+    def _create(cls, model_class, *args, modules=None, **kwargs):
+        group = model_class(*args, **kwargs)
+        return group_save(group=group, modules=modules or ["core_principles", "mindfulness"])
