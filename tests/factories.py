@@ -6,9 +6,9 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from grouport.models import User
 from groups.models import Group, License, Therapist
 from groups.services import group_save
-from grouport.models import User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
