@@ -15,10 +15,10 @@ help:
 	@echo "make test    lint, then every test on PostgreSQL (+ the SQLite subset); starts its own servers"
 	@echo "make lint    ruff (Django and timezone rules) and the migrations check"
 
-$(INSTALLED): requirements.txt
+$(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
 install: $(INSTALLED)

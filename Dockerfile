@@ -1,0 +1,36 @@
+# grouport: one image for the web server (gunicorn), the Celery worker and Celery beat.
+# docker-compose.yml runs all three from it; tests/test_deployment.py checks the pairing.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    WEB_CONCURRENCY=3
+
+WORKDIR /app
+
+# An unprivileged user runs every process; the code and collected static files stay
+# owned by root, so the running app cannot rewrite them.
+RUN groupadd --system app \
+    && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
+
+# Dependencies first, so a code change does not reinstall them. All are wheels
+# (psycopg2-binary included): no compiler is needed.
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+
+# Static files are collected (and compressed/hashed for WhiteNoise) at build time. The
+# SECRET_KEY here exists only for this command: production refuses to start without one
+# and the real key comes from the environment at run time.
+RUN DJANGO_ENV=production SECRET_KEY=build-only-not-a-secret ALLOWED_HOSTS=build SITE_URL=https://build.invalid \
+    python manage.py collectstatic --noinput
+
+USER app
+
+EXPOSE 8000
+
+# Workers: WEB_CONCURRENCY (gunicorn reads it), 3 unless the environment says otherwise.
+CMD ["gunicorn", "grouport.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
