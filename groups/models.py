@@ -101,6 +101,9 @@ class Group(models.Model):
     )
     # The local date of the last session, kept by save(): licenses must last until then.
     ends_on = models.DateField("last session date", editable=False)
+    # When the last session starts, kept by the sessions service. The catalog lists a group
+    # (and it takes reservations) until then; an indexed column keeps that filter cheap.
+    last_session_at = models.DateTimeField(null=True, editable=False)
 
     capacity = models.PositiveSmallIntegerField(
         "seats", validators=[MinValueValidator(1), MaxValueValidator(500)]
@@ -119,7 +122,10 @@ class Group(models.Model):
 
     class Meta:
         ordering = ["starts_on", "start_time", "pk"]
-        indexes = [models.Index(fields=["status", "kind"])]
+        indexes = [
+            models.Index(fields=["status", "kind"]),
+            models.Index(fields=["status", "last_session_at"], name="group_open_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="group_price_not_negative"),
             models.CheckConstraint(condition=Q(capacity__gte=1), name="group_capacity_positive"),

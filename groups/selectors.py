@@ -26,14 +26,18 @@ TIME_OF_DAY: dict[str, tuple[int, int]] = {
 }
 
 
-def _joinable_therapy_q(state: str, prefix: str = "") -> Q:
-    """Match therapy groups whose therapist holds a license for ``state`` through the end."""
-    licensed = License.objects.filter(
-        therapist=OuterRef(f"{prefix}therapist"),
-        state=state,
-        expires_on__gte=OuterRef(f"{prefix}ends_on"),
-    )
-    return Q(Exists(licensed))
+def _joinable_therapy_q(state: str) -> Q:
+    """Match therapy groups whose therapist holds a license for ``state`` through the end.
+
+    An uncorrelated ``pk IN (...)``: PostgreSQL hashes it once, where a correlated EXISTS
+    inside the OR below was re-run for every group (bench/catalog.py showed it growing).
+    """
+    licensed = Group.objects.filter(
+        kind=Group.Kind.THERAPY,
+        therapist__licenses__state=state,
+        therapist__licenses__expires_on__gte=F("ends_on"),
+    ).values("pk")
+    return Q(kind=Group.Kind.THERAPY, pk__in=licensed)
 
 
 def _time_of_day_q(part: str, viewer_tz: str, now: dt.datetime) -> Q:
@@ -103,13 +107,13 @@ def group_catalog(
     viewer_tz: str = "America/New_York",
     now: dt.datetime | None = None,
 ) -> QuerySet[Group]:
-    """Return the published groups still to meet, filtered as a visitor asked.
+    """Return the published groups still to meet, filtered as a visitor asked, by start date.
 
     With ``state``, only groups someone living there may join: every skills group, and the
     therapy groups whose therapist is licensed there (in a service state) until the end.
     """
     now = now or timezone.now()
-    qs = Group.objects.filter(status=Group.Status.PUBLISHED)
+    qs = Group.objects.filter(status=Group.Status.PUBLISHED, last_session_at__gt=now)
     if kind:
         qs = qs.filter(kind=kind)
     if weekday is not None:
@@ -121,10 +125,11 @@ def group_catalog(
     if state:
         joinable = Q(kind=Group.Kind.SKILLS)
         if state_decision(state=state, service_states=service_states()).eligible:
-            joinable |= Q(kind=Group.Kind.THERAPY) & _joinable_therapy_q(state)
+            joinable |= _joinable_therapy_q(state)
         qs = qs.filter(joinable)
-    qs = groups_with_catalog_facts(qs, now=now)
-    return qs.filter(next_session_at__isnull=False).order_by("next_session_at", "pk")
+    # Ordered by stored columns only: the next-session subquery is then computed just for
+    # the rows of the page shown, not for the whole catalog.
+    return groups_with_catalog_facts(qs, now=now).order_by("starts_on", "start_time", "pk")
 
 
 def group_public(*, now: dt.datetime | None = None) -> QuerySet[Group]:

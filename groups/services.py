@@ -4,6 +4,7 @@ import logging
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession
@@ -74,6 +75,10 @@ def group_sessions_sync(*, group: Group) -> None:
         GroupSession.objects.bulk_update(to_update, ["starts_at", "ends_at", "module"])
         # Weeks dropped from the program: remove the ones still in the future.
         GroupSession.objects.filter(pk__in=[s.pk for s in existing.values() if s.starts_at > now]).delete()
+        last = group.sessions.aggregate(last=Max("starts_at"))["last"]
+        if group.last_session_at != last:
+            group.last_session_at = last
+            Group.objects.filter(pk=group.pk).update(last_session_at=last)
     logger.info("group %s sessions synced: %d created, %d moved", group.pk, len(to_create), len(to_update))
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: standalone scripts, run by hand (see docs/performance.md), not by the test suite."""
