@@ -1,6 +1,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from enrollment import api as enrollment_api
+from grouport import api as account_api
 from groups import api as groups_api
 
 app_name = "api"
@@ -9,6 +11,30 @@ urlpatterns = [
     path("groups/", groups_api.GroupListApi.as_view(), name="group-list"),
     path("groups/<int:pk>/", groups_api.GroupDetailApi.as_view(), name="group-detail"),
     path("eligibility/", groups_api.EligibilityApi.as_view(), name="eligibility"),
+    path("auth/token/", account_api.TokenApi.as_view(), name="token"),
+    path("me/", account_api.MeApi.as_view(), name="me"),
+    path(
+        "groups/<int:pk>/reservations/",
+        enrollment_api.GroupReservationCreateApi.as_view(),
+        name="group-reservations",
+    ),
+    path("groups/<int:pk>/waitlist/", enrollment_api.GroupWaitlistApi.as_view(), name="group-waitlist"),
+    path("reservations/", enrollment_api.ReservationListApi.as_view(), name="reservation-list"),
+    path("reservations/<int:pk>/", enrollment_api.ReservationDetailApi.as_view(), name="reservation-detail"),
+    path(
+        "reservations/<int:pk>/cancel/",
+        enrollment_api.ReservationCancelApi.as_view(),
+        name="reservation-cancel",
+    ),
+    path("waitlist/", enrollment_api.WaitlistListApi.as_view(), name="waitlist-list"),
+    path(
+        "waitlist/<int:pk>/accept/", enrollment_api.WaitlistOfferAcceptApi.as_view(), name="waitlist-accept"
+    ),
+    path(
+        "waitlist/<int:pk>/decline/",
+        enrollment_api.WaitlistOfferDeclineApi.as_view(),
+        name="waitlist-decline",
+    ),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",

@@ -6,6 +6,8 @@ from grouport import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("grouport.api_urls")),
+    path("accounts/", include("allauth.urls")),
+    path("", include("enrollment.urls")),
     path("", include("groups.urls")),
 ]
 

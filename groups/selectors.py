@@ -4,9 +4,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from enrollment.selectors import seats_taken_subquery
 from grouport.states import TIME_ZONE_CHOICES, service_states
 from groups.eligibility import (
     Decision,
@@ -86,8 +87,7 @@ def groups_with_catalog_facts(queryset: QuerySet[Group], *, now: dt.datetime) ->
         queryset.select_related("therapist")
         .annotate(
             next_session_at=Subquery(next_session),
-            # Nothing holds seats until reservations exist (the enrollment app adds them).
-            seats_taken=Value(0),
+            seats_taken=seats_taken_subquery(now),
         )
         .annotate(seats_left=F("capacity") - F("seats_taken"))
         .prefetch_related(

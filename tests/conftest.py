@@ -36,3 +36,5 @@ def on_postgres() -> bool:
 def _site_defaults(settings) -> None:
     settings.SERVICE_STATES = ("FL", "NY", "NJ")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # A fast hash: the suite creates many accounts (production keeps Django's default).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

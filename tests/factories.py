@@ -86,3 +86,15 @@ class GroupFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, modules=None, **kwargs):
         group = model_class(*args, **kwargs)
         return group_save(group=group, modules=modules or ["core_principles", "mindfulness"])
+
+
+def member(*, state: str = "NY", verified: bool = True, **kwargs) -> User:
+    """A member with a profile (state, time zone) and, by default, a verified email."""
+    from allauth.account.models import EmailAddress
+
+    from grouport.states import default_time_zone
+
+    kwargs.setdefault("time_zone", default_time_zone(state))
+    user = UserFactory(state=state, **kwargs)
+    EmailAddress.objects.create(user=user, email=user.email, verified=verified, primary=True)
+    return user

@@ -12,6 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from grouport.models import User
+from allauth.account.models import EmailAddress
+
+from enrollment.models import Reservation
 from groups.models import Group, License, Module, Therapist
 from groups.services import group_save
 
@@ -44,6 +47,7 @@ THERAPISTS = [
 ]
 
 ALL_MODULES = [m.value for m in Module]
+NEARLY_FULL = "saturday-dbt-therapy-nj-ny"
 
 GROUPS = [
     {
@@ -234,4 +238,27 @@ class Command(BaseCommand):
             )
             group_save(group=group, modules=spec["modules"])
             created += 1
+        # Demo accounts can log in at once: their addresses count as verified.
+        for user in User.objects.filter(email__endswith="@grouport.test"):
+            EmailAddress.objects.get_or_create(
+                user=user, email=user.email, defaults={"verified": True, "primary": True}
+            )
+        self._fill(Group.objects.get(slug=NEARLY_FULL), leave_free=1, now=timezone.now())
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} groups created)."))
+
+    def _fill(self, group: Group, *, leave_free: int, now) -> None:
+        """Give a group confirmed demo members until only ``leave_free`` seats are left."""
+        for n in range(1, group.capacity - leave_free + 1):
+            member, new = User.objects.get_or_create(
+                email=f"demo-member-{group.pk}-{n}@example.invalid",
+                defaults={"first_name": "Demo", "last_name": f"Member {n}", "state": "NY"},
+            )
+            if new:
+                member.set_unusable_password()
+                member.save()
+            Reservation.objects.get_or_create(
+                member=member,
+                group=group,
+                status=Reservation.Status.CONFIRMED,
+                defaults={"residence_state": "NY", "attested_at": now, "confirmed_at": now},
+            )

@@ -1,0 +1,180 @@
+"""The member API: reservations and the waitlist. Members only ever see their own."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.providers import describe_next_action
+from enrollment.models import Reservation, WaitlistEntry
+from enrollment.selectors import member_reservations, member_waitlist, waitlist_position
+from enrollment.services.reservations import Attestations, reservation_cancel, reservation_start
+from enrollment.services.waitlist import (
+    waitlist_join,
+    waitlist_leave,
+    waitlist_offer_accept,
+    waitlist_offer_decline,
+)
+from grouport.exceptions import NotFound
+from groups.models import Group
+
+
+class AttestationSerializer(serializers.Serializer):
+    attest_residence = serializers.BooleanField(default=False, help_text="I live in the state on my profile.")
+    attest_location = serializers.BooleanField(
+        default=False, help_text="I will attend every session from a state where I may join."
+    )
+    accept_agreement = serializers.BooleanField(
+        default=False, help_text="I accept the group agreement, including its crisis plan."
+    )
+
+    def attestations(self) -> Attestations:
+        data = self.validated_data
+        return Attestations(
+            residence=data["attest_residence"],
+            location=data["attest_location"],
+            agreement=data["accept_agreement"],
+        )
+
+
+class NextActionSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    url = serializers.CharField()
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    next_action = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reservation
+        fields = ["id", "status", "expires_at", "group", "next_action", "created_at", "confirmed_at"]
+
+    def get_next_action(self, reservation: Reservation) -> dict[str, str] | None:
+        action = self.context.get("next_action") or describe_next_action(reservation)
+        return action.as_dict() if action else None
+
+
+class WaitlistEntrySerializer(serializers.ModelSerializer):
+    position = serializers.SerializerMethodField()
+    offer = ReservationSerializer(read_only=True)
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ["id", "group", "status", "position", "created_at", "offer"]
+
+    def get_position(self, entry: WaitlistEntry) -> int | None:
+        return waitlist_position(entry=entry)
+
+
+def _reservable_group(pk: int) -> Group:
+    """A group a member may ask about: published or closed (drafts do not exist to them)."""
+    group = Group.objects.filter(pk=pk).exclude(status=Group.Status.DRAFT).select_related("therapist").first()
+    if group is None:
+        raise NotFound("No published group has that id.")
+    return group
+
+
+class GroupReservationCreateApi(APIView):
+    """Hold a seat in a group (and confirm it at once if the group is free)."""
+
+    @extend_schema(
+        request=AttestationSerializer,
+        responses={
+            201: ReservationSerializer,
+            400: OpenApiResponse(description="attestation_required, group_closed, profile_incomplete"),
+            403: OpenApiResponse(description="not_eligible (with reasons, alternatives), email_unverified"),
+            409: OpenApiResponse(description="group_full (with waitlist_url), already_reserved"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        group = _reservable_group(pk)
+        serializer = AttestationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reservation, action = reservation_start(
+            member=request.user, group=group, attestations=serializer.attestations()
+        )
+        body = ReservationSerializer(reservation, context={"next_action": action}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ReservationListApi(ListAPIView):
+    """The signed-in member's reservations, newest first."""
+
+    serializer_class = ReservationSerializer
+
+    def get_queryset(self):
+        return member_reservations(member=self.request.user)
+
+
+class ReservationDetailApi(RetrieveAPIView):
+    """One of the signed-in member's reservations (another member's id is a 404)."""
+
+    serializer_class = ReservationSerializer
+
+    def get_queryset(self):
+        return member_reservations(member=self.request.user)
+
+
+class ReservationCancelApi(APIView):
+    """Cancel one of the signed-in member's reservations; the seat frees at once."""
+
+    @extend_schema(request=None, responses=ReservationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        reservation = get_object_or_404(member_reservations(member=request.user), pk=pk)
+        reservation = reservation_cancel(reservation=reservation, actor=request.user)
+        return Response(ReservationSerializer(reservation).data)
+
+
+class GroupWaitlistApi(APIView):
+    """Join (POST) or leave (DELETE) a full group's waitlist."""
+
+    @extend_schema(request=None, responses={201: WaitlistEntrySerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        entry = waitlist_join(member=request.user, group=_reservable_group(pk))
+        return Response(WaitlistEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        entry = (
+            member_waitlist(member=request.user).filter(group_id=pk, status__in=WaitlistEntry.ACTIVE).first()
+        )
+        if entry is None:
+            raise NotFound("You are not on this group's waitlist.")
+        waitlist_leave(entry=entry, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WaitlistListApi(ListAPIView):
+    """The signed-in member's waitlist entries, with their place in line and any open offer."""
+
+    serializer_class = WaitlistEntrySerializer
+
+    def get_queryset(self):
+        return member_waitlist(member=self.request.user).order_by("-created_at", "-pk")
+
+
+class WaitlistOfferAcceptApi(APIView):
+    """Accept a seat offer with the attestations; then pay (or it is confirmed if free)."""
+
+    @extend_schema(request=AttestationSerializer, responses=ReservationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
+        serializer = AttestationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reservation, action = waitlist_offer_accept(
+            entry=entry, member=request.user, attestations=serializer.attestations()
+        )
+        return Response(ReservationSerializer(reservation, context={"next_action": action}).data)
+
+
+class WaitlistOfferDeclineApi(APIView):
+    """Decline a seat offer: the seat goes to the next member in line."""
+
+    @extend_schema(request=None, responses=WaitlistEntrySerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
+        entry = waitlist_offer_decline(entry=entry, actor=request.user)
+        return Response(WaitlistEntrySerializer(entry).data)

@@ -1,0 +1,42 @@
+"""A member's own calendar file for a group: its sessions, naming nobody else."""
+
+import datetime as dt
+
+from django.conf import settings
+from icalendar import Calendar, Event, vCalAddress
+
+from enrollment.models import Reservation
+from groups.models import GroupSession
+
+
+def reservation_calendar(*, reservation: Reservation, sessions: list[GroupSession]) -> bytes:
+    """Return an iCalendar file of ``sessions`` for the member who holds ``reservation``.
+
+    The event titles are neutral ("Group session"): a calendar is often shared or shown on
+    a lock screen, and that someone attends a therapy group is health information.
+    """
+    calendar = Calendar()
+    calendar.add("prodid", "-//grouport//sessions//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    confirmed = reservation.status == Reservation.Status.CONFIRMED
+    for session in sessions:
+        event = Event()
+        event.add("uid", f"session-{session.pk}-reservation-{reservation.pk}@grouport")
+        event.add("dtstamp", dt.datetime.now(dt.UTC))
+        event.add("dtstart", session.starts_at)
+        event.add("dtend", session.ends_at)
+        event.add("summary", f"Group session (week {session.number})")
+        details = [f"My groups: {settings.SITE_URL}/my/"]
+        if confirmed and reservation.group.video_url:
+            event.add("location", reservation.group.video_url)
+            details.insert(0, f"Join: {reservation.group.video_url}")
+        details.append("Need help now? Call or text 988. In an emergency, call 911.")
+        event.add("description", "\n".join(details))
+        if session.status == GroupSession.Status.CANCELLED:
+            event.add("status", "CANCELLED")
+        attendee = vCalAddress(f"mailto:{reservation.member.email}")
+        attendee.params["ROLE"] = "REQ-PARTICIPANT"
+        event.add("attendee", attendee, encode=0)
+        calendar.add_component(event)
+    return calendar.to_ical()

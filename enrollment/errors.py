@@ -1,0 +1,58 @@
+"""Why a reservation or waitlist request was refused, each with a stable code."""
+
+from grouport.exceptions import Conflict, Forbidden, InvalidInput
+
+
+class GroupFull(Conflict):
+    code = "group_full"
+    default_detail = "This group is full. You can join its waitlist."
+
+
+class AlreadyReserved(Conflict):
+    code = "already_reserved"
+    default_detail = "You already have a seat (or a held seat) in this group."
+
+
+class AlreadyWaitlisted(Conflict):
+    code = "already_waitlisted"
+    default_detail = "You are already on this group's waitlist."
+
+
+class SeatsAvailable(Conflict):
+    code = "seats_available"
+    default_detail = "This group has free seats: reserve one instead of joining the waitlist."
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    default_detail = "This seat was held for you, but the hold has run out."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_detail = "That change is not possible for this reservation now."
+
+
+class NotEligible(Forbidden):
+    code = "not_eligible"
+    default_detail = "You can't join this group from the state you live in."
+
+
+class EmailUnverified(Forbidden):
+    code = "email_unverified"
+    default_detail = "Please verify your email address before reserving a seat."
+
+
+class AttestationRequired(InvalidInput):
+    code = "attestation_required"
+    default_detail = "Please confirm each statement before reserving a seat."
+
+
+class GroupClosed(InvalidInput):
+    code = "group_closed"
+    default_detail = "This group is not taking reservations."
+
+
+class ProfileIncomplete(InvalidInput):
+    code = "profile_incomplete"
+    default_detail = "Please tell us which state you live in first."

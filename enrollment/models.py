@@ -1,0 +1,141 @@
+"""Reservations (a member's place in a group) and the waitlist for full groups."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from grouport.states import STATE_CHOICES
+from groups.models import Group
+
+
+class Reservation(models.Model):
+    """A member's place in a group: held while they pay, then confirmed, or let go."""
+
+    class Status(models.TextChoices):
+        HELD = "held", "Held"
+        CONFIRMED = "confirmed", "Confirmed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    class Source(models.TextChoices):
+        DIRECT = "direct", "Reserved by the member"
+        WAITLIST = "waitlist", "Offered from the waitlist"
+
+    ACTIVE = (Status.HELD, Status.CONFIRMED)
+    # The only moves a reservation may make; services check every change against this map.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.HELD: frozenset({Status.CONFIRMED, Status.CANCELLED, Status.EXPIRED}),
+        Status.CONFIRMED: frozenset({Status.CANCELLED}),
+        Status.CANCELLED: frozenset(),
+        Status.EXPIRED: frozenset(),
+    }
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations"
+    )
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="reservations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When a held seat is let go.")
+
+    # What the member attested when they took the seat (an offer from the waitlist is held
+    # for them first and attested when they accept it).
+    residence_state = models.CharField(max_length=2, choices=STATE_CHOICES, blank=True)
+    attested_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["group", "status", "expires_at"], name="reservation_seats_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "group"],
+                condition=Q(status__in=["held", "confirmed"]),
+                name="reservation_one_active_per_member",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="held") | Q(expires_at__isnull=False),
+                name="reservation_held_has_expiry",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="confirmed") | Q(attested_at__isnull=False),
+                name="reservation_confirmed_was_attested",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["held", "confirmed", "cancelled", "expired"]),
+                name="reservation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reservation #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    def holds_seat(self, now=None) -> bool:
+        """Return whether this reservation takes a seat right now."""
+        now = now or timezone.now()
+        if self.status == self.Status.CONFIRMED:
+            return True
+        return self.status == self.Status.HELD and self.expires_at is not None and self.expires_at > now
+
+
+class WaitlistEntry(models.Model):
+    """A member queued for a full group; first in, first offered."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered a seat"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        LAPSED = "lapsed", "Offer lapsed"
+        LEFT = "left", "Left the waitlist"
+
+    ACTIVE = (Status.WAITING, Status.OFFERED)
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.WAITING: frozenset({Status.OFFERED, Status.LEFT}),
+        Status.OFFERED: frozenset({Status.ACCEPTED, Status.DECLINED, Status.LAPSED}),
+        Status.ACCEPTED: frozenset(),
+        Status.DECLINED: frozenset(),
+        Status.LAPSED: frozenset(),
+        Status.LEFT: frozenset(),
+    }
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="waitlist_entries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    # The held seat an offer reserves for this member while they decide.
+    offer = models.OneToOneField(
+        Reservation, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entry"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [models.Index(fields=["group", "status", "created_at"], name="waitlist_queue_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "group"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="waitlist_one_active_per_member",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="offered") | Q(offer__isnull=False),
+                name="waitlist_offer_has_seat",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Waitlist entry #{self.pk}"

@@ -1,0 +1,76 @@
+"""Reads about seats, reservations and waitlists."""
+
+import datetime as dt
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from enrollment.models import Reservation, WaitlistEntry
+from grouport.models import User
+from groups.models import Group, GroupSession
+
+
+def seat_holding_q(now: dt.datetime, prefix: str = "") -> Q:
+    """Match reservations that take a seat at ``now``: confirmed, or held and not yet lapsed.
+
+    A hold stops counting the moment it lapses, whether or not a job has marked it expired.
+    """
+    return Q(**{f"{prefix}status": Reservation.Status.CONFIRMED}) | Q(
+        **{f"{prefix}status": Reservation.Status.HELD, f"{prefix}expires_at__gt": now}
+    )
+
+
+def seats_taken_subquery(now: dt.datetime) -> Coalesce:
+    """A correlated count of the seats taken in the outer group (for annotations)."""
+    taken = (
+        Reservation.objects.filter(seat_holding_q(now), group=OuterRef("pk"))
+        .order_by()
+        .values("group")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(taken, output_field=IntegerField()), 0)
+
+
+def group_seats_taken(*, group: Group, now: dt.datetime | None = None) -> int:
+    return Reservation.objects.filter(seat_holding_q(now or timezone.now()), group=group).count()
+
+
+def waitlist_waiting(*, group: Group) -> QuerySet[WaitlistEntry]:
+    """Return the members waiting for a seat in ``group``, first in line first."""
+    return WaitlistEntry.objects.filter(group=group, status=WaitlistEntry.Status.WAITING).order_by(
+        "created_at", "pk"
+    )
+
+
+def waitlist_position(*, entry: WaitlistEntry) -> int | None:
+    """Return ``entry``'s place in line (1 is next), or ``None`` once it is not waiting."""
+    if entry.status != WaitlistEntry.Status.WAITING:
+        return None
+    ahead = WaitlistEntry.objects.filter(group_id=entry.group_id, status=WaitlistEntry.Status.WAITING).filter(
+        Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, pk__lt=entry.pk)
+    )
+    return ahead.count() + 1
+
+
+def member_reservations(*, member: User) -> QuerySet[Reservation]:
+    return Reservation.objects.filter(member=member).select_related("group", "group__therapist")
+
+
+def member_waitlist(*, member: User) -> QuerySet[WaitlistEntry]:
+    return WaitlistEntry.objects.filter(member=member).select_related("group", "offer")
+
+
+def member_upcoming_sessions(*, member: User, now: dt.datetime | None = None) -> QuerySet[GroupSession]:
+    """Return the sessions still to come of the groups where ``member`` has a confirmed seat."""
+    now = now or timezone.now()
+    return (
+        GroupSession.objects.filter(
+            group__reservations__member=member,
+            group__reservations__status=Reservation.Status.CONFIRMED,
+            ends_at__gt=now,
+        )
+        .select_related("group")
+        .order_by("starts_at")
+    )

@@ -1,0 +1,234 @@
+"""Member pages: reserve a seat, pay (offline), "My groups", cancel, the waitlist."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing.providers import describe_next_action, payment_provider_for
+from billing.services import offline_payment_complete
+from enrollment.calendar import reservation_calendar
+from enrollment.forms import AttestationForm
+from enrollment.models import Reservation, WaitlistEntry
+from enrollment.selectors import (
+    member_reservations,
+    member_upcoming_sessions,
+    member_waitlist,
+    waitlist_position,
+)
+from enrollment.services.reservations import (
+    member_email_verified,
+    reservation_cancel,
+    reservation_start,
+)
+from enrollment.services.waitlist import (
+    waitlist_join,
+    waitlist_leave,
+    waitlist_offer_accept,
+    waitlist_offer_decline,
+)
+from grouport.forms import ProfileForm
+from grouport.states import STATE_NAMES, TIME_ZONE_NAMES, default_time_zone
+from groups.eligibility import REASON_TEXT, Reason
+from groups.selectors import group_decision_for, group_public, skills_alternatives
+
+
+def _member_tz(request: HttpRequest) -> str:
+    return request.user.time_zone or default_time_zone(request.user.state)
+
+
+def _own_reservation(request: HttpRequest, pk: int) -> Reservation:
+    # Another member's reservation does not exist, as far as this member can tell.
+    return get_object_or_404(member_reservations(member=request.user), pk=pk)
+
+
+@login_required
+def reserve(request: HttpRequest, slug: str) -> HttpResponse:
+    group = group_public().filter(slug=slug).first()
+    if group is None:
+        raise Http404("No such group.")
+    member = request.user
+    form = AttestationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _reservation, action = reservation_start(member=member, group=group, attestations=form.attestations())
+        if action.type == "confirmed":
+            messages.success(request, "Your seat is confirmed.")
+        return redirect(action.url)
+    decision = group_decision_for(group=group, state=member.state) if member.state else None
+    existing = member_reservations(member=member).filter(group=group, status__in=Reservation.ACTIVE).first()
+    waiting = member_waitlist(member=member).filter(group=group, status__in=WaitlistEntry.ACTIVE).first()
+    return render(
+        request,
+        "enrollment/reserve.html",
+        {
+            "group": group,
+            "form": form,
+            "verified": member_email_verified(member),
+            "decision": decision,
+            "reasons": [REASON_TEXT[Reason(r)] for r in decision.reason_codes] if decision else [],
+            "alternatives": skills_alternatives() if decision and not decision.eligible else [],
+            "state_name": STATE_NAMES.get(member.state, ""),
+            "existing": existing,
+            "waiting": waiting,
+            "full": group.seats_left <= 0,
+        },
+    )
+
+
+@login_required
+def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    reservation = _own_reservation(request, pk)
+    return render(
+        request,
+        "enrollment/reservation.html",
+        {
+            "reservation": reservation,
+            "group": reservation.group,
+            "next_action": describe_next_action(reservation),
+            "member_tz": _member_tz(request),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+def pay(request: HttpRequest, pk: int) -> HttpResponse:
+    reservation = _own_reservation(request, pk)
+    if reservation.status != Reservation.Status.HELD or reservation.attested_at is None:
+        return redirect("enrollment:reservation", pk=reservation.pk)
+    provider = payment_provider_for(reservation)
+    if request.method == "POST":
+        offline_payment_complete(reservation=reservation, member=request.user)
+        messages.success(request, "Payment received. Your seat is confirmed.")
+        return redirect("enrollment:reservation", pk=reservation.pk)
+    return render(
+        request,
+        "enrollment/pay.html",
+        {
+            "reservation": reservation,
+            "group": reservation.group,
+            "provider": provider,
+            "member_tz": _member_tz(request),
+        },
+    )
+
+
+@login_required
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    reservation = _own_reservation(request, pk)
+    if request.method == "POST":
+        if reservation.is_active:
+            reservation_cancel(reservation=reservation, actor=request.user)
+            messages.success(request, "Your reservation is cancelled.")
+        return redirect("enrollment:my_groups")
+    return render(request, "enrollment/cancel.html", {"reservation": reservation, "group": reservation.group})
+
+
+@login_required
+def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
+    reservation = _own_reservation(request, pk)
+    if reservation.status != Reservation.Status.CONFIRMED:
+        raise Http404("Only a confirmed seat has a calendar.")
+    sessions = list(reservation.group.sessions.order_by("number"))
+    response = HttpResponse(
+        reservation_calendar(reservation=reservation, sessions=sessions), content_type="text/calendar"
+    )
+    response["Content-Disposition"] = f'attachment; filename="group-sessions-{reservation.pk}.ics"'
+    return response
+
+
+@login_required
+def my_groups(request: HttpRequest) -> HttpResponse:
+    member = request.user
+    now = timezone.now()
+    reservations = list(member_reservations(member=member).order_by("-created_at"))
+    sessions = list(member_upcoming_sessions(member=member, now=now))
+    by_group: dict[int, list] = {}
+    for session in sessions:
+        by_group.setdefault(session.group_id, []).append(session)
+    confirmed = [r for r in reservations if r.status == Reservation.Status.CONFIRMED]
+    held = [r for r in reservations if r.holds_seat(now) and r.status == Reservation.Status.HELD]
+    entries = [
+        (entry, waitlist_position(entry=entry))
+        for entry in member_waitlist(member=member).filter(status__in=WaitlistEntry.ACTIVE)
+    ]
+    return render(
+        request,
+        "enrollment/my_groups.html",
+        {
+            "confirmed": [(r, by_group.get(r.group_id, [])) for r in confirmed],
+            "held": [(r, describe_next_action(r)) for r in held],
+            "entries": entries,
+            "past": [
+                r
+                for r in reservations
+                if r.status in (Reservation.Status.CANCELLED, Reservation.Status.EXPIRED)
+            ][:10],
+            "member_tz": _member_tz(request),
+            "member_tz_name": TIME_ZONE_NAMES.get(_member_tz(request), _member_tz(request)),
+            "now": now,
+        },
+    )
+
+
+@login_required
+@require_POST
+def waitlist_join_view(request: HttpRequest, slug: str) -> HttpResponse:
+    group = group_public().filter(slug=slug).first()
+    if group is None:
+        raise Http404("No such group.")
+    waitlist_join(member=request.user, group=group)
+    messages.success(request, "You are on the waitlist. We will email you if a seat opens.")
+    return redirect("enrollment:my_groups")
+
+
+@login_required
+@require_POST
+def waitlist_leave_view(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
+    waitlist_leave(entry=entry, actor=request.user)
+    messages.success(request, "You have left the waitlist.")
+    return redirect("enrollment:my_groups")
+
+
+@login_required
+def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
+    if entry.status != WaitlistEntry.Status.OFFERED:
+        messages.info(request, "This offer is no longer open.")
+        return redirect("enrollment:my_groups")
+    form = AttestationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _reservation, action = waitlist_offer_accept(
+            entry=entry, member=request.user, attestations=form.attestations()
+        )
+        return redirect(action.url)
+    return render(
+        request,
+        "enrollment/offer_accept.html",
+        {"entry": entry, "group": entry.group, "form": form, "member_tz": _member_tz(request)},
+    )
+
+
+@login_required
+@require_POST
+def offer_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
+    waitlist_offer_decline(entry=entry, actor=request.user)
+    messages.success(request, "You declined the seat. It goes to the next person in line.")
+    return redirect("enrollment:my_groups")
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your profile is saved.")
+        next_url = request.POST.get("next") or request.GET.get("next")
+        if next_url and next_url.startswith("/") and not next_url.startswith("//"):
+            return redirect(next_url)
+        return redirect("enrollment:profile")
+    return render(request, "account/profile.html", {"form": form, "next": request.GET.get("next", "")})

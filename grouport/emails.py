@@ -1,0 +1,42 @@
+"""Email to one member: plain text and HTML, always with the crisis resources.
+
+Every message goes to a single recipient (never a list of members), so no member ever
+sees another's address.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from grouport.models import User
+from grouport.states import default_time_zone
+
+logger = logging.getLogger(__name__)
+
+
+def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Return (subject, text, html) for ``emails/<template>.{subject.txt,txt,html}``."""
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = render_to_string(f"emails/{template}.subject.txt", context).strip()
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    return subject, text, html
+
+
+def email_send(
+    *, to: User, template: str, context: dict[str, Any], attachments: list[tuple[str, bytes, str]] = ()
+) -> None:
+    """Send one templated email to ``to``."""
+    member_tz = to.time_zone or default_time_zone(to.state)
+    subject, text, html = email_render(
+        template=template, context={"member": to, "member_tz": member_tz, **context}
+    )
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to.email])
+    message.attach_alternative(html, "text/html")
+    for name, content, mimetype in attachments:
+        message.attach(name, content, mimetype)
+    message.send()
+    logger.info("email %s sent to user %s", template, to.pk)
