@@ -91,3 +91,8 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} #{self.object_id}"
+
+
+def user_display(user: User) -> str:
+    """How the site names a signed-in person to themselves (never the email, in messages)."""
+    return user.first_name or "you"

@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from grouport.celery import app as celery_app
@@ -38,3 +39,5 @@ def _site_defaults(settings) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # A fast hash: the suite creates many accounts (production keeps Django's default).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Rate limits (login throttles) count in the cache: start every test from zero.
+    cache.clear()

@@ -28,8 +28,8 @@ from enrollment.services.reservations import (
     reservation_hold,
     reservation_start,
 )
-from groups.models import Group
 from grouport.models import AuditEntry
+from groups.models import Group
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member
 

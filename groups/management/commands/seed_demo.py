@@ -7,14 +7,13 @@ call it every time without moving anyone's edits.
 import datetime as dt
 from decimal import Decimal
 
+from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from grouport.models import User
-from allauth.account.models import EmailAddress
-
 from enrollment.models import Reservation
+from grouport.models import User
 from groups.models import Group, License, Module, Therapist
 from groups.services import group_save
 

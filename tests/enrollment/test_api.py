@@ -1,0 +1,181 @@
+"""The member API: tokens, profile, reservations and waitlist, each member only their own."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from enrollment.models import Reservation, WaitlistEntry
+from groups.models import Group
+from tests.enrollment.conftest import ATTEST_JSON
+from tests.factories import GroupFactory, licensed_therapist, member
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    token = APIClient().post(
+        "/api/auth/token/", {"email": user.email, "password": "correct horse battery"}, format="json"
+    )
+    assert token.status_code == 200, token.content
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    return client
+
+
+@pytest.fixture
+def group():
+    return GroupFactory(capacity=1, price=Decimal("150"), therapist=licensed_therapist("NY"))
+
+
+def reserve(client, group, body=ATTEST_JSON):
+    return client.post(f"/api/groups/{group.pk}/reservations/", body, format="json")
+
+
+def test_token_errors_are_the_same_for_unknown_email_and_wrong_password():
+    alex = member()
+    anon = APIClient()
+    wrong = anon.post("/api/auth/token/", {"email": alex.email, "password": "nope"}, format="json")
+    unknown = anon.post(
+        "/api/auth/token/", {"email": "nobody@example.test", "password": "nope"}, format="json"
+    )
+    assert wrong.status_code == unknown.status_code == 400
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {"code": "invalid_credentials", "detail": "Email or password is not correct."}
+    )
+
+
+def test_me_reads_and_updates_the_profile_with_the_florida_rule():
+    api = api_for(member(state="NY"))
+    assert api.get("/api/me/").json()["state"] == "NY"
+    florida = api.patch("/api/me/", {"state": "FL", "time_zone": ""}, format="json")
+    assert florida.status_code == 400
+    assert florida.json()["code"] == "invalid" and "time_zone" in florida.json()["errors"]
+    ok = api.patch(
+        "/api/me/", {"state": "FL", "time_zone": "America/Chicago", "first_name": "Ana"}, format="json"
+    )
+    assert ok.status_code == 200
+    assert ok.json()["time_zone"] == "America/Chicago" and ok.json()["first_name"] == "Ana"
+    assert api.patch("/api/me/", {"state": "ZZ"}, format="json").status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/api/me/", "/api/reservations/", "/api/waitlist/", "/api/reservations/1/"])
+def test_member_endpoints_need_authentication(url):
+    response = APIClient().get(url)
+    assert response.status_code in (401, 403)
+    assert response.json()["code"] in ("not_authenticated", "authentication_failed")
+
+
+def test_reserve_returns_the_hold_and_next_action(group):
+    response = reserve(api_for(member()), group)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) >= {"id", "status", "expires_at", "group", "next_action"}
+    assert body["status"] == "held" and body["group"] == group.pk
+    assert body["next_action"] == {"type": "pay", "url": f"/reservations/{body['id']}/pay/"}
+
+
+def test_free_group_reservation_comes_back_confirmed():
+    free = GroupFactory(price=Decimal("0"), kind=Group.Kind.SKILLS)
+    body = reserve(api_for(member(state="CA")), free).json()
+    assert body["status"] == "confirmed" and body["next_action"]["type"] == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status", "code"),
+    [
+        ({"verified": False}, ATTEST_JSON, 403, "email_unverified"),
+        ({"state": "CA"}, ATTEST_JSON, 403, "not_eligible"),
+        ({}, {"attest_residence": True, "attest_location": True}, 400, "attestation_required"),
+        ({}, {}, 400, "attestation_required"),
+        (
+            {},
+            {"attest_residence": "maybe", **{k: True for k in ("attest_location", "accept_agreement")}},
+            400,
+            "invalid",
+        ),
+    ],
+)
+def test_hand_made_requests_cannot_skip_a_rule(group, who, body, status, code):
+    response = reserve(api_for(member(**who)), group, body)
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert not Reservation.objects.exists()
+
+
+def test_not_eligible_carries_reasons_and_alternatives(group):
+    skills = GroupFactory(kind=Group.Kind.SKILLS)
+    body = reserve(api_for(member(state="FL")), group).json()
+    assert body["reasons"] == ["therapist_not_licensed_in_state"]
+    assert [a["id"] for a in body["alternatives"]] == [skills.pk]
+
+
+def test_full_and_already_reserved_are_409(group):
+    alex = api_for(member())
+    assert reserve(alex, group).status_code == 201
+    again = reserve(alex, group)
+    assert (again.status_code, again.json()["code"]) == (409, "already_reserved")
+    full = reserve(api_for(member()), group)
+    assert (full.status_code, full.json()["code"]) == (409, "group_full")
+    assert full.json()["waitlist_url"] == f"/api/groups/{group.pk}/waitlist/"
+
+
+def test_closed_group_is_400_and_draft_or_unknown_is_404(group):
+    api = api_for(member())
+    Group.objects.filter(pk=group.pk).update(status=Group.Status.CLOSED)
+    assert reserve(api, group).json()["code"] == "group_closed"
+    Group.objects.filter(pk=group.pk).update(status=Group.Status.DRAFT)
+    assert reserve(api, group).status_code == 404
+    assert api.post("/api/groups/999999/reservations/", ATTEST_JSON, format="json").status_code == 404
+
+
+def test_members_never_see_or_touch_each_others_reservations(group):
+    alex, blair = api_for(member()), api_for(member())
+    mine = reserve(alex, group).json()["id"]
+    assert [r["id"] for r in alex.get("/api/reservations/").json()["results"]] == [mine]
+    assert blair.get("/api/reservations/").json()["results"] == []
+    assert blair.get(f"/api/reservations/{mine}/").status_code == 404
+    assert blair.post(f"/api/reservations/{mine}/cancel/").status_code == 404
+    assert Reservation.objects.get(pk=mine).status == "held"
+    cancelled = alex.post(f"/api/reservations/{mine}/cancel/")
+    assert cancelled.json()["status"] == "cancelled"
+    again = alex.post(f"/api/reservations/{mine}/cancel/")
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
+
+
+def test_waitlist_join_position_offer_accept_over_the_api(group):
+    holder, alex, blair = api_for(member()), api_for(member()), api_for(member())
+    seat = reserve(holder, group).json()["id"]
+    assert alex.post(f"/api/groups/{group.pk}/waitlist/").status_code == 201
+    assert blair.post(f"/api/groups/{group.pk}/waitlist/").status_code == 201
+    dup = alex.post(f"/api/groups/{group.pk}/waitlist/")
+    assert (dup.status_code, dup.json()["code"]) == (409, "already_waitlisted")
+    assert [e["position"] for e in blair.get("/api/waitlist/").json()["results"]] == [2]
+    holder.post(f"/api/reservations/{seat}/cancel/")
+    entry = alex.get("/api/waitlist/").json()["results"][0]
+    assert entry["status"] == "offered" and entry["offer"]["status"] == "held"
+    assert entry["offer"]["next_action"]["type"] == "accept_offer"
+    # Blair cannot answer Alex's offer.
+    assert blair.post(f"/api/waitlist/{entry['id']}/accept/", ATTEST_JSON, format="json").status_code == 404
+    assert blair.post(f"/api/waitlist/{entry['id']}/decline/").status_code == 404
+    accepted = alex.post(f"/api/waitlist/{entry['id']}/accept/", ATTEST_JSON, format="json")
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["next_action"]["type"] == "pay"
+    assert [e["position"] for e in blair.get("/api/waitlist/").json()["results"]] == [1]
+    assert blair.delete(f"/api/groups/{group.pk}/waitlist/").status_code == 204
+    assert WaitlistEntry.objects.get(member__email=blair.get("/api/me/").json()["email"]).status == "left"
+    assert blair.delete(f"/api/groups/{group.pk}/waitlist/").status_code == 404
+
+
+def test_joining_the_waitlist_of_a_group_with_seats_is_409():
+    group = GroupFactory(therapist=licensed_therapist("NY"))
+    response = api_for(member()).post(f"/api/groups/{group.pk}/waitlist/")
+    assert (response.status_code, response.json()["code"]) == (409, "seats_available")
+
+
+def test_session_auth_works_for_the_browser(client, group):
+    alex = member()
+    client.force_login(alex)
+    assert client.get("/api/me/").json()["email"] == alex.email
