@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from enrollment.models import Reservation
@@ -50,12 +49,28 @@ class OfflineProvider:
         return NextAction("pay", reverse("enrollment:pay", args=[reservation.pk]))
 
 
+class StripeProvider:
+    """Stripe Checkout: the member pays on Stripe's hosted page; only the webhook confirms."""
+
+    name = "stripe"
+    test_mode = False
+
+    def begin(self, *, reservation: Reservation) -> NextAction:
+        from billing.services import stripe_checkout_start
+
+        payment = stripe_checkout_start(reservation=reservation)
+        return NextAction("pay", payment.checkout_url)
+
+
 def payment_provider_for(reservation: Reservation) -> PaymentProvider:
-    """Return the provider that takes payment for ``reservation``."""
+    """Return the provider that takes payment for ``reservation``.
+
+    Stripe whenever a key is configured; the offline stand-in for free groups and for the
+    key-less embedded default (the pages then say "test mode").
+    """
     if reservation.group.is_free or not settings.STRIPE_SECRET_KEY:
         return OfflineProvider()
-    # Never fall back to the test-mode stand-in when real keys are configured.
-    raise ImproperlyConfigured("STRIPE_SECRET_KEY is set, but this version takes no Stripe payments.")
+    return StripeProvider()
 
 
 def describe_next_action(reservation: Reservation) -> NextAction | None:

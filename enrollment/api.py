@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.providers import describe_next_action
+from billing.services import reservation_cancel_with_policy
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.selectors import member_reservations, member_waitlist, waitlist_position
-from enrollment.services.reservations import Attestations, reservation_cancel, reservation_start
+from enrollment.services.reservations import Attestations, reservation_start
 from enrollment.services.waitlist import (
     waitlist_join,
     waitlist_leave,
@@ -124,7 +125,8 @@ class ReservationCancelApi(APIView):
     @extend_schema(request=None, responses=ReservationSerializer)
     def post(self, request: Request, pk: int) -> Response:
         reservation = get_object_or_404(member_reservations(member=request.user), pk=pk)
-        reservation = reservation_cancel(reservation=reservation, actor=request.user)
+        reservation_cancel_with_policy(reservation=reservation, actor=request.user)
+        reservation.refresh_from_db()
         return Response(ReservationSerializer(reservation).data)
 
 

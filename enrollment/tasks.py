@@ -17,13 +17,19 @@ EMAIL_RETRY = {
 
 @shared_task(**EMAIL_RETRY)
 def send_reservation_email(reservation_id: int, kind: str) -> None:
+    from billing.services import payment_paid_amount
+
     reservation = Reservation.objects.select_related("group", "member", "group__therapist").get(
         pk=reservation_id
     )
     email_send(
         to=reservation.member,
         template=f"reservation_{kind}",
-        context={"reservation": reservation, "group": reservation.group},
+        context={
+            "reservation": reservation,
+            "group": reservation.group,
+            "paid": payment_paid_amount(reservation),
+        },
     )
 
 

@@ -1,5 +1,8 @@
 """Member pages: reserve a seat, pay (offline), "My groups", cancel, the waitlist."""
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -8,7 +11,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.providers import describe_next_action, payment_provider_for
-from billing.services import offline_payment_complete
+from billing.services import (
+    offline_payment_complete,
+    payment_paid_amount,
+    refund_due_on_cancel,
+    reservation_cancel_with_policy,
+)
 from enrollment.calendar import reservation_calendar
 from enrollment.forms import AttestationForm
 from enrollment.models import Reservation, WaitlistEntry
@@ -18,11 +26,7 @@ from enrollment.selectors import (
     member_waitlist,
     waitlist_position,
 )
-from enrollment.services.reservations import (
-    member_email_verified,
-    reservation_cancel,
-    reservation_start,
-)
+from enrollment.services.reservations import member_email_verified, reservation_start
 from enrollment.services.waitlist import (
     waitlist_join,
     waitlist_leave,
@@ -73,6 +77,7 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             "existing": existing,
             "waiting": waiting,
             "full": group.seats_left <= 0,
+            "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
         },
     )
 
@@ -80,6 +85,11 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _own_reservation(request, pk)
+    latest = reservation.payments.order_by("-created_at").first()
+    # Back from Stripe: the redirect proves nothing; only the webhook confirms the seat.
+    processing = reservation.status == Reservation.Status.HELD and (
+        request.GET.get("checkout") == "success" or (latest is not None and latest.status == "processing")
+    )
     return render(
         request,
         "enrollment/reservation.html",
@@ -89,6 +99,8 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "next_action": describe_next_action(reservation),
             "member_tz": _member_tz(request),
             "now": timezone.now(),
+            "processing": processing,
+            "paid": payment_paid_amount(reservation),
         },
     )
 
@@ -99,6 +111,9 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
     if reservation.status != Reservation.Status.HELD or reservation.attested_at is None:
         return redirect("enrollment:reservation", pk=reservation.pk)
     provider = payment_provider_for(reservation)
+    if not provider.test_mode:
+        # Stripe's hosted page takes the card: no card data ever reaches this server.
+        return redirect(provider.begin(reservation=reservation).url)
     if request.method == "POST":
         offline_payment_complete(reservation=reservation, member=request.user)
         messages.success(request, "Payment received. Your seat is confirmed.")
@@ -111,6 +126,7 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
             "group": reservation.group,
             "provider": provider,
             "member_tz": _member_tz(request),
+            "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
         },
     )
 
@@ -120,10 +136,26 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _own_reservation(request, pk)
     if request.method == "POST":
         if reservation.is_active:
-            reservation_cancel(reservation=reservation, actor=request.user)
-            messages.success(request, "Your reservation is cancelled.")
+            refunds = reservation_cancel_with_policy(reservation=reservation, actor=request.user)
+            refunded = sum((r.amount for r in refunds), Decimal("0.00"))
+            messages.success(
+                request,
+                f"Your reservation is cancelled. ${refunded} will be refunded."
+                if refunded
+                else "Your reservation is cancelled.",
+            )
         return redirect("enrollment:my_groups")
-    return render(request, "enrollment/cancel.html", {"reservation": reservation, "group": reservation.group})
+    return render(
+        request,
+        "enrollment/cancel.html",
+        {
+            "reservation": reservation,
+            "group": reservation.group,
+            "refund_due": refund_due_on_cancel(reservation=reservation, now=timezone.now()),
+            "paid": payment_paid_amount(reservation),
+            "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
+        },
+    )
 
 
 @login_required

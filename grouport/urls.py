@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("grouport.api_urls")),
     path("accounts/", include("allauth.urls")),
+    path("", include("billing.urls")),
     path("", include("enrollment.urls")),
     path("", include("groups.urls")),
 ]

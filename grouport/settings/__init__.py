@@ -32,6 +32,7 @@ ENV_VARS = (
     "SECURE_SSL_REDIRECT",
     "RESERVATION_HOLD_MINUTES",
     "WAITLIST_OFFER_HOURS",
+    "REFUND_FULL_BEFORE_HOURS",
 )
 
 env = environ.Env()
@@ -197,6 +198,8 @@ CELERY_TIMEZONE = "UTC"
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# Cancellation policy: cancelling at least this long before the first session refunds in full.
+REFUND_FULL_BEFORE_HOURS = env.int("REFUND_FULL_BEFORE_HOURS", default=48)
 
 # --- Seats: how long a hold lasts before payment, and how long a waitlist offer stays open.
 RESERVATION_HOLD_MINUTES = env.int("RESERVATION_HOLD_MINUTES", default=30)

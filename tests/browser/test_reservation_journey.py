@@ -73,13 +73,15 @@ def test_new_member_signs_up_reserves_pays_offline_and_cancels(page: Page, live_
     # Cancel, after reading the policy.
     page.get_by_role("link", name="Cancel", exact=True).click()
     expect(page.get_by_text("48 hours")).to_be_visible()
+    expect(page.get_by_text("You will be refunded $320.00.")).to_be_visible()
     page.get_by_role("button", name="Yes, cancel my reservation").click()
-    expect(page.get_by_text("Your reservation is cancelled.")).to_be_visible()
+    expect(page.get_by_text("Your reservation is cancelled. $320.00 will be refunded.")).to_be_visible()
     expect(page.get_by_text("You have no seats yet.")).to_be_visible()
     assert Reservation.objects.get().status == Reservation.Status.CANCELLED
     assert [m.subject for m in mail.outbox[1:]] == [
         f"Your seat is confirmed: {group.title}",
         f"Your reservation is cancelled: {group.title}",
+        f"Refund of $320.00: {group.title}",
     ]
     # A download ends its navigation as "aborted"; nothing else may fail.
     assert [r for r in page_log.failed_requests if "calendar.ics" not in r] == [], page_log.summary()

@@ -1,0 +1,88 @@
+"""The one place that talks to Stripe's API (the official library), and what it may say.
+
+Stripe gets no clinical words: the product is named by its weekly slot ("Group program,
+Tuesdays 7:00 PM"), and the metadata carries only our reservation id.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+
+from enrollment.models import Reservation
+
+
+def stripe_client() -> stripe.StripeClient:
+    options: dict = {"max_network_retries": 2}
+    if settings.STRIPE_API_BASE:
+        options["base_addresses"] = {"api": settings.STRIPE_API_BASE}
+    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **options)
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal("1")))
+
+
+def from_cents(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def neutral_product_name(reservation: Reservation) -> str:
+    group = reservation.group
+    return f"Group program, {group.get_weekday_display()}s {group.start_time:%-I:%M %p}"
+
+
+def checkout_session_create(
+    *, reservation: Reservation, payment_id: int, amount: Decimal, expires_at: dt.datetime
+) -> stripe.checkout.Session:
+    """Create the hosted Checkout page for a held seat (idempotent per payment attempt)."""
+    page = f"{settings.SITE_URL}/reservations/{reservation.pk}/"
+    return stripe_client().v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": reservation.group.currency,
+                        "unit_amount": to_cents(amount),
+                        "product_data": {"name": neutral_product_name(reservation)},
+                    },
+                }
+            ],
+            "client_reference_id": str(reservation.pk),
+            "metadata": {"reservation_id": str(reservation.pk)},
+            "payment_intent_data": {"metadata": {"reservation_id": str(reservation.pk)}},
+            "customer_email": reservation.member.email,
+            "expires_at": int(expires_at.timestamp()),
+            "success_url": f"{page}?checkout=success",
+            "cancel_url": f"{page}?checkout=cancelled",
+        },
+        options={"idempotency_key": f"grouport-checkout-{payment_id}"},
+    )
+
+
+def checkout_session_expire(session_id: str) -> None:
+    """Close a Checkout page early (the member let the seat go)."""
+    stripe_client().v1.checkout.sessions.expire(session_id)
+
+
+def refund_create(*, payment_intent_id: str, amount: Decimal, key: str, refund_id: int) -> stripe.Refund:
+    """Refund ``amount`` of a payment; ``key`` makes a retried request refund only once."""
+    return stripe_client().v1.refunds.create(
+        params={
+            "payment_intent": payment_intent_id,
+            "amount": to_cents(amount),
+            "metadata": {"refund_id": str(refund_id)},
+        },
+        options={"idempotency_key": key},
+    )
+
+
+def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict:
+    """Return the event if ``signature`` is Stripe's over ``payload`` (300 s tolerance), else raise."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise stripe.SignatureVerificationError("No webhook secret is configured.", signature)
+    event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300)
+    return event.to_dict()

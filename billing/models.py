@@ -1,0 +1,96 @@
+"""Money: one Payment per attempt to pay for a reservation, its Refunds, and Stripe's events."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from enrollment.models import Reservation
+
+
+class Payment(models.Model):
+    """One attempt to pay for a reservation (a Stripe Checkout Session, or the offline stand-in)."""
+
+    class Provider(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+        OFFLINE = "offline", "Offline (test mode)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for payment"
+        PROCESSING = "processing", "Payment processing"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Checkout expired"
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    amount = models.DecimalField(max_digits=8, decimal_places=2)
+    currency = models.CharField(max_length=3, default="usd")
+    amount_refunded = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
+
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    disputed = models.BooleanField(default=False, help_text="A dispute was opened: staff should look.")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
+                name="payment_refunds_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment #{self.pk}"
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.amount - self.amount_refunded if self.status == self.Status.PAID else Decimal("0.00")
+
+
+class Refund(models.Model):
+    """Money returned on a payment. ``key`` makes each refund happen once, however often asked."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Requested"
+        SUCCEEDED = "succeeded", "Refunded"
+        FAILED = "failed", "Failed"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=8, decimal_places=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    key = models.CharField(max_length=120, unique=True, help_text="Idempotency key: one refund per purpose.")
+    reason = models.CharField(max_length=40)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Refund #{self.pk}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event from Stripe, stored once: a repeat delivery finds its row and stops."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -1,0 +1,28 @@
+"""Billing tasks: thin wrappers that load rows and call a service, retried with backoff."""
+
+from celery import shared_task
+
+from billing.models import Refund
+from billing.services import refund_send
+from grouport.emails import email_send
+
+RETRY = {"retry_backoff": 30, "retry_backoff_max": 900, "retry_jitter": True, "max_retries": 8}
+
+
+@shared_task(autoretry_for=(Exception,), acks_late=True, **RETRY)
+def send_refund(refund_id: int) -> None:
+    # Idempotent: the refund's key goes to Stripe as the idempotency key on every try.
+    refund_send(refund=Refund(pk=refund_id))
+
+
+@shared_task(autoretry_for=(OSError,), **RETRY)
+def send_refund_email(refund_id: int) -> None:
+    refund = Refund.objects.select_related("payment__reservation__member", "payment__reservation__group").get(
+        pk=refund_id
+    )
+    reservation = refund.payment.reservation
+    email_send(
+        to=reservation.member,
+        template="refund_issued",
+        context={"refund": refund, "group": reservation.group, "reservation": reservation},
+    )

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+]

@@ -1,0 +1,115 @@
+"""Stripe webhook events: each stored once, handled once, in any order.
+
+The event row and everything the event changes commit together: if handling fails, all
+of it rolls back (the event row too) and the endpoint answers 500 so Stripe sends it again.
+A second delivery of an event finds its row and does nothing.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from billing.models import Payment, StripeEvent
+from billing.services import (
+    payment_flag_dispute,
+    payment_mark,
+    payment_release_hold,
+    payment_settle,
+    refund_record_from_stripe,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownCheckout(Exception):
+    """An event names one of our reservations but a checkout we have no record of (yet)."""
+
+
+def _checkout_payment(session: dict) -> Payment | None:
+    if "reservation_id" not in (session.get("metadata") or {}):
+        return None  # another integration's checkout on the same Stripe account
+    payment = Payment.objects.select_related("reservation").filter(checkout_session_id=session["id"]).first()
+    if payment is None:
+        # Our record of the session may not be saved yet: fail, and Stripe retries later.
+        raise UnknownCheckout(session["id"])
+    return payment
+
+
+def _intent_payment(obj: dict) -> Payment | None:
+    intent = obj.get("payment_intent")
+    if not intent:
+        return None
+    return Payment.objects.select_related("reservation").filter(payment_intent_id=intent).first()
+
+
+def on_checkout_completed(session: dict) -> None:
+    payment = _checkout_payment(session)
+    if payment is None:
+        return
+    if session.get("payment_status") in ("paid", "no_payment_required"):
+        payment_settle(payment=payment, payment_intent_id=session.get("payment_intent") or "")
+    else:
+        # A delayed method (a bank debit): wait for async_payment_succeeded or _failed.
+        Payment.objects.filter(pk=payment.pk, payment_intent_id="").update(
+            payment_intent_id=session.get("payment_intent") or ""
+        )
+        payment_mark(payment=payment, status=Payment.Status.PROCESSING)
+
+
+def on_async_payment_succeeded(session: dict) -> None:
+    payment = _checkout_payment(session)
+    if payment is not None:
+        payment_settle(payment=payment, payment_intent_id=session.get("payment_intent") or "")
+
+
+def on_async_payment_failed(session: dict) -> None:
+    payment = _checkout_payment(session)
+    if payment is not None:
+        payment_mark(payment=payment, status=Payment.Status.FAILED)
+        payment_release_hold(payment=payment)
+
+
+def on_checkout_expired(session: dict) -> None:
+    payment = _checkout_payment(session)
+    if payment is not None:
+        payment_mark(payment=payment, status=Payment.Status.EXPIRED)
+        payment_release_hold(payment=payment)
+
+
+def on_charge_refunded(charge: dict) -> None:
+    payment = _intent_payment(charge)
+    if payment is not None:
+        refund_record_from_stripe(payment=payment, charge=charge)
+
+
+def on_dispute_created(dispute: dict) -> None:
+    payment = _intent_payment(dispute)
+    if payment is not None:
+        payment_flag_dispute(payment=payment, dispute_id=dispute.get("id", ""))
+
+
+HANDLERS: dict[str, Callable[[dict], None]] = {
+    "checkout.session.completed": on_checkout_completed,
+    "checkout.session.async_payment_succeeded": on_async_payment_succeeded,
+    "checkout.session.async_payment_failed": on_async_payment_failed,
+    "checkout.session.expired": on_checkout_expired,
+    "charge.refunded": on_charge_refunded,
+    "charge.dispute.created": on_dispute_created,
+}
+
+
+def stripe_event_process(*, event: dict) -> bool:
+    """Handle a verified event once. Return False when it was already handled."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                StripeEvent.objects.create(event_id=event["id"], type=event["type"])
+        except IntegrityError:
+            logger.info("stripe event %s already handled", event["id"])
+            return False
+        handler = HANDLERS.get(event["type"])
+        if handler is not None:
+            handler(event["data"]["object"])
+    logger.info("stripe event %s (%s) handled", event["id"], event["type"])
+    return True
