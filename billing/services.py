@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Stripe refuses a Checkout Session that expires in under 30 minutes; a minute's margin.
 STRIPE_MIN_CHECKOUT = dt.timedelta(minutes=31)
+CENT = Decimal("0.01")
 
 
 def _lock_payment(payment_id: int) -> Payment:
@@ -40,7 +41,7 @@ def _lock_payment(payment_id: int) -> Payment:
 
 def payment_paid_amount(reservation: Reservation) -> Decimal:
     paid = reservation.payments.filter(status=Payment.Status.PAID).aggregate(total=Sum("amount"))["total"]
-    return paid or Decimal("0.00")
+    return _money(paid)
 
 
 def payment_settle(
@@ -272,7 +273,12 @@ def refund_due_on_cancel(*, reservation: Reservation, now: dt.datetime) -> Decim
 
 def _refunded(reservation: Reservation) -> Decimal:
     total = reservation.payments.aggregate(total=Sum("amount_refunded"))["total"]
-    return total or Decimal("0.00")
+    return _money(total)
+
+
+def _money(value: Decimal | None) -> Decimal:
+    # SQLite sums decimals without their scale (320, not 320.00): always two places.
+    return Decimal(value or 0).quantize(CENT)
 
 
 def refund_on_cancel(*, reservation: Reservation, actor: User | None, now: dt.datetime) -> list[Refund]:

@@ -28,7 +28,9 @@ class Reservation(models.Model):
         Status.HELD: frozenset({Status.CONFIRMED, Status.CANCELLED, Status.EXPIRED}),
         Status.CONFIRMED: frozenset({Status.CANCELLED}),
         Status.CANCELLED: frozenset(),
-        Status.EXPIRED: frozenset(),
+        # Only a payment that arrives after its hold lapsed, and only if a seat is free
+        # (billing.services.payment_settle re-checks under the group lock).
+        Status.EXPIRED: frozenset({Status.CONFIRMED}),
     }
 
     member = models.ForeignKey(

@@ -17,6 +17,7 @@ from enrollment.errors import (
     GroupClosed,
     GroupFull,
     HoldExpired,
+    InvalidTransition,
     NotEligible,
     ProfileIncomplete,
 )
@@ -142,7 +143,10 @@ def reservation_confirm(
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
         if reservation.status == Reservation.Status.CONFIRMED:
             return reservation
-        if reservation.status == Reservation.Status.HELD and reservation.expires_at <= now:
+        if reservation.status != Reservation.Status.HELD:
+            # A lapsed hold comes back only through a late payment (billing.payment_settle).
+            raise HoldExpired() if reservation.status == Reservation.Status.EXPIRED else InvalidTransition()
+        if reservation.expires_at <= now:
             raise HoldExpired()
         if reservation.attested_at is None:
             raise AttestationRequired("Please confirm each statement before your seat is confirmed.")

@@ -1,0 +1,117 @@
+"""Refunds: each happens once per purpose, partial ones add up, never more than was paid."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.models import Payment, Refund
+from billing.services import refund_issue, refund_send, reservation_cancel_with_policy, stripe_checkout_start
+from billing.tasks import send_refund
+from billing.webhooks import stripe_event_process
+from enrollment.models import Reservation
+from enrollment.services.reservations import reservation_hold
+from grouport.exceptions import InvalidInput
+from tests.enrollment.conftest import ALL_TRUE
+from tests.factories import GroupFactory, licensed_therapist, member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid(stripe_fake):
+    """A confirmed seat paid through (fake) Stripe, first session in 10 days."""
+    group = GroupFactory(
+        price=Decimal("320.00"),
+        therapist=licensed_therapist("NY"),
+        starts_on=timezone.localdate() + dt.timedelta(days=10),
+        weekday=(timezone.localdate() + dt.timedelta(days=10)).weekday(),
+    )
+    reservation = reservation_hold(member=member(), group=group, attestations=ALL_TRUE)
+    payment = stripe_checkout_start(reservation=reservation)
+    session = stripe_fake.pay(payment.checkout_session_id)
+    stripe_event_process(event=stripe_fake.event("checkout.session.completed", session))
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID
+    return payment
+
+
+def test_a_retried_refund_sends_one_stripe_request_key(stripe_fake, paid, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = refund_issue(payment=paid, amount=Decimal("100.00"), key="goodwill-1", reason="staff")
+        again = refund_issue(payment=paid, amount=Decimal("100.00"), key="goodwill-1", reason="staff")
+    assert first.pk == again.pk
+    refund_send(refund=first)  # a task retried after it already succeeded
+    send_refund.apply(args=[first.pk])
+    assert stripe_fake.keys("/v1/refunds") == ["goodwill-1"]
+    assert len(stripe_fake.refunds) == 1
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("100.00")
+
+
+def test_a_refund_whose_request_failed_is_resent_with_the_same_key(stripe_fake, paid):
+    stripe_fake.fail_next = [500, 500, 500]  # every try of the first attempt fails
+    refund = refund_issue(payment=paid, amount=Decimal("50.00"), key="k-1", reason="staff")
+    with pytest.raises(Exception, match="fake failure"):
+        refund_send(refund=refund)
+    assert Refund.objects.get(pk=refund.pk).status == Refund.Status.PENDING
+    refund_send(refund=refund)  # the task's retry
+    assert set(stripe_fake.keys("/v1/refunds")) == {"k-1"}
+    assert len(stripe_fake.refunds) == 1
+    assert Refund.objects.get(pk=refund.pk).status == Refund.Status.SUCCEEDED
+
+
+def test_partial_refunds_add_up_and_cannot_exceed_the_payment(paid):
+    refund_issue(payment=paid, amount=Decimal("120.00"), key="a", reason="staff")
+    refund_issue(payment=paid, amount=Decimal("200.00"), key="b", reason="staff")
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("320.00") and paid.refundable == Decimal("0.00")
+    with pytest.raises(InvalidInput) as err:
+        refund_issue(payment=paid, amount=Decimal("0.01"), key="c", reason="staff")
+    assert err.value.code == "invalid_refund_amount"
+    assert Refund.objects.count() == 2
+
+
+@pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-5"), Decimal("320.01")])
+def test_refund_amount_must_be_positive_and_within_the_payment(paid, amount):
+    with pytest.raises(InvalidInput):
+        refund_issue(payment=paid, amount=amount, key="x", reason="staff")
+    assert not Refund.objects.exists()
+
+
+def test_the_database_refuses_refunding_more_than_was_paid(paid):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.filter(pk=paid.pk).update(amount_refunded=Decimal("320.01"))
+
+
+def test_cancelling_early_refunds_in_full_with_an_email(
+    stripe_fake, paid, django_capture_on_commit_callbacks
+):
+    reservation = paid.reservation
+    with django_capture_on_commit_callbacks(execute=True):
+        refunds = reservation_cancel_with_policy(reservation=reservation, actor=reservation.member)
+    assert [r.amount for r in refunds] == [Decimal("320.00")]
+    assert Reservation.objects.get(pk=reservation.pk).status == Reservation.Status.CANCELLED
+    assert stripe_fake.keys("/v1/refunds") == [f"cancel-{reservation.pk}-{paid.pk}"]
+    refund_mail = [m for m in mail.outbox if m.subject.startswith("Refund")]
+    assert len(refund_mail) == 1 and "$320.00" in refund_mail[0].body and "988" in refund_mail[0].body
+
+
+def test_cancelling_within_48_hours_of_the_first_session_refunds_nothing(stripe_fake, paid):
+    reservation = paid.reservation
+    first = reservation.group.sessions.order_by("starts_at").first().starts_at
+    import time_machine
+
+    with time_machine.travel(first - dt.timedelta(hours=47), tick=False):
+        refunds = reservation_cancel_with_policy(reservation=reservation, actor=reservation.member)
+    assert refunds == [] and stripe_fake.refunds == {}
+    assert Reservation.objects.get(pk=reservation.pk).status == Reservation.Status.CANCELLED
+
+
+def test_cancel_page_states_the_refund_before_cancelling(client, paid):
+    client.force_login(paid.reservation.member)
+    page = client.get(f"/reservations/{paid.reservation.pk}/cancel/").content.decode()
+    assert "You will be refunded $320.00." in page and "48 hours" in page
