@@ -349,9 +349,16 @@ def reservation_cancel_with_policy(
     *, reservation: Reservation, actor: User | None, refund: bool = True
 ) -> list[Refund]:
     """Cancel a reservation and refund what the cancellation policy gives back."""
+    from billing.tasks import close_checkout
     from enrollment.services.reservations import reservation_cancel
 
     now = timezone.now()
     due = refund_due_on_cancel(reservation=reservation, now=now) if refund else Decimal("0.00")
-    reservation_cancel(reservation=reservation, actor=actor, now=now)
+    with transaction.atomic():
+        reservation_cancel(reservation=reservation, actor=actor, now=now)
+        # An open Checkout page for a seat given up must not take money any more.
+        for payment in reservation.payments.filter(
+            provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING, checkout_session_id__isnull=False
+        ):
+            close_checkout.delay_on_commit(payment.pk)
     return refund_on_cancel(reservation=reservation, actor=actor, now=now) if due > 0 else []

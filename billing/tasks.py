@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from billing.models import Refund
+from billing.models import Payment, Refund
 from billing.services import refund_send
 from grouport.emails import email_send
 
@@ -26,3 +26,13 @@ def send_refund_email(refund_id: int) -> None:
         template="refund_issued",
         context={"refund": refund, "group": reservation.group, "reservation": reservation},
     )
+
+
+@shared_task(autoretry_for=(Exception,), **RETRY)
+def close_checkout(payment_id: int) -> None:
+    """Expire the Stripe Checkout page of a seat that was given up (a late payment is refunded)."""
+    from billing.gateway import checkout_session_expire
+
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status == Payment.Status.PENDING and payment.checkout_session_id:
+        checkout_session_expire(payment.checkout_session_id)
