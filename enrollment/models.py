@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from grouport.states import STATE_CHOICES
-from groups.models import Group
+from groups.models import Group, GroupSession
 
 
 class Reservation(models.Model):
@@ -141,3 +141,44 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Waitlist entry #{self.pk}"
+
+
+class Reminder(models.Model):
+    """One message about one session to one member, claimed (inserted) before it is sent.
+
+    The unique (session, reservation, kind) row is the claim: whichever job or worker inserts
+    it first owns the send, so a reminder goes out once however often the job runs.
+    """
+
+    class Kind(models.TextChoices):
+        BEFORE_24H = "24h", "24 hours before"
+        BEFORE_1H = "1h", "1 hour before"
+        SESSION_CANCELLED = "cancelled", "Session cancelled"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Claimed, not sent yet"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (staff should look)"
+        SKIPPED = "skipped", "Not needed any more"
+
+    session = models.ForeignKey(GroupSession, on_delete=models.CASCADE, related_name="reminders")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch = models.CharField(max_length=32, blank=True, help_text="The job run that claimed it.")
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "reservation", "kind"], name="reminder_once"),
+        ]
+        indexes = [models.Index(fields=["batch"]), models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"Reminder #{self.pk}"

@@ -47,3 +47,35 @@ def refresh_all_seats() -> int:
     from enrollment.services.seats import groups_refresh_seats
 
     return groups_refresh_seats(now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def send_due_reminders() -> int:
+    """Claim the reminders that are due and queue one send each (runs every 5 minutes)."""
+    from enrollment.services.reminders import reminders_claim_due
+
+    claimed = reminders_claim_due()
+    for reminder_id in claimed:
+        send_reminder.delay(reminder_id)
+    return len(claimed)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=4)
+def send_reminder(self, reminder_id: int) -> str:
+    """Send one claimed reminder; on failure retry with bounded exponential backoff and jitter.
+
+    Idempotent by the row's status (acks_late is safe): a re-delivered task sends nothing.
+    """
+    from enrollment.services.reminders import ReminderSendError, reminder_send
+
+    try:
+        return reminder_send(reminder_id=reminder_id)
+    except ReminderSendError as exc:
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+
+
+def retry_delay(retries: int, *, base: int = 30, cap: int = 600) -> float:
+    """Exponential backoff with full jitter, never beyond ``cap`` seconds (< visibility timeout)."""
+    import random
+
+    return random.uniform(0, min(cap, base * 2**retries))  # noqa: S311 - jitter, not security

@@ -1,11 +1,23 @@
-"""The Celery app: ``celery -A grouport worker`` and ``celery -A grouport beat``."""
+"""The Celery app: ``celery -A grouport worker`` and ``celery -A grouport beat``.
+
+The beat schedule lives here and only here. Reminders come from a job that reads the
+database every few minutes: nothing is queued days ahead, because a Redis broker
+re-delivers any task older than its visibility timeout.
+"""
 
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grouport.settings")
 
 app = Celery("grouport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "send-due-reminders": {"task": "enrollment.tasks.send_due_reminders", "schedule": 5 * 60},
+    "refresh-seats": {"task": "enrollment.tasks.refresh_all_seats", "schedule": 60},
+    "extend-sessions": {"task": "groups.tasks.sync_running_groups", "schedule": crontab(hour=3, minute=17)},
+}

@@ -33,6 +33,7 @@ ENV_VARS = (
     "RESERVATION_HOLD_MINUTES",
     "WAITLIST_OFFER_HOURS",
     "REFUND_FULL_BEFORE_HOURS",
+    "REMINDER_HOURS_BEFORE",
 )
 
 env = environ.Env()
@@ -204,6 +205,13 @@ REFUND_FULL_BEFORE_HOURS = env.int("REFUND_FULL_BEFORE_HOURS", default=48)
 # --- Seats: how long a hold lasts before payment, and how long a waitlist offer stays open.
 RESERVATION_HOLD_MINUTES = env.int("RESERVATION_HOLD_MINUTES", default=30)
 WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=24)
+
+# --- Reminders: hours before each session, largest first; the last one goes to everyone.
+REMINDER_HOURS_BEFORE = tuple(env.list("REMINDER_HOURS_BEFORE", cast=int, default=[24, 1]))
+REMINDER_MAX_ATTEMPTS = 5
+# A send still marked "sending" this long after it began is given up on (see
+# enrollment/services/reminders.py: at most once, never twice).
+REMINDER_STUCK_MINUTES = 30
 
 # --- The rule that shapes the product: therapy groups only for these states.
 SERVICE_STATES = tuple(env.list("SERVICE_STATES", default=["FL", "NY", "NJ"]))

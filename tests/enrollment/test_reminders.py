@@ -1,0 +1,292 @@
+"""Session reminders: the right ones, at the right time, in the member's zone, exactly once."""
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from icalendar import Calendar
+
+from enrollment.models import Reminder, Reservation
+from enrollment.services.reminders import (
+    reminder_send,
+    reminders_claim_due,
+    reminders_due,
+    reminders_fail_stuck,
+    session_cancel,
+)
+from enrollment.services.reservations import reservation_confirm, reservation_hold
+from enrollment.tasks import send_due_reminders
+from groups.models import Group, GroupSession
+from tests.enrollment.conftest import ALL_TRUE
+from tests.factories import GroupFactory, licensed_therapist, member
+from tests.mailboxes import FlakyBackend
+
+UTC = dt.UTC
+
+
+def seated(group, who=None, at=None):
+    """Confirm ``who`` in ``group`` at time ``at`` (a free group: no payment involved)."""
+    who = who or member()
+    with time_machine.travel(at or dt.datetime(2026, 1, 1, tzinfo=UTC), tick=False):
+        reservation = reservation_hold(member=who, group=group, attestations=ALL_TRUE)
+        return reservation_confirm(reservation=reservation, actor=who)
+
+
+def make_group(*, starts_on, weekday, time_zone="America/New_York", start=dt.time(19, 0), **kwargs):
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=UTC), tick=False):
+        return GroupFactory(
+            starts_on=starts_on,
+            weekday=weekday,
+            time_zone=time_zone,
+            start_time=start,
+            price=Decimal("0"),
+            therapist=licensed_therapist("NY", "FL", "NJ"),
+            **kwargs,
+        )
+
+
+def kinds_due(at) -> list[tuple[int, str]]:
+    return sorted((s, k) for s, _r, k in reminders_due(now=at))
+
+
+def run_like_a_worker(reminder_id: int) -> list[str]:
+    """Run ``send_reminder`` as a worker would: again after each retry, until it stops."""
+    from celery.exceptions import Retry
+
+    from enrollment.tasks import send_reminder
+
+    outcomes = []
+    for retries in range(send_reminder.max_retries + 1):
+        try:
+            outcomes.append(send_reminder.apply(args=[reminder_id], retries=retries, throw=True).get())
+            break
+        except Retry as retry:
+            assert 0 <= retry.when <= 600  # bounded: never beyond the broker's visibility timeout
+            outcomes.append("retry")
+    return outcomes
+
+
+@pytest.fixture
+def tuesday():
+    """A New York group meeting Tuesdays 7 pm from 2026-03-03 (across the March 8 change)."""
+    return make_group(starts_on=dt.date(2026, 3, 3), weekday=1, weeks=4)
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_24_hour_reminder_edges(tuesday):
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    due_at = session.starts_at - dt.timedelta(hours=24)
+    assert kinds_due(due_at - dt.timedelta(seconds=1)) == []
+    assert kinds_due(due_at) == [(session.pk, "24h")]
+    assert kinds_due(due_at + dt.timedelta(seconds=1)) == [(session.pk, "24h")]
+    assert kinds_due(session.starts_at - dt.timedelta(hours=1, seconds=1)) == [(session.pk, "24h")]
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_1_hour_reminder_edges_and_nothing_once_started(tuesday):
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    hour_before = session.starts_at - dt.timedelta(hours=1)
+    assert kinds_due(hour_before - dt.timedelta(seconds=1)) == [(session.pk, "24h")]
+    assert kinds_due(hour_before) == [(session.pk, "1h")]
+    assert kinds_due(session.starts_at - dt.timedelta(seconds=1)) == [(session.pk, "1h")]
+    assert kinds_due(session.starts_at) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+@pytest.mark.parametrize(
+    ("time_zone", "session_day", "local_before", "local_session"),
+    [
+        # New York, March: Sunday 8 March 2026 7 pm EDT; 24 h earlier is 6 pm EST the day before.
+        ("America/New_York", dt.date(2026, 3, 8), "2026-03-07 18:00 EST", "2026-03-08 19:00 EDT"),
+        # Chicago, November: Sunday 1 November 2026 7 pm CST; 24 h earlier is 8 pm CDT.
+        ("America/Chicago", dt.date(2026, 11, 1), "2026-10-31 20:00 CDT", "2026-11-01 19:00 CST"),
+    ],
+)
+def test_reminders_are_a_real_24_hours_early_across_dst(time_zone, session_day, local_before, local_session):
+    group = make_group(starts_on=session_day, weekday=6, time_zone=time_zone, weeks=1)
+    seated(group)
+    session = group.sessions.get()
+    zone = ZoneInfo(time_zone)
+    assert session.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") == local_session
+    due_at = session.starts_at - dt.timedelta(hours=24)
+    assert due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") == local_before
+    assert kinds_due(due_at - dt.timedelta(minutes=1)) == []
+    assert kinds_due(due_at) == [(session.pk, "24h")]
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_the_email_shows_the_members_own_zone_module_link_cancel_and_crisis(
+    django_capture_on_commit_callbacks,
+):
+    group = make_group(starts_on=dt.date(2026, 3, 3), weekday=1, weeks=2, kind=Group.Kind.SKILLS)
+    california = member(state="CA")
+    reservation = seated(group, california)
+    other = seated(group)
+    session = group.sessions.get(number=1)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
+        for reminder_id in reminders_claim_due():
+            reminder_send(reminder_id=reminder_id)
+    message = next(m for m in mail.outbox if m.to == [california.email])
+    assert message.subject == f"Reminder: {group.title}, Tuesday 4:00 PM PST"
+    assert "Tuesday, March 3, 4:00 PM PST" in message.body
+    assert "This week: DBT core principles" in message.body
+    assert group.video_url in message.body
+    assert f"/reservations/{reservation.pk}/cancel/" in message.body
+    assert "988" in message.body and "911" in message.body
+    html = message.alternatives[0][0]
+    assert "4:00 PM PST" in html and "988" in html
+    [(name, content, mimetype)] = message.attachments
+    assert mimetype == "text/calendar" and name == f"session-{session.pk}.ics"
+    text = content if isinstance(content, str) else content.decode()
+    assert california.email in text and other.member.email not in text
+    [event] = Calendar.from_ical(text).walk("VEVENT")
+    assert event.decoded("dtstart") == session.starts_at
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_running_the_job_twice_claims_and_sends_once(tuesday, django_capture_on_commit_callbacks):
+    seated(tuesday)
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False):
+        assert send_due_reminders.apply().get() == 2
+        assert send_due_reminders.apply().get() == 0
+    assert len(mail.outbox) == 2
+    assert set(Reminder.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_member_who_joins_after_the_24_hour_mark_gets_only_the_1_hour_one(tuesday):
+    session = tuesday.sessions.get(number=1)
+    seated(tuesday, at=session.starts_at - dt.timedelta(hours=5))
+    assert kinds_due(session.starts_at - dt.timedelta(hours=4)) == []
+    assert kinds_due(session.starts_at - dt.timedelta(minutes=30)) == [(session.pk, "1h")]
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_no_reminders_for_cancelled_sessions_or_reservations_or_unconfirmed_seats(tuesday):
+    kept = seated(tuesday)
+    dropped = seated(tuesday)
+    with time_machine.travel(dt.datetime(2026, 1, 2, tzinfo=UTC), tick=False):
+        reservation_hold(member=member(), group=tuesday, attestations=ALL_TRUE)  # held, never paid
+        Reservation.objects.filter(pk=dropped.pk).update(status=Reservation.Status.CANCELLED)
+    first, second = tuesday.sessions.get(number=1), tuesday.sessions.get(number=2)
+    GroupSession.objects.filter(pk=second.pk).update(status=GroupSession.Status.CANCELLED)
+    assert [r for _s, r, _k in reminders_due(now=first.starts_at - dt.timedelta(hours=2))] == [kept.pk]
+    assert reminders_due(now=second.starts_at - dt.timedelta(hours=2)) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_reminder_claimed_before_its_session_was_cancelled_is_skipped(tuesday):
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
+        [reminder_id] = reminders_claim_due()
+        GroupSession.objects.filter(pk=session.pk).update(status=GroupSession.Status.CANCELLED)
+        assert reminder_send(reminder_id=reminder_id) == "skipped"
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_send_failing_twice_then_succeeding_sends_one_email(tuesday, settings):
+    settings.EMAIL_BACKEND = "tests.mailboxes.FlakyBackend"
+    FlakyBackend.failures, FlakyBackend.attempts = 2, 0
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
+        [reminder_id] = reminders_claim_due()
+        outcomes = run_like_a_worker(reminder_id)
+    assert outcomes[-1] == "sent" and len(outcomes) == 3
+    reminder = Reminder.objects.get()
+    assert (reminder.status, reminder.attempts) == ("sent", 3)
+    assert FlakyBackend.attempts == 3 and len(mail.outbox) == 1
+    assert reminder_send(reminder_id=reminder_id) == "sent" and len(mail.outbox) == 1  # never twice
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_send_that_keeps_failing_gives_up_and_is_marked_failed(tuesday, settings):
+    settings.EMAIL_BACKEND = "tests.mailboxes.FlakyBackend"
+    FlakyBackend.failures, FlakyBackend.attempts = 100, 0
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
+        [reminder_id] = reminders_claim_due()
+        outcomes = run_like_a_worker(reminder_id)
+    assert outcomes[-1] == "failed" and len(outcomes) == settings.REMINDER_MAX_ATTEMPTS
+    reminder = Reminder.objects.get()
+    assert reminder.status == "failed" and reminder.attempts == settings.REMINDER_MAX_ATTEMPTS
+    assert FlakyBackend.attempts == settings.REMINDER_MAX_ATTEMPTS and mail.outbox == []
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_send_left_hanging_by_a_dead_worker_is_never_repeated(tuesday):
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False):
+        [reminder_id] = reminders_claim_due()
+        Reminder.objects.filter(pk=reminder_id).update(status=Reminder.Status.SENDING)  # died mid-send
+        assert reminder_send(reminder_id=reminder_id) == "sending"  # a re-delivered task sends nothing
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
+        assert reminders_fail_stuck(now=session.starts_at - dt.timedelta(hours=2)) == 1
+    assert Reminder.objects.get().status == "failed" and mail.outbox == []
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_cancelling_a_session_notifies_confirmed_members_once(tuesday, django_capture_on_commit_callbacks):
+    a, b = seated(tuesday), seated(tuesday)
+    session = tuesday.sessions.get(number=2)
+    with (
+        time_machine.travel(session.starts_at - dt.timedelta(days=2), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        session_cancel(session=session, actor=None, note="Therapist is unwell; see you next week.")
+        session_cancel(session=session, actor=None)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([a.member.email, b.member.email])
+    assert all(m.subject.startswith("Cancelled: ") and "see you next week" in m.body for m in mail.outbox)
+    assert Reminder.objects.filter(kind="cancelled", status="sent").count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_jobs_at_once_claim_each_reminder_once(tuesday):
+    Group.objects.filter(pk=tuesday.pk).update(capacity=50)
+    for _ in range(20):
+        seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    at = session.starts_at - dt.timedelta(hours=3)
+    barrier, claims = threading.Barrier(2), []
+
+    def job():
+        try:
+            barrier.wait()
+            claims.append(reminders_claim_due(now=at))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    all_claimed = claims[0] + claims[1]
+    assert len(all_claimed) == 20 and len(set(all_claimed)) == 20
+    assert Reminder.objects.count() == 20
