@@ -142,3 +142,25 @@ def test_a_real_worker_on_redis_delivers_a_due_reminder_within_seconds(tmp_path)
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@pytest.mark.sqlite
+@pytest.mark.django_db
+def test_periodic_jobs_expire_holds_and_keep_sessions_in_step():
+    from enrollment.models import Reservation
+    from enrollment.services.reservations import reservation_hold
+    from enrollment.tasks import refresh_all_seats
+    from groups.models import Group, GroupSession
+    from groups.tasks import sync_running_groups
+    from tests.enrollment.conftest import ALL_TRUE
+    from tests.factories import GroupFactory, licensed_therapist, member
+
+    group = GroupFactory(therapist=licensed_therapist("NY"))
+    held = reservation_hold(
+        member=member(), group=group, attestations=ALL_TRUE, now=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert refresh_all_seats.apply().get() == 1
+    assert Reservation.objects.get(pk=held.pk).status == Reservation.Status.EXPIRED
+    Group.objects.filter(pk=group.pk).update(weeks=10)  # edited outside the admin
+    assert sync_running_groups.apply().get() == 1
+    assert GroupSession.objects.filter(group=group).count() == 10
