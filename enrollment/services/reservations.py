@@ -23,7 +23,7 @@ from enrollment.errors import (
 )
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.services.seats import (
-    group_refresh_seats,
+    group_refresh_seats_if_needed,
     lock_group,
     offer_free_seats,
     reservation_transition,
@@ -103,13 +103,15 @@ def reservation_hold(
         raise AttestationRequired(missing=missing)
     member_check_may_join(member=member, group=group)
     # Lapsed holds free their seats, and free seats go to the waitlist first.
-    group_refresh_seats(group_id=group.pk, now=now)
+    group_refresh_seats_if_needed(group_id=group.pk, now=now)
+    # Outside the lock: a second request racing this check is stopped by the partial unique
+    # constraint (one active reservation per member and group), caught below.
+    if Reservation.objects.filter(member=member, group_id=group.pk, status__in=Reservation.ACTIVE).exists():
+        raise AlreadyReserved()
     try:
         with transaction.atomic():
             group = lock_group(group.pk)
             group_check_open(group, now)
-            if Reservation.objects.filter(member=member, group=group, status__in=Reservation.ACTIVE).exists():
-                raise AlreadyReserved()
             if seats_taken_locked(group, now) >= group.capacity:
                 raise GroupFull(waitlist_url=f"/api/groups/{group.pk}/waitlist/")
             reservation = Reservation.objects.create(
@@ -189,5 +191,6 @@ def reservation_start(
 
     reservation = reservation_hold(member=member, group=group, attestations=attestations, now=now)
     action = payment_provider_for(reservation).begin(reservation=reservation)
-    reservation.refresh_from_db()
+    if action.type == "confirmed":
+        reservation.refresh_from_db()
     return reservation, action

@@ -23,7 +23,12 @@ from enrollment.services.reservations import (
     member_check_may_join,
     reservation_cancel,
 )
-from enrollment.services.seats import group_refresh_seats, lock_group, seats_taken_locked, waitlist_transition
+from enrollment.services.seats import (
+    group_refresh_seats_if_needed,
+    lock_group,
+    seats_taken_locked,
+    waitlist_transition,
+)
 from grouport.audit import audit_record
 from grouport.models import User
 from groups.models import Group
@@ -38,7 +43,7 @@ def waitlist_join(*, member: User, group: Group, now: dt.datetime | None = None)
     """Put ``member`` in line for a seat in the full ``group``."""
     now = now or timezone.now()
     member_check_may_join(member=member, group=group)
-    group_refresh_seats(group_id=group.pk, now=now)
+    group_refresh_seats_if_needed(group_id=group.pk, now=now)
     try:
         with transaction.atomic():
             group = lock_group(group.pk)
