@@ -281,23 +281,6 @@ def _money(value: Decimal | None) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def refund_on_cancel(*, reservation: Reservation, actor: User | None, now: dt.datetime) -> list[Refund]:
-    """Refund a cancelled reservation as the policy says (in full, early enough)."""
-    if refund_due_on_cancel(reservation=reservation, now=now) <= 0:
-        return []
-    return [
-        refund_issue(
-            payment=payment,
-            amount=payment.refundable,
-            key=f"cancel-{reservation.pk}-{payment.pk}",
-            reason="cancelled",
-            actor=actor,
-        )
-        for payment in reservation.payments.filter(status=Payment.Status.PAID)
-        if payment.refundable > 0
-    ]
-
-
 def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None = None) -> Payment:
     """Return a Payment with an open Stripe Checkout page for the held ``reservation``.
 
@@ -346,14 +329,18 @@ def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None =
 
 
 def reservation_cancel_with_policy(
-    *, reservation: Reservation, actor: User | None, refund: bool = True
+    *, reservation: Reservation, actor: User | None, refund: str = "policy"
 ) -> list[Refund]:
-    """Cancel a reservation and refund what the cancellation policy gives back."""
+    """Cancel a reservation and refund: as the policy says (members), or in full or not at
+    all (staff's choice).
+    """
     from billing.tasks import close_checkout
     from enrollment.services.reservations import reservation_cancel
 
+    if refund not in ("policy", "full", "none"):
+        raise InvalidInput("refund must be policy, full or none.", code="invalid_refund_mode")
     now = timezone.now()
-    due = refund_due_on_cancel(reservation=reservation, now=now) if refund else Decimal("0.00")
+    due = refund_due_on_cancel(reservation=reservation, now=now) if refund == "policy" else Decimal("0.00")
     with transaction.atomic():
         reservation_cancel(reservation=reservation, actor=actor, now=now)
         # An open Checkout page for a seat given up must not take money any more.
@@ -361,4 +348,16 @@ def reservation_cancel_with_policy(
             provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING, checkout_session_id__isnull=False
         ):
             close_checkout.delay_on_commit(payment.pk)
-    return refund_on_cancel(reservation=reservation, actor=actor, now=now) if due > 0 else []
+    if refund == "full" or due > 0:
+        return [
+            refund_issue(
+                payment=payment,
+                amount=payment.refundable,
+                key=f"cancel-{reservation.pk}-{payment.pk}",
+                reason="cancelled" if refund == "policy" else "staff_cancelled",
+                actor=actor,
+            )
+            for payment in reservation.payments.filter(status=Payment.Status.PAID)
+            if payment.refundable > 0
+        ]
+    return []

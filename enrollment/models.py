@@ -182,3 +182,30 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder #{self.pk}"
+
+
+class Attendance(models.Model):
+    """Whether a member came to one session, as their therapist marked it."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", "Present"
+        ABSENT = "absent", "Absent"
+        EXCUSED = "excused", "Excused"
+
+    session = models.ForeignKey(GroupSession, on_delete=models.CASCADE, related_name="attendance")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="attendance")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "attendance"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "reservation"], name="attendance_once_per_session"),
+        ]
+        indexes = [models.Index(fields=["reservation", "status"])]
+
+    def __str__(self) -> str:
+        return f"Attendance #{self.pk}"

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from grouport.models import User
+from grouport.admin_scoping import OperationsOnlyAdmin
+from grouport.models import AuditEntry, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -18,7 +19,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(OperationsOnlyAdmin, BaseUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ("email",)
@@ -34,3 +35,24 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),
     )
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(OperationsOnlyAdmin):
+    """The audit trail: staff can read and filter it; nobody can add, change or delete it."""
+
+    list_display = ("created_at", "actor", "action", "object_type", "object_id", "ip_address")
+    list_filter = ("action", "object_type", ("actor", admin.RelatedOnlyFieldListFilter), "created_at")
+    date_hierarchy = "created_at"
+    search_fields = ("=object_id", "=actor__id")
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    list_select_related = ("actor",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

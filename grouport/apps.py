@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class GrouportConfig(AppConfig):
     name = "grouport"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        # After each app migrates (its permissions exist only then), so the last one completes it.
+        post_migrate.connect(_setup_roles, dispatch_uid="grouport.setup_roles")
+
+
+def _setup_roles(sender, **kwargs) -> None:
+    # After every migrate (tests included): roles come from code, never from clicking.
+    from grouport.roles import roles_setup
+
+    roles_setup()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from enrollment.models import Reservation
 from grouport.models import User
+from grouport.roles import STAFF, THERAPIST, role_grant
 from groups.models import Group, License, Module, Therapist
 from groups.services import group_save
 
@@ -237,6 +238,9 @@ class Command(BaseCommand):
             )
             group_save(group=group, modules=spec["modules"])
             created += 1
+        role_grant(staff, STAFF)
+        for therapist in therapists.values():
+            role_grant(therapist.user, THERAPIST)
         # Demo accounts can log in at once: their addresses count as verified.
         for user in User.objects.filter(email__endswith="@grouport.test"):
             EmailAddress.objects.get_or_create(

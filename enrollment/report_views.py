@@ -1,0 +1,113 @@
+"""``/reports/``: staff's enrollment reports, with charts and a CSV for every table."""
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from enrollment.charts import column_chart, hbar_chart, line_chart
+from enrollment.reports import PAGE_ROWS, REPORTS, ReportFilters, Table, reports_all
+from grouport.audit import audit_record
+from grouport.roles import is_operations
+from grouport.states import STATE_CHOICES
+from groups.models import Group, Therapist
+
+
+class ReportFilterForm(forms.Form):
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    therapist = forms.ModelChoiceField(queryset=Therapist.objects.order_by("display_name"), required=False)
+    kind = forms.ChoiceField(choices=[("", "All kinds"), *Group.Kind.choices], required=False)
+    state = forms.ChoiceField(choices=[("", "All states"), *STATE_CHOICES], required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("The start date must not be after the end date.")
+        return data
+
+    def filters(self) -> ReportFilters:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        today = timezone.localdate()
+        therapist = data.get("therapist")
+        return ReportFilters(
+            date_from=data.get("date_from") or today - dt.timedelta(weeks=12),
+            date_to=data.get("date_to") or today + dt.timedelta(weeks=12),
+            therapist_id=therapist.pk if therapist else None,
+            kind=data.get("kind") or None,
+            state=data.get("state") or None,
+        )
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not is_operations(request.user):
+        if not request.user.is_authenticated:
+            raise Http404
+        raise PermissionDenied
+
+
+def _charts(tables: dict[str, Table]) -> dict[str, str]:
+    groups = tables["groups"]
+    by_fill = sorted(groups.rows, key=lambda r: -(r[5] or 0))[:20]
+    retention = tables["retention"]
+    average: list[tuple[str, float | None]] = []
+    columns = defaultdict(list)
+    for row in retention.rows:
+        for n, value in enumerate(row[2:], start=1):
+            if value is not None and row[1]:
+                columns[n].append(value)
+    for n in sorted(columns):
+        average.append((f"W{n}", round(sum(columns[n]) / len(columns[n]), 1)))
+    return {
+        "fill": hbar_chart("Fill rate by group (top 20)", [(r[0], r[5]) for r in by_fill]),
+        "weeks": column_chart("Enrollments per week", [(r[0], r[1]) for r in tables["weeks"].rows]),
+        "retention": line_chart("Average retention by week of the program", average),
+    }
+
+
+def reports(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    form = ReportFilterForm(request.GET or None)
+    filters = form.filters()
+    tables = reports_all(filters)
+    audit_record(
+        actor=request.user, action="report.viewed", obj=request.user, data={"report": "all"}, request=request
+    )
+    shown = {key: Table(t.key, t.title, t.columns, t.rows[:PAGE_ROWS]) for key, t in tables.items()}
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "form": form,
+            "filters": filters,
+            "tables": shown,
+            "totals": {key: len(t.rows) for key, t in tables.items()},
+            "charts": _charts(tables),
+            "query": request.GET.urlencode(),
+            "page_rows": PAGE_ROWS,
+        },
+    )
+
+
+def report_csv(request: HttpRequest, key: str) -> HttpResponse:
+    _staff_only(request)
+    if key not in REPORTS:
+        raise Http404
+    form = ReportFilterForm(request.GET or None)
+    table = REPORTS[key](form.filters())
+    audit_record(
+        actor=request.user, action="report.exported", obj=request.user, data={"report": key}, request=request
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.columns)
+    writer.writerows(["" if v is None else v for v in row] for row in table.rows)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="report-{key}.csv"'
+    return response

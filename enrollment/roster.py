@@ -1,0 +1,102 @@
+"""A group's roster as its therapist sees it: a fixed handful of queries, whatever its size."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.utils import timezone
+
+from enrollment.models import Attendance, Reservation, WaitlistEntry
+from grouport.states import STATE_NAMES, TIME_ZONE_NAMES
+from groups.models import Group, GroupSession
+
+
+@dataclass
+class RosterRow:
+    reservation: Reservation
+    name: str
+    email: str
+    state: str
+    time_zone: str
+    joined_on: str
+    present: int = 0
+    marked: int = 0
+    by_session: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def attendance_rate(self) -> str:
+        return f"{round(100 * self.present / self.marked)}%" if self.marked else "—"
+
+
+@dataclass
+class Roster:
+    group: Group
+    members: list[RosterRow]
+    held: list[Reservation]
+    waitlist: list[WaitlistEntry]
+    sessions: list[GroupSession]
+    present_by_session: dict[int, int]
+
+
+def group_roster(*, group: Group) -> Roster:
+    """Confirmed members with attendance, held seats with their expiry, the waitlist in order."""
+    now = timezone.now()
+    confirmed = list(
+        Reservation.objects.filter(group=group, status=Reservation.Status.CONFIRMED)
+        .select_related("member")
+        .order_by("member__last_name", "member__first_name", "pk")
+    )
+    held = list(
+        Reservation.objects.filter(group=group, status=Reservation.Status.HELD, expires_at__gt=now)
+        .select_related("member")
+        .order_by("expires_at")
+    )
+    waitlist = list(
+        WaitlistEntry.objects.filter(group=group, status__in=WaitlistEntry.ACTIVE)
+        .select_related("member")
+        .order_by("created_at", "pk")
+    )
+    sessions = list(GroupSession.objects.filter(group=group).order_by("number"))
+    marks = Attendance.objects.filter(session__group=group, reservation__in=confirmed).values_list(
+        "reservation_id", "session_id", "status"
+    )
+    rows = {
+        r.pk: RosterRow(
+            reservation=r,
+            name=r.member.get_full_name() or f"Member #{r.member_id}",
+            email=r.member.email,
+            state=STATE_NAMES.get(r.member.state, r.member.state),
+            time_zone=TIME_ZONE_NAMES.get(r.member.time_zone, r.member.time_zone),
+            joined_on=f"{timezone.localtime(r.confirmed_at):%Y-%m-%d}" if r.confirmed_at else "",
+        )
+        for r in confirmed
+    }
+    for reservation_id, session_id, status in marks:
+        row = rows[reservation_id]
+        row.by_session[session_id] = status
+        row.marked += 1
+        row.present += status == Attendance.Status.PRESENT
+    present = dict(
+        Attendance.objects.filter(session__group=group, status=Attendance.Status.PRESENT)
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values_list("session_id", "n")
+    )
+    return Roster(group, list(rows.values()), held, waitlist, sessions, present)
+
+
+ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "attendance rate"]
+
+
+def roster_csv(roster: Roster) -> str:
+    """The roster's columns as CSV, one member a row, with attendance per session after them."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ROSTER_COLUMNS + [f"week {s.number}" for s in roster.sessions])
+    for row in roster.members:
+        writer.writerow(
+            [row.name, row.email, row.state, row.time_zone, row.joined_on, row.attendance_rate]
+            + [row.by_session.get(s.pk, "") for s in roster.sessions]
+        )
+    return out.getvalue()
