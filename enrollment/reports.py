@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
@@ -164,7 +165,13 @@ def _attendance_counts(f: ReportFilters):
     )
     return (
         attendance.order_by()
-        .values("session_id", "session__group_id", "session__number", "session__starts_at")
+        .values(
+            "session_id",
+            "session__group_id",
+            "session__number",
+            "session__starts_at",
+            "session__group__time_zone",
+        )
         .annotate(
             marked=Count("pk"),
             present=Count("pk", filter=Q(status=Attendance.Status.PRESENT)),
@@ -182,7 +189,8 @@ def report_attendance(f: ReportFilters, counts=None) -> Table:
         "attendance", "Attendance by session", ["group", "week", "date", "present", "marked", "rate %"]
     )
     for c in sorted(counts, key=lambda c: (c["session__starts_at"], c["session_id"])):
-        day = f"{c['session__starts_at']:%Y-%m-%d}"
+        # The session's date on its own group's clock (7 pm Eastern is already tomorrow in UTC).
+        day = f"{c['session__starts_at'].astimezone(ZoneInfo(c['session__group__time_zone'])):%Y-%m-%d}"
         table.rows.append(
             [titles.get(c["session__group_id"], ""), c["session__number"], day,
              c["present"], c["marked"], _pct(c["present"], c["marked"])]
