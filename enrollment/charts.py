@@ -14,7 +14,7 @@ def hbar_chart(
     """Horizontal bars, one per label (for fill rates and the like)."""
     items = [(label, value or 0) for label, value in items]
     top = max([maximum, *(v for _, v in items)]) or 1
-    height = len(items) * (BAR_HEIGHT + GAP) + 30
+    height = max(len(items), 1) * (BAR_HEIGHT + GAP) + 30
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="t-{id(items)}" '
         f'viewBox="0 0 {WIDTH} {height}" width="100%" class="chart">',
@@ -28,6 +28,10 @@ def hbar_chart(
             f'<rect x="{LABEL}" y="{y}" width="{w:.1f}" height="{BAR_HEIGHT}" fill="#1f5f8b"><title>{escape(label)}: '
             f"{value:g}{unit}</title></rect>"
             f'<text x="{LABEL + w + 4:.1f}" y="{y + 13}" font-size="12">{value:g}{unit}</text>'
+        )
+    if not items:
+        parts.append(
+            f'<text x="{WIDTH / 2}" y="32" text-anchor="middle" font-size="14">No groups in this range</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every label is escaped above
@@ -44,6 +48,10 @@ def column_chart(title: str, items: Sequence[tuple[str, float]]) -> SafeString:
         f'<line x1="{left}" y1="{height - bottom}" x2="{WIDTH}" y2="{height - bottom}" stroke="#999"/>',
         f'<text x="0" y="14" font-size="11">{top:g}</text>',
     ]
+    if not items:
+        parts.append(
+            f'<text x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle" font-size="14">No enrollments in this range</text>'
+        )
     for i, (label, value) in enumerate(items):
         h = (height - bottom - 20) * value / top
         x = left + i * step + step * 0.15
@@ -74,7 +82,11 @@ def line_chart(title: str, points: Sequence[tuple[str, float | None]]) -> SafeSt
         '<text x="0" y="24" font-size="11">100%</text>',
         f'<text x="0" y="{height - bottom}" font-size="11">0%</text>',
     ]
-    if coords:
+    if not coords:
+        parts.append(
+            f'<text x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle" font-size="14">No attendance marked yet</text>'
+        )
+    else:
         parts.append(
             '<polyline fill="none" stroke="#1f5f8b" stroke-width="3" points="'
             + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
