@@ -168,3 +168,15 @@ def test_staff_partial_refund_form_refunds_once_per_submission(client, clinic):
         f"/admin/billing/payment/{payment.pk}/refund/", {**form, "amount": "151.00", "key": "other"}
     )
     assert "at most 150.00" in too_much.content.decode()
+
+
+def test_staff_changes_made_deep_in_services_still_record_the_ip(client, clinic):
+    reservation = Reservation.objects.get(group=clinic["group_a"])
+    client.force_login(clinic["staff"])
+    client.post(
+        "/admin/enrollment/reservation/",
+        {"action": "cancel_without_refund", "_selected_action": [reservation.pk]},
+        REMOTE_ADDR="198.51.100.7",
+    )
+    entry = AuditEntry.objects.get(action="reservation.cancelled", object_id=str(reservation.pk))
+    assert (entry.actor, entry.ip_address) == (clinic["staff"], "198.51.100.7")
