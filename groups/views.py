@@ -21,7 +21,12 @@ CATALOG_PAGE_SIZE = 12
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
-    form = CatalogFilterForm(request.GET or None)
+    data = request.GET
+    from_profile = False
+    if not data and request.user.is_authenticated and request.user.state:
+        # A signed-in member sees what they can join, as a visitor who chose their state would.
+        data, from_profile = {"state": request.user.state}, True
+    form = CatalogFilterForm(data or None)
     filters: dict[str, object] = {}
     if form.is_bound and form.is_valid():
         filters = form.filters()
@@ -51,6 +56,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
             "viewer_tz": tz,
             "viewer_tz_name": TIME_ZONE_NAMES.get(tz, tz),
             "query": query.urlencode(),
+            "from_profile": from_profile,
         },
     )
 

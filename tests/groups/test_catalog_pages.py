@@ -185,3 +185,15 @@ def test_seed_demo_is_idempotent_and_covers_the_demo_needs():
     assert sorted(map(sorted, licenses.values())) == [["FL"], ["FL", "NY"], ["NJ", "NY"]]
     assert User.objects.get(email="staff@grouport.test").check_password("demo-staff-pass")
     assert User.objects.get(email="member@grouport.test").check_password("demo-member-pass")
+
+
+@pytest.mark.sqlite
+def test_a_signed_in_member_sees_what_their_state_allows_until_they_filter(client):
+    from tests.factories import member
+
+    GroupFactory(title="NY therapy", therapist=licensed_therapist("NY"))
+    GroupFactory(title="FL therapy", therapist=licensed_therapist("FL"))
+    client.force_login(member(state="FL"))
+    page = html(client.get("/"))
+    assert "FL therapy" in page and "NY therapy" not in page and "(from your profile)" in page
+    assert "NY therapy" in html(client.get("/?state="))  # "Any state" shows everything
