@@ -110,6 +110,8 @@ def test_1_hour_reminder_edges_and_nothing_once_started(tuesday):
         ("America/New_York", dt.date(2026, 3, 8), "2026-03-07 18:00 EST", "2026-03-08 19:00 EDT"),
         # Chicago, November: Sunday 1 November 2026 7 pm CST; 24 h earlier is 8 pm CDT.
         ("America/Chicago", dt.date(2026, 11, 1), "2026-10-31 20:00 CDT", "2026-11-01 19:00 CST"),
+        ("America/New_York", dt.date(2026, 11, 1), "2026-10-31 20:00 EDT", "2026-11-01 19:00 EST"),
+        ("America/Chicago", dt.date(2026, 3, 8), "2026-03-07 18:00 CST", "2026-03-08 19:00 CDT"),
     ],
 )
 def test_reminders_are_a_real_24_hours_early_across_dst(time_zone, session_day, local_before, local_session):
