@@ -90,7 +90,6 @@ def reminders_claim(*, keys: list[tuple[int, int, str]], now: dt.datetime) -> li
     Reminder.objects.bulk_create(
         [Reminder(session_id=s, reservation_id=r, kind=k, batch=batch, created_at=now) for s, r, k in keys],
         ignore_conflicts=True,
-        batch_size=1000,
     )
     return list(Reminder.objects.filter(batch=batch).values_list("pk", flat=True))
 
@@ -132,7 +131,9 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
     with transaction.atomic():
         reminder = (
             Reminder.objects.select_for_update()
-            .select_related("session", "session__group", "reservation", "reservation__member")
+            .select_related(
+                "session", "session__group", "reservation", "reservation__member", "reservation__group"
+            )
             .get(pk=reminder_id)
         )
         if reminder.status != Reminder.Status.PENDING:

@@ -292,3 +292,23 @@ def test_two_jobs_at_once_claim_each_reminder_once(tuesday):
     all_claimed = claims[0] + claims[1]
     assert len(all_claimed) == 20 and len(set(all_claimed)) == 20
     assert Reminder.objects.count() == 20
+
+
+@pytest.mark.django_db
+def test_the_job_runs_the_same_number_of_queries_for_3_or_30_members(tuesday):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Group.objects.filter(pk=tuesday.pk).update(capacity=50)
+    session = tuesday.sessions.get(number=1)
+    at = session.starts_at - dt.timedelta(minutes=30)
+    for _ in range(3):
+        seated(tuesday)
+    with CaptureQueriesContext(connection) as few:
+        assert len(reminders_claim_due(now=at)) == 3
+    Reminder.objects.all().delete()
+    for _ in range(27):
+        seated(tuesday)
+    with CaptureQueriesContext(connection) as many:
+        assert len(reminders_claim_due(now=at)) == 30
+    assert len(many) == len(few)
