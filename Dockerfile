@@ -25,7 +25,7 @@ COPY . .
 # Static files are collected (and compressed/hashed for WhiteNoise) at build time. The
 # SECRET_KEY here exists only for this command: production refuses to start without one
 # and the real key comes from the environment at run time.
-RUN DJANGO_ENV=production SECRET_KEY=build-only-not-a-secret ALLOWED_HOSTS=build SITE_URL=https://build.invalid \
+RUN DJANGO_ENV=production BUILD_ONLY=true SECRET_KEY=build-only-not-a-secret ALLOWED_HOSTS=build SITE_URL=https://build.invalid \
     python manage.py collectstatic --noinput
 
 USER app

@@ -167,6 +167,9 @@ def refund_issue(
         if existing is not None:
             return existing
         payment = _lock_payment(payment.pk)
+        existing = Refund.objects.filter(key=key).first()  # again, now that we hold the lock
+        if existing is not None:
+            return existing
         if amount <= 0 or amount > payment.refundable:
             raise InvalidInput(
                 f"A refund must be more than 0 and at most {payment.refundable} {payment.currency.upper()}.",
@@ -340,15 +343,21 @@ def reservation_cancel_with_policy(
     if refund not in ("policy", "full", "none"):
         raise InvalidInput("refund must be policy, full or none.", code="invalid_refund_mode")
     now = timezone.now()
-    due = refund_due_on_cancel(reservation=reservation, now=now) if refund == "policy" else Decimal("0.00")
     with transaction.atomic():
+        # Cancel first: it takes the group and reservation locks, held to the end of this
+        # transaction, so a payment settling at the same moment is either wholly before
+        # (and refunded here) or wholly after (and refunded as unseated).
         reservation_cancel(reservation=reservation, actor=actor, now=now)
-        # An open Checkout page for a seat given up must not take money any more.
         for payment in reservation.payments.filter(
             provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING, checkout_session_id__isnull=False
         ):
+            # An open Checkout page for a seat given up must not take money any more.
             close_checkout.delay_on_commit(payment.pk)
-    if refund == "full" or due > 0:
+        due = (
+            refund_due_on_cancel(reservation=reservation, now=now) if refund == "policy" else Decimal("0.00")
+        )
+        if refund != "full" and due <= 0:
+            return []
         return [
             refund_issue(
                 payment=payment,
@@ -357,7 +366,6 @@ def reservation_cancel_with_policy(
                 reason="cancelled" if refund == "policy" else "staff_cancelled",
                 actor=actor,
             )
-            for payment in reservation.payments.filter(status=Payment.Status.PAID)
+            for payment in reservation.payments.select_for_update().filter(status=Payment.Status.PAID)
             if payment.refundable > 0
         ]
-    return []

@@ -66,15 +66,16 @@ def on_async_payment_succeeded(session: dict) -> None:
 def on_async_payment_failed(session: dict) -> None:
     payment = _checkout_payment(session)
     if payment is not None:
-        payment_mark(payment=payment, status=Payment.Status.FAILED)
+        # Group and reservation locks first (the lock order), then the payment's.
         payment_release_hold(payment=payment)
+        payment_mark(payment=payment, status=Payment.Status.FAILED)
 
 
 def on_checkout_expired(session: dict) -> None:
     payment = _checkout_payment(session)
     if payment is not None:
-        payment_mark(payment=payment, status=Payment.Status.EXPIRED)
         payment_release_hold(payment=payment)
+        payment_mark(payment=payment, status=Payment.Status.EXPIRED)
 
 
 def on_charge_refunded(charge: dict) -> None:

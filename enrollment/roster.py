@@ -89,6 +89,13 @@ def group_roster(*, group: Group) -> Roster:
 ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "attendance rate"]
 
 
+def _cell(value: object) -> object:
+    """Keep a spreadsheet from running member-typed text (``=HYPERLINK(...)``) as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def roster_csv(roster: Roster) -> str:
     """The roster's columns as CSV, one member a row, with attendance per session after them."""
     out = io.StringIO()
@@ -96,7 +103,10 @@ def roster_csv(roster: Roster) -> str:
     writer.writerow(ROSTER_COLUMNS + [f"week {s.number}" for s in roster.sessions])
     for row in roster.members:
         writer.writerow(
-            [row.name, row.email, row.state, row.time_zone, row.joined_on, row.attendance_rate]
-            + [row.by_session.get(s.pk, "") for s in roster.sessions]
+            [
+                _cell(v)
+                for v in [row.name, row.email, row.state, row.time_zone, row.joined_on, row.attendance_rate]
+                + [row.by_session.get(s.pk, "") for s in roster.sessions]
+            ]
         )
     return out.getvalue()

@@ -52,10 +52,11 @@ def refresh_all_seats() -> int:
 @shared_task(acks_late=True)
 def send_due_reminders() -> int:
     """Claim the reminders that are due and queue one send each (runs every 5 minutes)."""
-    from enrollment.services.reminders import reminders_claim_due
+    from enrollment.services.reminders import reminders_claim_due, reminders_stalled
 
+    stalled = reminders_stalled(now=timezone.now())
     claimed = reminders_claim_due()
-    for reminder_id in claimed:
+    for reminder_id in [*stalled, *claimed]:
         send_reminder.delay(reminder_id)
     return len(claimed)
 

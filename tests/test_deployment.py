@@ -103,6 +103,20 @@ print(json.dumps({name: getattr(settings, name, None) for name in sys.argv[1:]},
 """
 
 
+PRODUCTION_HOST = {
+    "SECRET_KEY": "from-the-host",
+    "EMAIL_URL": "smtp+tls://user:pass@smtp.example.org:587",
+    "STRIPE_SECRET_KEY": "sk_live_example",
+    "STRIPE_WEBHOOK_SECRET": "whsec_example",
+}
+PRODUCTION_SERVICES = {
+    "REDIS_URL": "redis://redis:6379/0",
+    "EMAIL_URL": "smtp+tls://user:pass@smtp.example.org:587",
+    "STRIPE_SECRET_KEY": "sk_live_example",
+    "STRIPE_WEBHOOK_SECRET": "whsec_example",
+}
+
+
 def run_settings(env: dict[str, str], *names: str) -> subprocess.CompletedProcess:
     clean = {key: value for key, value in os.environ.items() if key not in ENV_VARS}
     clean.update(env, DJANGO_SETTINGS_MODULE="grouport.settings")
@@ -234,11 +248,8 @@ def test_db_and_redis_images_and_checks(compose, services):
 
 
 def test_compose_environment_loads_production_settings(services):
-    """With only SECRET_KEY given, the app environment (its defaults resolved) starts Django."""
-    env = {
-        key: interpolate(value, host={"SECRET_KEY": "from-the-host"})
-        for key, value in app_env(services["web"]).items()
-    }
+    """With the required secrets given, the app environment (its defaults resolved) starts Django."""
+    env = {key: interpolate(value, host=PRODUCTION_HOST) for key, value in app_env(services["web"]).items()}
     loaded = load_settings(env, "DEBUG", "DATABASES", "CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL")
     assert loaded["DEBUG"] is False
     assert loaded["DATABASES"]["default"]["HOST"] == "db"
@@ -300,6 +311,7 @@ def test_production_mode_hardens_the_settings():
             "ALLOWED_HOSTS": "example.org",
             "SITE_URL": "https://example.org",
             "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
+            **PRODUCTION_SERVICES,
         },
         "DEBUG",
         "ALLOWED_HOSTS",
@@ -325,6 +337,7 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
             "ALLOWED_HOSTS": "example.org",
             "SITE_URL": "https://example.org",
             "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
+            **PRODUCTION_SERVICES,
         },
         "DEBUG",
     )
@@ -334,7 +347,12 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
 
 
 def test_production_mode_refuses_to_start_without_hosts_or_site_url():
-    base = {"DJANGO_ENV": "production", "SECRET_KEY": "x", "DATABASE_URL": "sqlite:///tmp/x.sqlite3"}
+    base = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "x",
+        "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
+        **PRODUCTION_SERVICES,
+    }
     for missing in ("ALLOWED_HOSTS", "SITE_URL"):
         env = {**base, "ALLOWED_HOSTS": "example.org", "SITE_URL": "https://example.org"}
         del env[missing]
@@ -371,3 +389,28 @@ def test_redis_url_sends_tasks_to_the_broker():
     )
     assert loaded["CELERY_TASK_ALWAYS_EAGER"] is False
     assert loaded["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+
+
+@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "REDIS_URL", "EMAIL_URL"])
+def test_production_refuses_the_embedded_stand_ins(missing):
+    env = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "x",
+        "ALLOWED_HOSTS": "example.org",
+        "SITE_URL": "https://example.org",
+        "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
+        **PRODUCTION_SERVICES,
+    }
+    if missing == "EMAIL_URL":
+        env["EMAIL_URL"] = "consolemail://"
+    else:
+        del env[missing]
+    result = run_settings(env, "DEBUG")
+    assert result.returncode != 0
+    assert missing in result.stderr and "when DJANGO_ENV=production" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["EMAIL_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
+def test_compose_requires_the_production_secrets(services, name):
+    with pytest.raises(LookupError):
+        interpolate(app_env(services["web"])[name], host={})

@@ -104,6 +104,19 @@ def reminders_claim_due(*, now: dt.datetime | None = None) -> list[int]:
     return claimed
 
 
+def reminders_stalled(*, now: dt.datetime) -> list[int]:
+    """Return claimed reminders whose send never started (a lost queue message, a crash
+    between claiming and queuing). Queuing them again is safe: a send starts only from
+    "pending", under the row lock."""
+    return list(
+        Reminder.objects.filter(
+            status=Reminder.Status.PENDING,
+            updated_at__lt=now - dt.timedelta(minutes=15),
+            session__starts_at__gt=now,
+        ).values_list("pk", flat=True)[:5000]
+    )
+
+
 def reminders_fail_stuck(*, now: dt.datetime) -> int:
     stuck = Reminder.objects.filter(
         status=Reminder.Status.SENDING,

@@ -111,8 +111,14 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
     """
     from enrollment.tasks import send_waitlist_offer_email
 
-    free = group.capacity - seats_taken_locked(group, now)
     offered: list[WaitlistEntry] = []
+    if (
+        group.status != Group.Status.PUBLISHED
+        or group.last_session_at is None
+        or group.last_session_at <= now
+    ):
+        return offered  # a closed or finished group offers no seats
+    free = group.capacity - seats_taken_locked(group, now)
     if free <= 0:
         return offered
     queue = WaitlistEntry.objects.select_for_update().filter(group=group, status=WaitlistEntry.Status.WAITING)
@@ -197,7 +203,11 @@ def groups_refresh_seats(*, now: dt.datetime) -> int:
         )
     )
     group_ids |= set(
-        WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING).values_list("group_id", flat=True)
+        WaitlistEntry.objects.filter(
+            status=WaitlistEntry.Status.WAITING,
+            group__status=Group.Status.PUBLISHED,
+            group__last_session_at__gt=now,
+        ).values_list("group_id", flat=True)
     )
     for group_id in sorted(group_ids):
         group_refresh_seats(group_id=group_id, now=now)

@@ -88,11 +88,12 @@ def waitlist_offer_accept(
         raise AttestationRequired(missing=missing)
     member_check_may_join(member=member, group=entry.group)
     with transaction.atomic():
-        lock_group(entry.group_id)
+        group = lock_group(entry.group_id)
+        group_check_open(group, now)
+        offer = Reservation.objects.select_for_update().get(pk=entry.offer_id)
         entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED:
             raise InvalidTransition("This offer is no longer open.")
-        offer = Reservation.objects.select_for_update().get(pk=entry.offer_id)
         if offer.status != Reservation.Status.HELD or offer.expires_at <= now:
             raise HoldExpired("This offer has run out.")
         offer.residence_state = member.state
@@ -114,8 +115,12 @@ def waitlist_offer_decline(
 ) -> WaitlistEntry:
     """Turn an offer down: the held seat goes to the next member in line."""
     now = now or timezone.now()
-    if entry.status != WaitlistEntry.Status.OFFERED or entry.offer is None:
-        raise InvalidTransition("This offer is no longer open.")
-    reservation_cancel(reservation=entry.offer, actor=actor, now=now)
+    with transaction.atomic():
+        # Checked under the lock: an accept racing this decline wins or loses whole.
+        lock_group(entry.group_id)
+        entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_id is None:
+            raise InvalidTransition("This offer is no longer open.")
+        reservation_cancel(reservation=entry.offer, actor=actor, now=now)
     entry.refresh_from_db()
     return entry

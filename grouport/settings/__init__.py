@@ -34,6 +34,7 @@ ENV_VARS = (
     "WAITLIST_OFFER_HOURS",
     "REFUND_FULL_BEFORE_HOURS",
     "REMINDER_HOURS_BEFORE",
+    "BUILD_ONLY",
 )
 
 env = environ.Env()
@@ -172,7 +173,8 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 # --- Email: printed to the console unless EMAIL_URL says otherwise (smtp+tls://user:pass@host:587).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="grouport <no-reply@grouport.local>")
 
 # --- Celery: with no REDIS_URL, tasks run eagerly in the web process (the embedded default).
@@ -257,6 +259,21 @@ LOGGING = {
 }
 
 if PRODUCTION:
+    # The embedded stand-ins must never serve real members: the offline "pay" button would
+    # confirm paid seats for free, console email would print members' mail into the logs,
+    # and eager tasks would never run the periodic jobs.
+    missing = [
+        name
+        for name, value in (
+            ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY),
+            ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET),
+            ("REDIS_URL", REDIS_URL),
+            ("EMAIL_URL", "" if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("console.EmailBackend") else "set"),
+        )
+        if not value
+    ]
+    if missing and not env.bool("BUILD_ONLY", default=False):
+        raise environ.ImproperlyConfigured(f"Set {', '.join(missing)} when DJANGO_ENV=production")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

@@ -131,3 +131,16 @@ def test_roles_come_from_code():
     assert {"view_auditentry", "change_payment", "view_reservation"} <= staff
     assert "change_auditentry" not in staff and "delete_auditentry" not in staff
     assert Group
+
+
+def test_staff_cannot_make_anyone_a_superuser(client, clinic):
+    from tests.factories import UserFactory
+
+    client.force_login(clinic["staff"])
+    page = client.get(f"/admin/grouport/user/{clinic['staff'].pk}/change/").content.decode()
+    assert 'name="is_superuser"' not in page and 'name="user_permissions"' not in page
+    root = UserFactory(is_superuser=True, is_staff=True)
+    assert client.get(f"/admin/grouport/user/{root.pk}/password/").status_code in (403, 404)
+    assert (
+        client.post(f"/admin/grouport/user/{root.pk}/change/", {"email": "x@example.test"}).status_code == 403
+    )

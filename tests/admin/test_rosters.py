@@ -180,3 +180,15 @@ def test_staff_changes_made_deep_in_services_still_record_the_ip(client, clinic)
     )
     entry = AuditEntry.objects.get(action="reservation.cancelled", object_id=str(reservation.pk))
     assert (entry.actor, entry.ip_address) == (clinic["staff"], "198.51.100.7")
+
+
+def test_roster_csv_neutralises_spreadsheet_formulas(client, clinic):
+    group = clinic["group_a"]
+    member = Reservation.objects.get(group=group).member
+    member.first_name, member.last_name = '=HYPERLINK("http://x")', ""
+    member.save()
+    client.force_login(clinic["a"].user)
+    rows = list(
+        csv.reader(io.StringIO(client.get(f"/admin/groups/group/{group.pk}/roster.csv").content.decode()))
+    )
+    assert rows[1][0].startswith("'=")

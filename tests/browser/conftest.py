@@ -203,7 +203,9 @@ def page(chromium_browser: Browser, live_server, page_log: PageLog) -> Iterator[
             page_log.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
 
     def on_request_failed(req: Request) -> None:
-        if is_local_url(req.url):  # blocked external ones are already listed
+        # A request the browser itself abandoned (the page navigated on, or a download took
+        # over) is not a failure of ours; anything else on our origin is.
+        if is_local_url(req.url) and req.failure != "net::ERR_ABORTED":
             page_log.failed_requests.append(f"{req.resource_type} {req.url}: {req.failure}")
 
     context.route("**/*", guard)

@@ -191,3 +191,13 @@ def test_profile_page_requires_a_zone_for_florida(client):
     assert ok.url == "/my/"
     alex.refresh_from_db()
     assert (alex.state, alex.time_zone) == ("FL", "America/Chicago")
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_profile_next_never_leaves_the_site(client, target):
+    client.force_login(member(state="NY"))
+    response = client.post(
+        "/account/profile/",
+        {"first_name": "A", "last_name": "B", "state": "NY", "time_zone": "", "next": target},
+    )
+    assert response.url == "/account/profile/"

@@ -312,3 +312,15 @@ def test_the_job_runs_the_same_number_of_queries_for_3_or_30_members(tuesday):
     with CaptureQueriesContext(connection) as many:
         assert len(reminders_claim_due(now=at)) == 30
     assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_claim_whose_send_was_never_queued_is_queued_again(tuesday):
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False):
+        [reminder_id] = reminders_claim_due()  # claimed; the queue message is then lost
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=2, minutes=40), tick=False):
+        assert send_due_reminders.apply().get() == 0
+    assert Reminder.objects.get(pk=reminder_id).status == "sent" and len(mail.outbox) == 1

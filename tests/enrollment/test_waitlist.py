@@ -166,3 +166,13 @@ def test_leaving_the_line_and_leaving_with_an_offer(full_group):
     waitlist_leave(entry=first, actor=first.member)  # with an open offer: declines it
     assert WaitlistEntry.objects.get(pk=first.pk).status == WaitlistEntry.Status.DECLINED
     assert WaitlistEntry.objects.get(pk=third.pk).status == WaitlistEntry.Status.OFFERED
+
+
+def test_a_closed_group_offers_no_seats(full_group):
+    from groups.models import Group
+
+    first = waitlist_join(member=member(), group=full_group)
+    Group.objects.filter(pk=full_group.pk).update(status=Group.Status.CLOSED)
+    reservation_cancel(reservation=full_group.seated[0], actor=None)
+    assert WaitlistEntry.objects.get(pk=first.pk).status == WaitlistEntry.Status.WAITING
+    assert groups_refresh_seats(now=timezone.now()) == 0
