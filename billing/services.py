@@ -217,6 +217,26 @@ def refund_send(*, refund: Refund) -> Refund:
     return refund
 
 
+def refund_mark_failed(*, refund_id: int, reason: str) -> None:
+    """Give up on a refund the provider keeps refusing: release its amount so staff can act."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.PENDING:
+            return
+        payment = _lock_payment(refund.payment_id)
+        payment.amount_refunded -= refund.amount
+        payment.save(update_fields=["amount_refunded", "updated_at"])
+        refund.status = Refund.Status.FAILED
+        refund.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=None,
+            action="refund.failed",
+            obj=refund,
+            data={"payment": payment.pk, "error": reason[:100]},
+        )
+    logger.error("refund %s failed for good (%s): staff should look", refund_id, reason[:100])
+
+
 def refund_record_from_stripe(*, payment: Payment, charge: dict) -> None:
     """Bring our refunds in line with a charge Stripe reports refunded (e.g. from its dashboard)."""
     from billing.gateway import from_cents

@@ -1,6 +1,7 @@
 """Billing tasks: thin wrappers that load rows and call a service, retried with backoff."""
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
 from billing.models import Payment, Refund
 from billing.services import refund_send
@@ -9,7 +10,15 @@ from grouport.emails import email_send
 RETRY = {"retry_backoff": 30, "retry_backoff_max": 900, "retry_jitter": True, "max_retries": 8}
 
 
-@shared_task(autoretry_for=(Exception,), acks_late=True, **RETRY)
+class RefundTask(DjangoTask):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        # Retries are spent: mark it failed and release the amount, so nothing is stuck.
+        from billing.services import refund_mark_failed
+
+        refund_mark_failed(refund_id=args[0] if args else kwargs["refund_id"], reason=type(exc).__name__)
+
+
+@shared_task(base=RefundTask, autoretry_for=(Exception,), acks_late=True, **RETRY)
 def send_refund(refund_id: int) -> None:
     # Idempotent: the refund's key goes to Stripe as the idempotency key on every try.
     refund_send(refund=Refund(pk=refund_id))

@@ -115,3 +115,16 @@ def test_cancel_page_states_the_refund_before_cancelling(client, paid):
     client.force_login(paid.reservation.member)
     page = client.get(f"/reservations/{paid.reservation.pk}/cancel/").content.decode()
     assert "You will be refunded $320.00." in page and "48 hours" in page
+
+
+def test_a_refund_stripe_keeps_refusing_is_marked_failed_and_released(stripe_fake, paid):
+    from billing.services import refund_mark_failed
+
+    refund = refund_issue(payment=paid, amount=Decimal("50.00"), key="k-bad", reason="staff")
+    refund_mark_failed(refund_id=refund.pk, reason="InvalidRequestError")
+    paid.refresh_from_db()
+    assert Refund.objects.get(pk=refund.pk).status == Refund.Status.FAILED
+    assert paid.amount_refunded == Decimal("0.00") and paid.refundable == Decimal("320.00")
+    from billing.tasks import RefundTask, send_refund
+
+    assert isinstance(send_refund, RefundTask)
