@@ -1,6 +1,6 @@
 """What the benchmarks share: refusing SQLite, a database of their own, percentiles.
 
-Import it after ``django.setup()``. ``bench/catalog.py`` predates it and keeps its own copy.
+Import it after ``django.setup()``.
 """
 
 import math

@@ -17,9 +17,7 @@ See docs/performance.md for the figures measured.
 
 import argparse
 import datetime as dt
-import math
 import os
-import platform
 import random
 import re
 import statistics
@@ -48,6 +46,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench._common import bench_database, percentile, require_postgres  # noqa: E402
 from grouport.models import User  # noqa: E402
 from groups.models import (  # noqa: E402
     MODULE_ORDER,
@@ -221,12 +220,6 @@ class Catalog:
         self.size = size
 
 
-def percentile(samples: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
 def fetch(client: Client, path: str, params: dict[str, str]):
     response = client.get(path, params)
     if response.status_code != 200:
@@ -328,37 +321,10 @@ def main() -> int:
     if args.requests < 1:
         parser.error("--requests must be at least 1")
 
-    if connection.vendor != "postgresql":
-        print(
-            f"bench/catalog.py needs PostgreSQL, not {connection.vendor}: SQLite figures say nothing "
-            "about production. Set DATABASE_URL to a PostgreSQL server (the benchmark creates and "
-            "drops a database of its own there), or run it under throw-away servers:\n"
-            "    .venv/bin/python -m tests.services .venv/bin/python bench/catalog.py",
-            file=sys.stderr,
-        )
+    if not require_postgres("bench/catalog.py"):
         return 2
-
-    # A database of our own on that server: the one DATABASE_URL names is never written to.
-    bench_name = f"grouport_bench_{os.getpid()}"
-    original_name = connection.settings_dict["NAME"]
-    connection.settings_dict["TEST"]["NAME"] = bench_name
-    try:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        connection.ensure_connection()
-        info = connection.connection.info
-        print(
-            f"database {bench_name} created on {info.host}:{info.port} "
-            f"(PostgreSQL {connection.pg_version // 10000}.{connection.pg_version % 10000}); "
-            f"Python {platform.python_version()}, Django {django.get_version()}, "
-            f"{os.cpu_count()} CPUs (load {os.getloadavg()[0]:.2f}), {timezone.now():%Y-%m-%d %H:%M} UTC",
-            flush=True,
-        )
+    with bench_database():
         run(args)
-    finally:
-        # Only ever drop the database this run created.
-        if connection.settings_dict["NAME"] == bench_name:
-            connection.creation.destroy_test_db(original_name, verbosity=0)
-            print(f"\ndropped database {bench_name}")
     return 0
 
 
