@@ -17,21 +17,15 @@ See docs/performance.md for the figures measured.
 
 import argparse
 import datetime as dt
-import os
 import random
 import re
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grouport.settings")
-# Measure what production runs: no per-query logging, and the product's service states.
-os.environ["DEBUG"] = "false"
-os.environ["SERVICE_STATES"] = "FL,NY,NJ"
+import _setup
+
+ROOT = _setup.configure()
 
 import django  # noqa: E402
 

@@ -45,16 +45,13 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grouport.settings")
-# Measure what production runs: no per-query logging, and the product's service states.
-os.environ["DEBUG"] = "false"
-os.environ["SERVICE_STATES"] = "FL,NY,NJ"
-os.environ["LOG_LEVEL"] = "WARNING"  # not two lines per reminder sent
-os.environ["EMAIL_URL"] = "memorymail://"  # django.core.mail.outbox, in this process
-os.environ["REMINDER_HOURS_BEFORE"] = "24,1"  # the default, whatever .env says
+import _setup
+
+ROOT = _setup.configure(
+    LOG_LEVEL="WARNING",  # not two lines per reminder sent
+    EMAIL_URL="memorymail://",  # django.core.mail.outbox, in this process
+    REMINDER_HOURS_BEFORE="24,1",  # the default, whatever .env says
+)
 
 # The real worker needs a broker. Without REDIS_URL, start a throw-away one before the
 # settings are read (they decide from REDIS_URL whether tasks run eagerly).

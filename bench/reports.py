@@ -34,16 +34,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grouport.settings")
-# Measure what production runs: no per-query logging, and the product's service states.
-os.environ["DEBUG"] = "false"
-os.environ["SERVICE_STATES"] = "FL,NY,NJ"
-os.environ["LOG_LEVEL"] = "WARNING"
+import _setup
+
+ROOT = _setup.configure(LOG_LEVEL="WARNING")
 
 import django  # noqa: E402
 
