@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     serve the platform on http://127.0.0.1:8000 (SQLite, eager tasks, console email)"
 	@echo "make test    lint, then every test on PostgreSQL (+ the SQLite subset); starts its own servers"
-	@echo "make lint    ruff (Django and timezone rules) and the migrations check"
+	@echo "make lint    ruff (Django and timezone rules), the import layers and the migrations check"
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,7 @@ worker: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

@@ -52,11 +52,11 @@ from django.utils import timezone  # noqa: E402
 from bench._common import bench_database, require_postgres  # noqa: E402
 from billing.models import Payment, Refund  # noqa: E402
 from enrollment.models import Attendance, Reservation, WaitlistEntry  # noqa: E402
-from enrollment.reports import REPORTS  # noqa: E402
 from grouport.models import User  # noqa: E402
 from grouport.roles import STAFF, role_grant  # noqa: E402
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession, Module, Therapist  # noqa: E402
 from groups.schedule import weekly_sessions  # noqa: E402
+from reports.reports import REPORTS  # noqa: E402
 
 SMALL = 20
 TARGET_MS = 1000.0

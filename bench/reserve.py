@@ -80,8 +80,9 @@ SELECT count(*) AS taken FROM enrollment_reservation WHERE group_id = :gid
   AND (status = 'confirmed' OR (status = 'held' AND expires_at > now())) \\gset
 \\if :taken < :capacity
 INSERT INTO enrollment_reservation
-  (member_id, group_id, status, source, expires_at, residence_state, attested_at, created_at, updated_at)
-  VALUES (:mid, :gid, 'held', 'direct', now() + interval '30 minutes', 'NY', now(), now(), now());
+  (member_id, group_id, status, source, expires_at, residence_state, attested_at, created_at, updated_at,
+   end_reason)
+  VALUES (:mid, :gid, 'held', 'direct', now() + interval '30 minutes', 'NY', now(), now(), now(), '');
 \\endif
 COMMIT;
 """

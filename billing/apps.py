@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        # Billing fills in enrollment's payment port and hears enrollment's events.
+        from billing import (
+            outbox,  # noqa: F401  (registers the outbox handlers)
+            receivers,  # noqa: F401
+        )
+        from billing.providers import BillingPaymentPort
+        from enrollment.ports import payment_port_provide
+
+        payment_port_provide(BillingPaymentPort())

@@ -23,6 +23,17 @@ class Payment(models.Model):
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Checkout expired"
 
+    # A provider's events arrive late, twice or out of order; a payment never moves back
+    # (no "processing" after "failed"), and money that arrives is recorded whatever came
+    # before it (the seat is then decided again, and refunded if there is none).
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.PROCESSING, Status.PAID, Status.FAILED, Status.EXPIRED}),
+        Status.PROCESSING: frozenset({Status.PAID, Status.FAILED, Status.EXPIRED}),
+        Status.PAID: frozenset(),
+        Status.FAILED: frozenset({Status.PAID}),
+        Status.EXPIRED: frozenset({Status.PAID}),
+    }
+
     reservation = models.ForeignKey(Reservation, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=10, choices=Provider.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -64,6 +75,14 @@ class Refund(models.Model):
         PENDING = "pending", "Requested"
         SUCCEEDED = "succeeded", "Refunded"
         FAILED = "failed", "Failed"
+
+    # A refund we gave up on may still be reported done by the provider (the request went
+    # through after all): it then counts again, once.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        Status.SUCCEEDED: frozenset(),
+        Status.FAILED: frozenset({Status.SUCCEEDED}),
+    }
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(max_digits=8, decimal_places=2)

@@ -1,27 +1,19 @@
-"""How a held seat gets paid for: a small interface with one provider per way of paying.
+"""How a held seat gets paid for, and billing's side of enrollment's payment port.
 
-The offline provider is the embedded default (no Stripe key) and handles free groups; it
-confirms a free seat at once and shows a test-mode pay page for a paid one.
+The offline provider is the embedded default (no Stripe key): it shows a test-mode pay page.
+Stripe Checkout is used whenever a key is configured. Free groups never reach billing:
+enrollment confirms them itself.
 """
 
-from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
 from django.urls import reverse
 
 from enrollment.models import Reservation
-
-
-@dataclass(frozen=True)
-class NextAction:
-    """What the member does next: ``confirmed`` (nothing to pay) or ``pay`` at ``url``."""
-
-    type: str
-    url: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"type": self.type, "url": self.url}
+from enrollment.ports import NextAction
+from grouport.models import User
 
 
 class PaymentProvider(Protocol):
@@ -29,24 +21,19 @@ class PaymentProvider(Protocol):
     test_mode: bool
 
     def begin(self, *, reservation: Reservation) -> NextAction:
-        """Start paying for a held reservation (or confirm it when nothing is owed)."""
+        """Start paying for a held, attested seat; return where the member pays."""
         ...
 
 
 class OfflineProvider:
-    """Payments without a payment service: free groups, local development and demos."""
+    """Payments without a payment service: local development and demos."""
 
     name = "offline"
     test_mode = True
 
     def begin(self, *, reservation: Reservation) -> NextAction:
-        from enrollment.services.reservations import reservation_confirm
-
-        page = reverse("enrollment:reservation", args=[reservation.pk])
-        if reservation.group.is_free:
-            reservation_confirm(reservation=reservation, actor=reservation.member)
-            return NextAction("confirmed", page)
-        return NextAction("pay", reverse("enrollment:pay", args=[reservation.pk]))
+        # The pay page asks again whether the seat may be paid for when it is opened.
+        return NextAction("pay", reverse("billing:pay", args=[reservation.pk]))
 
 
 class StripeProvider:
@@ -63,24 +50,38 @@ class StripeProvider:
 
 
 def payment_provider_for(reservation: Reservation) -> PaymentProvider:
-    """Return the provider that takes payment for ``reservation``.
-
-    Stripe whenever a key is configured; the offline stand-in for free groups and for the
-    key-less embedded default (the pages then say "test mode").
-    """
-    if reservation.group.is_free or not settings.STRIPE_SECRET_KEY:
+    """Return the provider that takes payment for ``reservation``: Stripe whenever a key is
+    configured, the offline stand-in otherwise (the pages then say "test mode")."""
+    if not settings.STRIPE_SECRET_KEY:
         return OfflineProvider()
     return StripeProvider()
 
 
-def describe_next_action(reservation: Reservation) -> NextAction | None:
-    """Return the member's next step for ``reservation`` without changing anything."""
-    if reservation.status != Reservation.Status.HELD:
-        return None
-    if reservation.attested_at is None:
-        # A waitlist offer: accept it (with the attestations) first.
-        entry = getattr(reservation, "waitlist_entry", None)
-        if entry is None:
-            return None
-        return NextAction("accept_offer", reverse("enrollment:offer_accept", args=[entry.pk]))
-    return NextAction("pay", reverse("enrollment:pay", args=[reservation.pk]))
+class BillingPaymentPort:
+    """Billing's implementation of ``enrollment.ports.PaymentPort``."""
+
+    def checkout_begin(self, *, reservation: Reservation) -> NextAction:
+        return payment_provider_for(reservation).begin(reservation=reservation)
+
+    def pay_url(self, *, reservation: Reservation) -> str:
+        return reverse("billing:pay", args=[reservation.pk])
+
+    def checkouts_close(self, *, reservation: Reservation) -> None:
+        from billing.services import checkouts_close
+
+        checkouts_close(reservation=reservation)
+
+    def payment_processing(self, *, reservation: Reservation) -> bool:
+        from billing.services import payment_processing
+
+        return payment_processing(reservation)
+
+    def paid_amount(self, *, reservation: Reservation) -> Decimal:
+        from billing.services import payment_paid_amount
+
+        return payment_paid_amount(reservation)
+
+    def refund_all(self, *, reservation: Reservation, key: str, reason: str, actor: User | None) -> Decimal:
+        from billing.services import refund_everything
+
+        return refund_everything(reservation=reservation, key=key, reason=reason, actor=actor)

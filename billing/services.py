@@ -1,8 +1,16 @@
 """Payments and refunds: every change to money goes through these services.
 
-Money and seats are settled under the same lock as reserving (the group row, then the
-reservation, then the payment), so a payment that arrives late, twice, or out of order
-cannot double-book a seat or confirm a seat nobody paid for.
+Seats are enrollment's. When money arrives, billing records it and asks enrollment what it
+means for the seat (``reservation_payment_arrived``: confirm, confirm late, or unseat), then
+refunds if the answer is "unseat". Locks follow one order everywhere: member, group,
+reservation (taken by enrollment's ``seat_lock``), then the payment. So a payment that
+arrives late, twice, or out of order cannot double-book a seat or confirm one nobody paid
+for, and a replayed provider event can never move money twice: every payment and refund
+status moves through its transition map.
+
+Invariant: a payment's ``amount_refunded`` is the sum of its pending and succeeded refunds
+(``_recount``), so a refund can be given up on and later reported done without counting
+the money twice.
 """
 
 import datetime as dt
@@ -17,111 +25,105 @@ from django.utils import timezone
 
 from billing.models import Payment, Refund
 from enrollment.models import Reservation
-from enrollment.services.seats import (
-    lock_group,
-    offer_free_seats,
-    release_lapsed_holds,
-    reservation_transition,
-    seats_taken_locked,
+from enrollment.services.reservations import (
+    PaymentOutcome,
+    reservation_check_payable,
+    reservation_payment_arrived,
+    reservation_release,
+    seat_lock,
 )
+from enrollment.services.seats import lock_group, lock_reservation
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
+from grouport.outbox import outbox_add
+from grouport.transitions import allowed, transition
 
 logger = logging.getLogger(__name__)
 
 # Stripe refuses a Checkout Session that expires in under 30 minutes; a minute's margin.
 STRIPE_MIN_CHECKOUT = dt.timedelta(minutes=31)
 CENT = Decimal("0.01")
+COUNTED = (Refund.Status.PENDING, Refund.Status.SUCCEEDED)
+
+
+def _money(value: Decimal | None) -> Decimal:
+    # SQLite sums decimals without their scale (320, not 320.00): always two places.
+    return Decimal(value or 0).quantize(CENT)
 
 
 def _lock_payment(payment_id: int) -> Payment:
-    return Payment.objects.select_for_update().get(pk=payment_id)
+    return Payment.objects.select_for_update(no_key=True).get(pk=payment_id)
+
+
+def _recount(payment: Payment) -> Payment:
+    """Set ``amount_refunded`` to what the refund rows say (pending and succeeded). Locked."""
+    total = Refund.objects.filter(payment=payment, status__in=COUNTED).aggregate(total=Sum("amount"))["total"]
+    payment.amount_refunded = _money(total)
+    payment.save(update_fields=["amount_refunded", "updated_at"])
+    return payment
 
 
 def payment_paid_amount(reservation: Reservation) -> Decimal:
-    paid = reservation.payments.filter(status=Payment.Status.PAID).aggregate(total=Sum("amount"))["total"]
-    return _money(paid)
+    """Money received for ``reservation`` and not refunded (pending refunds count as returned)."""
+    totals = reservation.payments.filter(status=Payment.Status.PAID).aggregate(
+        paid=Sum("amount"), refunded=Sum("amount_refunded")
+    )
+    return _money(totals["paid"]) - _money(totals["refunded"])
 
 
 def payment_settle(
     *, payment: Payment, payment_intent_id: str = "", now: dt.datetime | None = None
 ) -> Payment:
-    """Record that ``payment`` was paid and give its member the seat, or refund it in full.
-
-    A payment for a hold that lapsed (an async payment, a late webhook) still gets the seat
-    if one is free, re-checked under the group lock; if none is, the money goes back and
-    the member is told. A repeat of the same news changes nothing.
-    """
-    from enrollment.tasks import send_reservation_email
-
+    """Record that ``payment`` was paid, and let enrollment decide the seat; refund in full
+    if there is no seat for it. A repeat of the same news changes nothing."""
     now = now or timezone.now()
     with transaction.atomic():
-        group = lock_group(payment.reservation.group_id)
-        reservation = Reservation.objects.select_for_update().get(pk=payment.reservation_id)
+        seat = seat_lock(reservation_id=payment.reservation_id)
         payment = _lock_payment(payment.pk)
         if payment.status == Payment.Status.PAID:
             return payment
-        payment.status, payment.paid_at = Payment.Status.PAID, now
+        payment.paid_at = now
         payment.payment_intent_id = payment_intent_id or payment.payment_intent_id
-        payment.save(update_fields=["status", "paid_at", "payment_intent_id", "updated_at"])
-        audit_record(actor=None, action="payment.paid", obj=payment, data={"reservation": reservation.pk})
-
-        if reservation.status == Reservation.Status.HELD and reservation.expires_at > now:
-            reservation_transition(
-                reservation=reservation, to=Reservation.Status.CONFIRMED, actor=None, now=now
-            )
-            send_reservation_email.delay_on_commit(reservation.pk, "confirmed")
-            return payment
-        # Paid, but not on a live hold: free the lapsed holds (ours included), then keep the
-        # seat for the payer if one is free, before the waitlist is offered what is left.
-        release_lapsed_holds(group, now)
-        reservation.refresh_from_db()
-        seat_free = seats_taken_locked(group, now) < group.capacity
-        if reservation.status == Reservation.Status.EXPIRED and seat_free:
-            reservation_transition(
-                reservation=reservation,
-                to=Reservation.Status.CONFIRMED,
-                actor=None,
-                now=now,
-                data={"late": True},
-            )
-            send_reservation_email.delay_on_commit(reservation.pk, "confirmed")
-        else:
-            # No seat to give (full, cancelled, or already confirmed by another payment).
+        transition(
+            payment,
+            to=Payment.Status.PAID,
+            fields=("paid_at", "payment_intent_id"),
+            data={"reservation": seat.reservation.pk},
+        )
+        outcome = reservation_payment_arrived(seat=seat, now=now)
+        if outcome == PaymentOutcome.UNSEATED:
             refund_issue(
                 payment=payment, amount=payment.refundable, key=f"unseated-{payment.pk}", reason="no_seat"
             )
-            send_reservation_email.delay_on_commit(reservation.pk, "unseated")
-        offer_free_seats(group, now)
-    logger.info("payment %s settled for reservation %s (%s)", payment.pk, reservation.pk, reservation.status)
+    logger.info("payment %s settled for reservation %s (%s)", payment.pk, payment.reservation_id, outcome)
     return payment
 
 
 def payment_mark(*, payment: Payment, status: str) -> Payment:
-    """Move a payment that has not been paid to processing, failed or expired."""
+    """Move a payment to processing, failed or expired, if its map allows it from where it is.
+
+    A provider's events may come late or out of order: a move the map does not allow (a
+    "processing" after "failed", anything after "paid") is ignored, never applied backwards.
+    """
     with transaction.atomic():
         payment = _lock_payment(payment.pk)
-        if payment.status in (Payment.Status.PAID, status):
+        if payment.status == status:
             return payment
-        old, payment.status = payment.status, status
-        payment.save(update_fields=["status", "updated_at"])
-        audit_record(actor=None, action=f"payment.{status}", obj=payment, data={"from": old})
+        if not allowed(Payment, payment.status, status):
+            logger.info("payment %s: %s after %s ignored (out of order)", payment.pk, status, payment.status)
+            return payment
+        transition(payment, to=status)
     return payment
 
 
 def payment_release_hold(*, payment: Payment, now: dt.datetime | None = None) -> None:
-    """The checkout behind ``payment`` is over unpaid: let its held seat go (once)."""
+    """The checkout behind ``payment`` is over unpaid: let its held seat go (once), unless a
+    newer attempt to pay for the same seat is under way."""
     now = now or timezone.now()
-    with transaction.atomic():
-        group = lock_group(payment.reservation.group_id)
-        reservation = Reservation.objects.select_for_update().get(pk=payment.reservation_id)
-        newer = reservation.payments.filter(created_at__gt=payment.created_at).exists()
-        if reservation.status == Reservation.Status.HELD and not newer:
-            reservation_transition(
-                reservation=reservation, to=Reservation.Status.EXPIRED, actor=None, now=now
-            )
-            offer_free_seats(group, now)
+    newer = Payment.objects.filter(reservation_id=payment.reservation_id, created_at__gt=payment.created_at)
+    if not newer.exists():
+        reservation_release(reservation_id=payment.reservation_id, now=now)
 
 
 def payment_flag_dispute(*, payment: Payment, dispute_id: str) -> Payment:
@@ -131,18 +133,20 @@ def payment_flag_dispute(*, payment: Payment, dispute_id: str) -> Payment:
             payment.disputed = True
             payment.save(update_fields=["disputed", "updated_at"])
             audit_record(actor=None, action="payment.disputed", obj=payment, data={"dispute": dispute_id})
-    logger.warning("payment %s disputed (%s): staff should review", payment.pk, dispute_id)
+            outbox_add(
+                kind="billing.dispute_alert", payload={"payment": payment.pk}, key=f"dispute-{payment.pk}"
+            )
+    logger.warning("payment %s disputed: staff should review", payment.pk)
     return payment
 
 
 def offline_payment_complete(*, reservation: Reservation, member: User) -> Payment:
-    """Take the test-mode payment for a held seat (the offline provider only)."""
-    from billing.providers import OfflineProvider, payment_provider_for
-
+    """Take the test-mode payment for a held seat (only when no payment service is set up)."""
     if reservation.member_id != member.pk:
         raise PermissionDenied
-    if not isinstance(payment_provider_for(reservation), OfflineProvider):
+    if settings.STRIPE_SECRET_KEY:
         raise PermissionDenied("Offline payments are off: a payment service is configured.")
+    reservation_check_payable(reservation=reservation, member=member)
     payment = Payment.objects.create(
         reservation=reservation,
         provider=Payment.Provider.OFFLINE,
@@ -158,10 +162,10 @@ def refund_issue(
     """Return ``amount`` of ``payment`` once per ``key`` (a retry finds the same refund).
 
     The amount counts against the payment as soon as it is asked for, under the payment's
-    row lock, so two refunds at once can never return more than was paid.
+    row lock, so two refunds at once can never return more than was paid. The request to
+    the provider is an outbox message written here: it goes out after the commit, even if
+    the broker is down now.
     """
-    from billing.tasks import send_refund
-
     with transaction.atomic():
         existing = Refund.objects.filter(key=key).first()
         if existing is not None:
@@ -176,18 +180,21 @@ def refund_issue(
                 code="invalid_refund_amount",
             )
         refund = Refund.objects.create(payment=payment, amount=amount, key=key, reason=reason)
-        payment.amount_refunded += amount
-        payment.save(update_fields=["amount_refunded", "updated_at"])
+        _recount(payment)
         audit_record(
             actor=actor, action="refund.requested", obj=refund, data={"payment": payment.pk, "reason": reason}
         )
-        send_refund.delay_on_commit(refund.pk)
+        outbox_add(kind="billing.refund_send", payload={"refund": refund.pk}, key=f"refund-send-{refund.pk}")
     logger.info("refund %s of payment %s requested (%s)", refund.pk, payment.pk, reason)
     return refund
 
 
 def refund_send(*, refund: Refund) -> Refund:
-    """Carry out a requested refund at the payment provider; safe to call again."""
+    """Carry out a requested refund at the payment provider; safe to call again.
+
+    The refund's own key goes to Stripe as the idempotency key, so a retry after a crash
+    (even after Stripe did it) refunds once.
+    """
     from billing import gateway
 
     refund = Refund.objects.select_related("payment").get(pk=refund.pk)
@@ -196,7 +203,6 @@ def refund_send(*, refund: Refund) -> Refund:
     payment = refund.payment
     stripe_id = None
     if payment.provider == Payment.Provider.STRIPE:
-        # The key is the refund's own: a retried task sends the same request, refunded once.
         result = gateway.refund_create(
             payment_intent_id=payment.payment_intent_id,
             amount=refund.amount,
@@ -205,59 +211,79 @@ def refund_send(*, refund: Refund) -> Refund:
         )
         stripe_id = result.id
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund.pk)
         if refund.status != Refund.Status.PENDING:
             return refund
-        refund.status, refund.stripe_refund_id = Refund.Status.SUCCEEDED, stripe_id
-        refund.save(update_fields=["status", "stripe_refund_id", "updated_at"])
-        audit_record(actor=None, action="refund.succeeded", obj=refund, data={"payment": payment.pk})
-        from billing.tasks import send_refund_email
-
-        send_refund_email.delay_on_commit(refund.pk)
+        refund.stripe_refund_id = stripe_id
+        transition(
+            refund, to=Refund.Status.SUCCEEDED, fields=("stripe_refund_id",), data={"payment": payment.pk}
+        )
+        outbox_add(
+            kind="billing.refund_email", payload={"refund": refund.pk}, key=f"refund-email-{refund.pk}"
+        )
     return refund
 
 
 def refund_mark_failed(*, refund_id: int, reason: str) -> None:
     """Give up on a refund the provider keeps refusing: release its amount so staff can act."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        refund = Refund.objects.get(pk=refund_id)
+        payment = _lock_payment(refund.payment_id)
+        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
         if refund.status != Refund.Status.PENDING:
             return
-        payment = _lock_payment(refund.payment_id)
-        payment.amount_refunded -= refund.amount
-        payment.save(update_fields=["amount_refunded", "updated_at"])
-        refund.status = Refund.Status.FAILED
-        refund.save(update_fields=["status", "updated_at"])
-        audit_record(
-            actor=None,
-            action="refund.failed",
-            obj=refund,
-            data={"payment": payment.pk, "error": reason[:100]},
-        )
+        transition(refund, to=Refund.Status.FAILED, data={"payment": payment.pk, "error": reason[:100]})
+        _recount(payment)
     logger.error("refund %s failed for good (%s): staff should look", refund_id, reason[:100])
 
 
 def refund_record_from_stripe(*, payment: Payment, charge: dict) -> None:
-    """Bring our refunds in line with a charge Stripe reports refunded (e.g. from its dashboard)."""
+    """Bring our refunds in line with a charge Stripe reports refunded (any order, any count).
+
+    Each refund Stripe lists is matched to ours (by its id, or the refund id we put in its
+    metadata) or recorded as made outside grouport (e.g. from Stripe's dashboard). A refund
+    we had given up on that Stripe reports done is moved to succeeded and counted again,
+    once. Whatever remains of Stripe's total that no listed refund explains is recorded too.
+    """
     from billing.gateway import from_cents
 
     with transaction.atomic():
         payment = _lock_payment(payment.pk)
         listed = (charge.get("refunds") or {}).get("data") or []
         for item in listed:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
             if Refund.objects.filter(stripe_refund_id=item["id"]).exists():
                 continue
-            ours = (item.get("metadata") or {}).get("refund_id")
-            if ours and Refund.objects.filter(pk=ours, payment=payment).exists():
-                Refund.objects.filter(pk=ours).update(
-                    stripe_refund_id=item["id"], status=Refund.Status.SUCCEEDED
-                )
+            ours = _our_refund(payment, (item.get("metadata") or {}).get("refund_id"))
+            if ours is not None:
+                if ours.status in (Refund.Status.PENDING, Refund.Status.FAILED):
+                    ours.stripe_refund_id = item["id"]
+                    transition(
+                        ours,
+                        to=Refund.Status.SUCCEEDED,
+                        fields=("stripe_refund_id",),
+                        data={"payment": payment.pk, "reported_by": "stripe"},
+                    )
+                    outbox_add(
+                        kind="billing.refund_email",
+                        payload={"refund": ours.pk},
+                        key=f"refund-email-{ours.pk}",
+                    )
+                else:
+                    Refund.objects.filter(pk=ours.pk, stripe_refund_id__isnull=True).update(
+                        stripe_refund_id=item["id"]
+                    )
+                _recount(payment)
                 continue
             _record_outside_refund(
-                payment, from_cents(item["amount"]), key=f"stripe-{item['id']}", stripe_id=item["id"]
+                payment,
+                from_cents(int(item.get("amount") or 0)),
+                key=f"stripe-{item['id']}",
+                stripe_id=item["id"],
             )
-        # Whatever the list says, Stripe's total is the truth: add what we have not seen.
-        stripe_total = from_cents(charge.get("amount_refunded", 0))
+        # Whatever the list says, Stripe's total is the truth: add what no row explains.
+        stripe_total = from_cents(int(charge.get("amount_refunded") or 0))
         if stripe_total > payment.amount_refunded:
             _record_outside_refund(
                 payment,
@@ -265,6 +291,14 @@ def refund_record_from_stripe(*, payment: Payment, charge: dict) -> None:
                 key=f"charge-{charge.get('id')}-{charge.get('amount_refunded')}",
                 stripe_id=None,
             )
+
+
+def _our_refund(payment: Payment, refund_id: object) -> Refund | None:
+    try:
+        pk = int(refund_id)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return Refund.objects.select_for_update(no_key=True).filter(pk=pk, payment=payment).first()
 
 
 def _record_outside_refund(payment: Payment, amount: Decimal, *, key: str, stripe_id: str | None) -> None:
@@ -281,48 +315,29 @@ def _record_outside_refund(payment: Payment, amount: Decimal, *, key: str, strip
         status=Refund.Status.SUCCEEDED,
         stripe_refund_id=stripe_id,
     )
-    payment.amount_refunded += amount
-    payment.save(update_fields=["amount_refunded", "updated_at"])
+    _recount(payment)
     audit_record(actor=None, action="refund.recorded", obj=refund, data={"payment": payment.pk})
-
-
-def refund_due_on_cancel(*, reservation: Reservation, now: dt.datetime) -> Decimal:
-    """Return what the cancellation policy gives back when the member cancels now."""
-    first = reservation.group.sessions.order_by("starts_at").values_list("starts_at", flat=True).first()
-    if first is None or now > first - dt.timedelta(hours=settings.REFUND_FULL_BEFORE_HOURS):
-        return Decimal("0.00")
-    return payment_paid_amount(reservation) - _refunded(reservation)
-
-
-def _refunded(reservation: Reservation) -> Decimal:
-    total = reservation.payments.aggregate(total=Sum("amount_refunded"))["total"]
-    return _money(total)
-
-
-def _money(value: Decimal | None) -> Decimal:
-    # SQLite sums decimals without their scale (320, not 320.00): always two places.
-    return Decimal(value or 0).quantize(CENT)
 
 
 def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None = None) -> Payment:
     """Return a Payment with an open Stripe Checkout page for the held ``reservation``.
 
-    The hold and the Checkout page end at the same moment. Stripe wants at least 30 minutes,
-    and a few seconds have passed since the hold began, so the hold is first stretched to
-    just over 30 minutes from now when it is shorter. A retried call reuses the same attempt
-    and idempotency key, so Stripe creates one session.
+    The member must still be allowed in from the state on their profile (asked of
+    enrollment). The hold and the Checkout page end at the same moment. Stripe wants at
+    least 30 minutes, and a few seconds have passed since the hold began, so the hold is
+    first stretched to just over 30 minutes from now when it is shorter. A retried call
+    reuses the same attempt and idempotency key, so Stripe creates one session.
     """
     from billing import gateway
-    from enrollment.errors import HoldExpired
 
     now = now or timezone.now()
+    reservation_check_payable(reservation=reservation, member=reservation.member, now=now)
     with transaction.atomic():
         lock_group(reservation.group_id)
-        reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
-        if reservation.status != Reservation.Status.HELD or reservation.expires_at <= now:
-            raise HoldExpired()
+        reservation = lock_reservation(reservation.pk)
+        reservation_check_payable(reservation=reservation, member=reservation.member, now=now)
         open_payment = (
-            reservation.payments.select_for_update()
+            reservation.payments.select_for_update(no_key=True)
             .filter(provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING)
             .order_by("-created_at")
             .first()
@@ -351,41 +366,41 @@ def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None =
     return payment
 
 
-def reservation_cancel_with_policy(
-    *, reservation: Reservation, actor: User | None, refund: str = "policy"
-) -> list[Refund]:
-    """Cancel a reservation and refund: as the policy says (members), or in full or not at
-    all (staff's choice).
-    """
-    from billing.tasks import close_checkout
-    from enrollment.services.reservations import reservation_cancel
-
-    if refund not in ("policy", "full", "none"):
-        raise InvalidInput("refund must be policy, full or none.", code="invalid_refund_mode")
-    now = timezone.now()
-    with transaction.atomic():
-        # Cancel first: it takes the group and reservation locks, held to the end of this
-        # transaction, so a payment settling at the same moment is either wholly before
-        # (and refunded here) or wholly after (and refunded as unseated).
-        reservation_cancel(reservation=reservation, actor=actor, now=now)
-        for payment in reservation.payments.filter(
+def checkouts_close(*, reservation: Reservation) -> int:
+    """Record that every open Checkout page for a seat given up must be closed (after commit)."""
+    open_ids = list(
+        reservation.payments.filter(
             provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING, checkout_session_id__isnull=False
-        ):
-            # An open Checkout page for a seat given up must not take money any more.
-            close_checkout.delay_on_commit(payment.pk)
-        due = (
-            refund_due_on_cancel(reservation=reservation, now=now) if refund == "policy" else Decimal("0.00")
-        )
-        if refund != "full" and due <= 0:
-            return []
-        return [
-            refund_issue(
+        ).values_list("pk", flat=True)
+    )
+    for payment_id in open_ids:
+        outbox_add(kind="billing.checkout_close", payload={"payment": payment_id}, key=f"close-{payment_id}")
+    return len(open_ids)
+
+
+def refund_everything(*, reservation: Reservation, key: str, reason: str, actor: User | None) -> Decimal:
+    """Refund all that is refundable on ``reservation``'s paid payments; return the total."""
+    total = Decimal("0.00")
+    for payment in (
+        reservation.payments.select_for_update(no_key=True).filter(status=Payment.Status.PAID).order_by("pk")
+    ):
+        if payment.refundable > 0:
+            refund = refund_issue(
                 payment=payment,
                 amount=payment.refundable,
-                key=f"cancel-{reservation.pk}-{payment.pk}",
-                reason="cancelled" if refund == "policy" else "staff_cancelled",
+                key=f"{key}-{payment.pk}",
+                reason=reason,
                 actor=actor,
             )
-            for payment in reservation.payments.select_for_update().filter(status=Payment.Status.PAID)
-            if payment.refundable > 0
-        ]
+            total += refund.amount
+    return total
+
+
+def payments_follow_move(*, old: Reservation, new: Reservation) -> int:
+    """Carry a moved member's payments over to their new seat; return how many moved."""
+    return Payment.objects.filter(reservation=old).update(reservation=new)
+
+
+def payment_processing(reservation: Reservation) -> bool:
+    latest = reservation.payments.order_by("-created_at").first()
+    return latest is not None and latest.status == Payment.Status.PROCESSING

@@ -1,16 +1,66 @@
-"""The Stripe webhook endpoint: the only trusted proof of payment."""
+"""Billing's pages: paying for a held seat, and the Stripe webhook (the only trusted proof
+of payment)."""
 
 import logging
 
 import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing.gateway import webhook_event_verify
+from billing.providers import payment_provider_for
+from billing.services import offline_payment_complete
 from billing.webhooks import stripe_event_process
+from enrollment.models import Reservation
+from enrollment.selectors import member_reservations
+from enrollment.services.eligibility import seat_decision
+from grouport.states import default_time_zone
 
 logger = logging.getLogger(__name__)
+
+
+@login_required
+def pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pay for a held seat: Stripe's hosted page, or the offline test-mode button."""
+    # Another member's reservation does not exist, as far as this member can tell.
+    reservation = get_object_or_404(member_reservations(member=request.user), pk=pk)
+    payable = (
+        reservation.status_at(timezone.now()) == Reservation.Status.HELD
+        and reservation.attested_at is not None
+        and seat_decision(state=request.user.state, group=reservation.group).eligible
+    )
+    if not payable:
+        # The reservation page says why (the hold ran out, or the member may not join now).
+        return redirect("enrollment:reservation", pk=reservation.pk)
+    provider = payment_provider_for(reservation)
+    if not provider.test_mode:
+        # Stripe's hosted page takes the card: no card data ever reaches this server.
+        return redirect(provider.begin(reservation=reservation).url)
+    if request.method == "POST":
+        offline_payment_complete(reservation=reservation, member=request.user)
+        reservation.refresh_from_db()
+        if reservation.status == Reservation.Status.CONFIRMED:
+            messages.success(request, "Payment received. Your seat is confirmed.")
+        else:
+            messages.warning(request, "We could not give you this seat; your payment is refunded in full.")
+        return redirect("enrollment:reservation", pk=reservation.pk)
+    return render(
+        request,
+        "billing/pay.html",
+        {
+            "reservation": reservation,
+            "group": reservation.group,
+            "provider": provider,
+            "member_tz": request.user.time_zone or default_time_zone(request.user.state),
+            "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
+        },
+    )
 
 
 @csrf_exempt

@@ -1,4 +1,11 @@
-"""Staff's admin for reservations, waitlists and reminders (therapists use their rosters)."""
+"""Enrollment in the admin: staff's reservations, waitlists and reminders, and what a
+therapist does with their own groups (rosters, attendance, cancelling a session).
+
+The group and session pages are registered by groups (``groups/admin.py``); enrollment
+extends them here with the roster, its CSV export, the attendance sheet and the cancel
+action, because those show and change enrollment's rows. Every view or export of a roster
+and every change is written to the audit trail.
+"""
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,12 +15,136 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing.services import reservation_cancel_with_policy
-from enrollment.models import Reminder, Reservation, WaitlistEntry
-from enrollment.services.attendance import reservation_move
+from enrollment.models import Attendance, Reminder, Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.roster import group_roster, roster_csv
+from enrollment.services.attendance import attendance_mark, reservation_move
+from enrollment.services.eligibility import residence_alert_review
+from enrollment.services.reservations import reservation_cancel
 from grouport.admin_scoping import OperationsOnlyAdmin
+from grouport.audit import audit_record
 from grouport.exceptions import DomainError
-from groups.models import Group
+from groups.admin import GroupAdmin, GroupSessionAdmin
+from groups.admin_scoping import TherapistScopedAdmin
+from groups.models import Group, GroupSession
+from groups.services import session_cancel
+
+
+class GroupRosterAdmin(GroupAdmin):
+    """The group page, with its roster (members, held seats, waitlist, attendance, flags)."""
+
+    list_display = (*GroupAdmin.list_display, "roster")
+
+    @admin.display(description="Roster")
+    def roster(self, obj: Group) -> str:
+        return format_html('<a href="{}">Roster</a>', reverse("admin:groups_group_roster", args=[obj.pk]))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/roster/",
+                self.admin_site.admin_view(self.roster_view),
+                name="groups_group_roster",
+            ),
+            path(
+                "<int:object_id>/roster.csv",
+                self.admin_site.admin_view(self.roster_csv_view),
+                name="groups_group_roster_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _scoped_group(self, request: HttpRequest, object_id: int) -> Group:
+        group = self.get_object(request, str(object_id))
+        if group is None or not self.has_view_permission(request, group):
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return group
+
+    def roster_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        group = self._scoped_group(request, object_id)
+        roster = group_roster(group=group)
+        audit_record(actor=request.user, action="roster.viewed", obj=group, request=request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Roster: {group.title}",
+            "group": group,
+            "roster": roster,
+            "original": group,
+        }
+        return TemplateResponse(request, "admin/enrollment/roster.html", context)
+
+    def roster_csv_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        group = self._scoped_group(request, object_id)
+        audit_record(actor=request.user, action="roster.exported", obj=group, request=request)
+        response = HttpResponse(roster_csv(group_roster(group=group)), content_type="text/csv; charset=utf-8")
+        # A neutral name: a downloads folder should not say what kind of group it is.
+        response["Content-Disposition"] = f'attachment; filename="roster-{group.pk}.csv"'
+        return response
+
+
+class GroupSessionAttendanceAdmin(GroupSessionAdmin):
+    """The session page, with its attendance sheet and "cancel and tell the members"."""
+
+    list_display = (*GroupSessionAdmin.list_display, "attendance_link")
+    actions = ["cancel_sessions"]
+
+    @admin.display(description="Attendance")
+    def attendance_link(self, obj: GroupSession) -> str:
+        return format_html(
+            '<a href="{}">Mark attendance</a>', reverse("admin:groups_groupsession_attendance", args=[obj.pk])
+        )
+
+    @admin.action(description="Cancel the selected sessions and tell their members")
+    def cancel_sessions(self, request: HttpRequest, queryset) -> None:
+        for session in queryset:
+            session_cancel(session=session, actor=request.user)
+        self.message_user(request, f"{queryset.count()} session(s) cancelled; members are being notified.")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/attendance/",
+                self.admin_site.admin_view(self.attendance_view),
+                name="groups_groupsession_attendance",
+            ),
+            *super().get_urls(),
+        ]
+
+    def attendance_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        session = self.get_object(request, str(object_id))
+        if session is None or not self.has_change_permission(request, session):
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        roster = group_roster(group=session.group)
+        if request.method == "POST":
+            marks = {
+                row.reservation.pk: request.POST[f"r{row.reservation.pk}"]
+                for row in roster.members
+                if request.POST.get(f"r{row.reservation.pk}")
+            }
+            try:
+                changed = attendance_mark(session=session, marks=marks, actor=request.user, request=request)
+            except DomainError as error:
+                messages.error(request, error.detail)
+            else:
+                messages.success(request, f"Attendance saved ({len(changed)} change(s)).")
+                return redirect("admin:groups_group_roster", object_id=session.group_id)
+        audit_record(actor=request.user, action="roster.viewed", obj=session.group, request=request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Attendance: {session}",
+            "session": session,
+            "roster": roster,
+            "statuses": Attendance.Status.choices,
+            "original": session,
+        }
+        return TemplateResponse(request, "admin/enrollment/attendance.html", context)
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, GroupRosterAdmin)
+admin.site.unregister(GroupSession)
+admin.site.register(GroupSession, GroupSessionAttendanceAdmin)
 
 
 @admin.register(Reservation)
@@ -44,7 +175,12 @@ class ReservationAdmin(OperationsOnlyAdmin):
         done = 0
         for reservation in queryset.filter(status__in=Reservation.ACTIVE):
             try:
-                reservation_cancel_with_policy(reservation=reservation, actor=request.user, refund=refund)
+                reservation_cancel(
+                    reservation=reservation,
+                    actor=request.user,
+                    refund=refund,
+                    reason=Reservation.EndReason.STAFF,
+                )
                 done += 1
             except DomainError as error:
                 messages.error(request, f"Reservation {reservation.pk}: {error.detail}")
@@ -102,6 +238,43 @@ class ReservationAdmin(OperationsOnlyAdmin):
             "original": reservation,
         }
         return TemplateResponse(request, "admin/enrollment/reservation/move.html", context)
+
+
+@admin.register(ResidenceAlert)
+class ResidenceAlertAdmin(TherapistScopedAdmin):
+    """Flags raised when a member's state changed under a therapy seat: read, then review."""
+
+    therapist_path = "group__therapist"
+    operations_only_filters = ("group__therapist",)
+    list_display = ("id", "group", "reservation_id", "old_state", "new_state", "status", "created_at")
+    list_filter = ("status", "group__therapist")
+    list_select_related = ("group",)
+    readonly_fields = [f.name for f in ResidenceAlert._meta.fields if f.name != "review_note"]
+    fields = (
+        "group", "reservation", "old_state", "new_state", "status", "created_at",
+        "reviewed_by", "reviewed_at", "review_note",
+    )  # fmt: skip
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != ResidenceAlert.Status.OPEN:
+            fields.append("review_note")
+        return fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Saving with a note is the review; it goes through its service (and the audit trail).
+        note = form.cleaned_data.get("review_note", "").strip()
+        if obj.status == ResidenceAlert.Status.OPEN and note:
+            residence_alert_review(alert=obj, actor=request.user, note=note)
+            messages.success(request, "Marked reviewed.")
+        elif obj.status == ResidenceAlert.Status.OPEN:
+            messages.warning(request, "Write what was decided in the review note to mark it reviewed.")
 
 
 @admin.register(WaitlistEntry)

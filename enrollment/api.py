@@ -1,18 +1,21 @@
 """The member API: reservations and the waitlist. Members only ever see their own."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.providers import describe_next_action
-from billing.services import reservation_cancel_with_policy
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.selectors import member_reservations, member_waitlist, waitlist_position
-from enrollment.services.reservations import Attestations, reservation_start
+from enrollment.services.reservations import (
+    Attestations,
+    reservation_cancel,
+    reservation_next_action,
+    reservation_start,
+)
 from enrollment.services.waitlist import (
     waitlist_join,
     waitlist_leave,
@@ -47,14 +50,21 @@ class NextActionSerializer(serializers.Serializer):
 
 
 class ReservationSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
     next_action = serializers.SerializerMethodField()
 
     class Meta:
         model = Reservation
         fields = ["id", "status", "expires_at", "group", "next_action", "created_at", "confirmed_at"]
 
+    @extend_schema_field(serializers.ChoiceField(choices=Reservation.Status.choices))
+    def get_status(self, reservation: Reservation) -> str:
+        # A hold that ran out reads "expired" from that moment, marked by the job or not.
+        return reservation.status_at()
+
+    @extend_schema_field(NextActionSerializer(allow_null=True))
     def get_next_action(self, reservation: Reservation) -> dict[str, str] | None:
-        action = self.context.get("next_action") or describe_next_action(reservation)
+        action = self.context.get("next_action") or reservation_next_action(reservation=reservation)
         return action.as_dict() if action else None
 
 
@@ -125,7 +135,7 @@ class ReservationCancelApi(APIView):
     @extend_schema(request=None, responses=ReservationSerializer)
     def post(self, request: Request, pk: int) -> Response:
         reservation = get_object_or_404(member_reservations(member=request.user), pk=pk)
-        reservation_cancel_with_policy(reservation=reservation, actor=request.user)
+        reservation_cancel(reservation=reservation, actor=request.user)
         reservation.refresh_from_db()
         return Response(ReservationSerializer(reservation).data)
 

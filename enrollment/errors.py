@@ -1,6 +1,9 @@
 """Why a reservation or waitlist request was refused, each with a stable code."""
 
 from grouport.exceptions import Conflict, Forbidden, InvalidInput
+from grouport.transitions import InvalidTransition
+
+__all__ = ["InvalidTransition"]  # raised by every status move; re-exported for enrollment's callers
 
 
 class GroupFull(Conflict):
@@ -26,11 +29,6 @@ class SeatsAvailable(Conflict):
 class HoldExpired(Conflict):
     code = "hold_expired"
     default_detail = "This seat was held for you, but the hold has run out."
-
-
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
-    default_detail = "That change is not possible for this reservation now."
 
 
 class NotEligible(Forbidden):

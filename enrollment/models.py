@@ -22,6 +22,13 @@ class Reservation(models.Model):
         DIRECT = "direct", "Reserved by the member"
         WAITLIST = "waitlist", "Offered from the waitlist"
 
+    class EndReason(models.TextChoices):
+        MEMBER = "member", "Cancelled by the member"
+        STAFF = "staff", "Cancelled by staff"
+        MOVED = "moved", "Moved to another group"
+        OFFER_DECLINED = "offer_declined", "Waitlist offer declined"
+        NOT_ELIGIBLE = "not_eligible", "Not eligible when payment arrived"
+
     ACTIVE = (Status.HELD, Status.CONFIRMED)
     # The only moves a reservation may make; services check every change against this map.
     TRANSITIONS: dict[str, frozenset[str]] = {
@@ -29,7 +36,7 @@ class Reservation(models.Model):
         Status.CONFIRMED: frozenset({Status.CANCELLED}),
         Status.CANCELLED: frozenset(),
         # Only a payment that arrives after its hold lapsed, and only if a seat is free
-        # (billing.services.payment_settle re-checks under the group lock).
+        # (enrollment's reservation_payment_arrived re-checks under the group lock).
         Status.EXPIRED: frozenset({Status.CONFIRMED}),
     }
 
@@ -49,6 +56,7 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -88,6 +96,13 @@ class Reservation(models.Model):
             return True
         return self.status == self.Status.HELD and self.expires_at is not None and self.expires_at > now
 
+    def status_at(self, now=None) -> str:
+        """Return the status as the member must see it at ``now``: a hold that ran out is
+        expired from that moment, whether or not the periodic job has marked it yet."""
+        if self.status == self.Status.HELD and not self.holds_seat(now):
+            return self.Status.EXPIRED
+        return self.status
+
 
 class WaitlistEntry(models.Model):
     """A member queued for a full group; first in, first offered."""
@@ -100,10 +115,12 @@ class WaitlistEntry(models.Model):
         LAPSED = "lapsed", "Offer lapsed"
         LEFT = "left", "Left the waitlist"
 
+    AUDIT_NAME = "waitlist"
     ACTIVE = (Status.WAITING, Status.OFFERED)
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.WAITING: frozenset({Status.OFFERED, Status.LEFT}),
-        Status.OFFERED: frozenset({Status.ACCEPTED, Status.DECLINED, Status.LAPSED}),
+        # Back to waiting (place kept) when the member may no longer join from their state.
+        Status.OFFERED: frozenset({Status.ACCEPTED, Status.DECLINED, Status.LAPSED, Status.WAITING}),
         Status.ACCEPTED: frozenset(),
         Status.DECLINED: frozenset(),
         Status.LAPSED: frozenset(),
@@ -162,6 +179,16 @@ class Reminder(models.Model):
         FAILED = "failed", "Failed (staff should look)"
         SKIPPED = "skipped", "Not needed any more"
 
+    # Delivery bookkeeping: moved with transition_rows (compare-and-set), not audited (the
+    # row is its own record).
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.SENDING, Status.SKIPPED}),
+        Status.SENDING: frozenset({Status.SENT, Status.PENDING, Status.FAILED}),
+        Status.SENT: frozenset(),
+        Status.FAILED: frozenset(),
+        Status.SKIPPED: frozenset(),
+    }
+
     session = models.ForeignKey(GroupSession, on_delete=models.CASCADE, related_name="reminders")
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -192,6 +219,13 @@ class Attendance(models.Model):
         ABSENT = "absent", "Absent"
         EXCUSED = "excused", "Excused"
 
+    # A therapist may correct any mark.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PRESENT: frozenset({Status.ABSENT, Status.EXCUSED}),
+        Status.ABSENT: frozenset({Status.PRESENT, Status.EXCUSED}),
+        Status.EXCUSED: frozenset({Status.PRESENT, Status.ABSENT}),
+    }
+
     session = models.ForeignKey(GroupSession, on_delete=models.CASCADE, related_name="attendance")
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="attendance")
     status = models.CharField(max_length=10, choices=Status.choices)
@@ -209,3 +243,46 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"Attendance #{self.pk}"
+
+
+class ResidenceAlert(models.Model):
+    """A member with a seat in a therapy group told us they now live where the group's
+    therapist may not treat them. Shown on the group's roster until a clinician reviews it.
+
+    Moving away mid-program is a clinical matter: the seat is neither kept silently nor
+    dropped silently. The member is told plainly, the therapist and staff are alerted, and
+    a person decides.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Needs review"
+        REVIEWED = "reviewed", "Reviewed"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.REVIEWED}),
+        Status.REVIEWED: frozenset(),
+    }
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="residence_alerts")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="residence_alerts")
+    old_state = models.CharField(max_length=2, choices=STATE_CHOICES, blank=True)
+    new_state = models.CharField(max_length=2, choices=STATE_CHOICES, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation"], condition=Q(status="open"), name="residence_alert_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Residence alert #{self.pk}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 from django.utils import timezone
 
-from enrollment.models import Attendance, Reservation, WaitlistEntry
+from enrollment.models import Attendance, Reservation, ResidenceAlert, WaitlistEntry
 from grouport.states import STATE_NAMES, TIME_ZONE_NAMES
 from groups.models import Group, GroupSession
 
@@ -22,6 +22,7 @@ class RosterRow:
     joined_on: str
     present: int = 0
     marked: int = 0
+    flagged: bool = False
     by_session: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -37,6 +38,7 @@ class Roster:
     waitlist: list[WaitlistEntry]
     sessions: list[GroupSession]
     present_by_session: dict[int, int]
+    alerts: list[ResidenceAlert] = field(default_factory=list)
 
 
 def group_roster(*, group: Group) -> Roster:
@@ -83,7 +85,15 @@ def group_roster(*, group: Group) -> Roster:
         .annotate(n=Count("pk"))
         .values_list("session_id", "n")
     )
-    return Roster(group, list(rows.values()), held, waitlist, sessions, present)
+    alerts = list(
+        ResidenceAlert.objects.filter(group=group, status=ResidenceAlert.Status.OPEN)
+        .select_related("reservation")
+        .order_by("created_at", "pk")
+    )
+    for alert in alerts:
+        if alert.reservation_id in rows:
+            rows[alert.reservation_id].flagged = True
+    return Roster(group, list(rows.values()), held, waitlist, sessions, present, alerts)
 
 
 ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "attendance rate"]

@@ -6,7 +6,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from enrollment.models import Reservation, WaitlistEntry
+from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
 from grouport.models import User
 from groups.models import Group, GroupSession
 
@@ -73,4 +73,13 @@ def member_upcoming_sessions(*, member: User, now: dt.datetime | None = None) ->
         )
         .select_related("group")
         .order_by("starts_at")
+    )
+
+
+def member_open_alerts(*, member: User) -> set[int]:
+    """Return the ids of ``member``'s reservations flagged for review after a change of state."""
+    return set(
+        ResidenceAlert.objects.filter(
+            reservation__member=member, status=ResidenceAlert.Status.OPEN
+        ).values_list("reservation_id", flat=True)
     )

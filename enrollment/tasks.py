@@ -1,44 +1,13 @@
-"""Celery tasks of the enrollment app: thin, they load fresh rows and call a service."""
+"""Celery tasks of the enrollment app: thin, they load fresh rows and call a service.
+
+Emails about seats are outbox messages (``enrollment/outbox.py``), delivered by
+``grouport.tasks``; what is left here are the periodic jobs and the reminder sends.
+"""
+
+import random
 
 from celery import shared_task
 from django.utils import timezone
-
-from enrollment.models import Reservation, WaitlistEntry
-from grouport.emails import email_send
-
-EMAIL_RETRY = {
-    "autoretry_for": (OSError,),  # smtplib's errors are OSErrors
-    "retry_backoff": 30,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
-
-
-@shared_task(**EMAIL_RETRY)
-def send_reservation_email(reservation_id: int, kind: str) -> None:
-    from billing.services import payment_paid_amount
-
-    reservation = Reservation.objects.select_related("group", "member", "group__therapist").get(
-        pk=reservation_id
-    )
-    email_send(
-        to=reservation.member,
-        template=f"reservation_{kind}",
-        context={
-            "reservation": reservation,
-            "group": reservation.group,
-            "paid": payment_paid_amount(reservation),
-        },
-    )
-
-
-@shared_task(**EMAIL_RETRY)
-def send_waitlist_offer_email(entry_id: int) -> None:
-    entry = WaitlistEntry.objects.select_related("group", "member", "offer").get(pk=entry_id)
-    if entry.status != WaitlistEntry.Status.OFFERED:
-        return  # answered or lapsed before the email went out
-    email_send(to=entry.member, template="waitlist_offer", context={"entry": entry, "group": entry.group})
 
 
 @shared_task(acks_late=True)
@@ -53,11 +22,13 @@ def refresh_all_seats() -> int:
 def send_due_reminders() -> int:
     """Claim the reminders that are due and queue one send each (runs every 5 minutes)."""
     from enrollment.services.reminders import reminders_claim_due, reminders_stalled
+    from grouport.outbox import publish_safely
 
     stalled = reminders_stalled(now=timezone.now())
     claimed = reminders_claim_due()
     for reminder_id in [*stalled, *claimed]:
-        send_reminder.delay(reminder_id)
+        # A send the broker refuses now is queued again by the next run (reminders_stalled).
+        publish_safely("enrollment.tasks.send_reminder", (reminder_id,))
     return len(claimed)
 
 
@@ -77,6 +48,4 @@ def send_reminder(self, reminder_id: int) -> str:
 
 def retry_delay(retries: int, *, base: int = 30, cap: int = 600) -> float:
     """Exponential backoff with full jitter, never beyond ``cap`` seconds (< visibility timeout)."""
-    import random
-
     return random.uniform(0, min(cap, base * 2**retries))  # noqa: S311 - jitter, not security

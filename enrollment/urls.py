@@ -8,7 +8,6 @@ urlpatterns = [
     path("groups/<slug:slug>/reserve/", views.reserve, name="reserve"),
     path("groups/<slug:slug>/waitlist/", views.waitlist_join_view, name="waitlist_join"),
     path("reservations/<int:pk>/", views.reservation_detail, name="reservation"),
-    path("reservations/<int:pk>/pay/", views.pay, name="pay"),
     path("reservations/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("reservations/<int:pk>/calendar.ics", views.calendar_file, name="calendar"),
     path("waitlist/<int:pk>/leave/", views.waitlist_leave_view, name="waitlist_leave"),

@@ -1,6 +1,8 @@
-"""Member pages: reserve a seat, pay (offline), "My groups", cancel, the waitlist."""
+"""Member pages: reserve a seat, "My groups", cancel, the waitlist, the profile.
 
-from decimal import Decimal
+The payment pages are billing's (``billing/views.py``); these reach money only through the
+payment port.
+"""
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,23 +13,25 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from billing.providers import describe_next_action, payment_provider_for
-from billing.services import (
-    offline_payment_complete,
-    payment_paid_amount,
-    refund_due_on_cancel,
-    reservation_cancel_with_policy,
-)
 from enrollment.calendar import reservation_calendar
 from enrollment.forms import AttestationForm
 from enrollment.models import Reservation, WaitlistEntry
+from enrollment.ports import payment_port
 from enrollment.selectors import (
+    member_open_alerts,
     member_reservations,
     member_upcoming_sessions,
     member_waitlist,
+    seat_holding_q,
     waitlist_position,
 )
-from enrollment.services.reservations import member_email_verified, reservation_start
+from enrollment.services.eligibility import member_email_verified, seat_decision
+from enrollment.services.reservations import (
+    refund_due_on_cancel,
+    reservation_cancel,
+    reservation_next_action,
+    reservation_start,
+)
 from enrollment.services.waitlist import (
     waitlist_join,
     waitlist_leave,
@@ -35,9 +39,10 @@ from enrollment.services.waitlist import (
     waitlist_offer_decline,
 )
 from grouport.forms import ProfileForm
+from grouport.services import member_profile_update
 from grouport.states import STATE_NAMES, TIME_ZONE_NAMES, default_time_zone
 from groups.eligibility import REASON_TEXT, Reason
-from groups.selectors import group_decision_for, group_public, skills_alternatives
+from groups.selectors import group_public, skills_alternatives
 
 
 def _member_tz(request: HttpRequest) -> str:
@@ -61,8 +66,9 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
         if action.type == "confirmed":
             messages.success(request, "Your seat is confirmed.")
         return redirect(action.url)
-    decision = group_decision_for(group=group, state=member.state) if member.state else None
-    existing = member_reservations(member=member).filter(group=group, status__in=Reservation.ACTIVE).first()
+    decision = seat_decision(state=member.state, group=group) if member.state else None
+    # A hold that ran out is not "a seat you already have", even before the job marks it.
+    existing = member_reservations(member=member).filter(seat_holding_q(timezone.now()), group=group).first()
     waiting = member_waitlist(member=member).filter(group=group, status__in=WaitlistEntry.ACTIVE).first()
     return render(
         request,
@@ -86,48 +92,33 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _own_reservation(request, pk)
-    latest = reservation.payments.order_by("-created_at").first()
+    now = timezone.now()
+    status = reservation.status_at(now)
+    port = payment_port()
     # Back from Stripe: the redirect proves nothing; only the webhook confirms the seat.
-    processing = reservation.status == Reservation.Status.HELD and (
-        request.GET.get("checkout") == "success" or (latest is not None and latest.status == "processing")
+    processing = status == Reservation.Status.HELD and (
+        request.GET.get("checkout") == "success" or port.payment_processing(reservation=reservation)
+    )
+    decision = (
+        seat_decision(state=request.user.state, group=reservation.group)
+        if status == Reservation.Status.HELD
+        else None
     )
     return render(
         request,
         "enrollment/reservation.html",
         {
             "reservation": reservation,
+            "status": status,
             "group": reservation.group,
-            "next_action": describe_next_action(reservation),
+            "next_action": reservation_next_action(reservation=reservation, now=now)
+            if decision is None or decision.eligible
+            else None,
+            "not_eligible": [REASON_TEXT[Reason(r)] for r in decision.reason_codes] if decision else [],
             "member_tz": _member_tz(request),
-            "now": timezone.now(),
+            "now": now,
             "processing": processing,
-            "paid": payment_paid_amount(reservation),
-        },
-    )
-
-
-@login_required
-def pay(request: HttpRequest, pk: int) -> HttpResponse:
-    reservation = _own_reservation(request, pk)
-    if reservation.status != Reservation.Status.HELD or reservation.attested_at is None:
-        return redirect("enrollment:reservation", pk=reservation.pk)
-    provider = payment_provider_for(reservation)
-    if not provider.test_mode:
-        # Stripe's hosted page takes the card: no card data ever reaches this server.
-        return redirect(provider.begin(reservation=reservation).url)
-    if request.method == "POST":
-        offline_payment_complete(reservation=reservation, member=request.user)
-        messages.success(request, "Payment received. Your seat is confirmed.")
-        return redirect("enrollment:reservation", pk=reservation.pk)
-    return render(
-        request,
-        "enrollment/pay.html",
-        {
-            "reservation": reservation,
-            "group": reservation.group,
-            "provider": provider,
-            "member_tz": _member_tz(request),
-            "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
+            "paid": port.paid_amount(reservation=reservation),
         },
     )
 
@@ -137,8 +128,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _own_reservation(request, pk)
     if request.method == "POST":
         if reservation.is_active:
-            refunds = reservation_cancel_with_policy(reservation=reservation, actor=request.user)
-            refunded = sum((r.amount for r in refunds), Decimal("0.00"))
+            refunded = reservation_cancel(reservation=reservation, actor=request.user).refunded
             messages.success(
                 request,
                 f"Your reservation is cancelled. ${refunded} will be refunded."
@@ -153,7 +143,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
             "reservation": reservation,
             "group": reservation.group,
             "refund_due": refund_due_on_cancel(reservation=reservation, now=timezone.now()),
-            "paid": payment_paid_amount(reservation),
+            "paid": payment_port().paid_amount(reservation=reservation),
             "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
         },
     )
@@ -187,12 +177,13 @@ def my_groups(request: HttpRequest) -> HttpResponse:
         (entry, waitlist_position(entry=entry))
         for entry in member_waitlist(member=member).filter(status__in=WaitlistEntry.ACTIVE)
     ]
+    flagged = member_open_alerts(member=member)
     return render(
         request,
         "enrollment/my_groups.html",
         {
-            "confirmed": [(r, by_group.get(r.group_id, [])) for r in confirmed],
-            "held": [(r, describe_next_action(r)) for r in held],
+            "confirmed": [(r, by_group.get(r.group_id, []), r.pk in flagged) for r in confirmed],
+            "held": [(r, reservation_next_action(reservation=r, now=now)) for r in held],
             "entries": entries,
             "past": [
                 r
@@ -258,8 +249,10 @@ def offer_decline(request: HttpRequest, pk: int) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        notices = member_profile_update(member=request.user, data=form.cleaned_data, actor=request.user)
         messages.success(request, "Your profile is saved.")
+        for notice in notices:
+            messages.warning(request, notice)
         next_url = request.POST.get("next") or request.GET.get("next")
         if next_url and url_has_allowed_host_and_scheme(
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()

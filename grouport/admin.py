@@ -1,9 +1,12 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
 
 from grouport.admin_scoping import OperationsOnlyAdmin
-from grouport.models import AuditEntry, User
+from grouport.models import AuditEntry, OutboxMessage, User
+from grouport.outbox import outbox_retry
+from grouport.services import member_profile_update
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -46,6 +49,17 @@ class UserAdmin(OperationsOnlyAdmin, BaseUserAdmin):
             return False  # nor change a superuser's account or password
         return super().has_change_permission(request, obj)
 
+    def save_model(self, request, obj, form, change) -> None:
+        if not (change and "state" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        # A change of state goes through the profile service, like the member's own: what
+        # it means for their therapy seats is worked out and they are told.
+        new_state = obj.state
+        obj.state = form.initial.get("state", "")
+        super().save_model(request, obj, form, change)
+        for notice in member_profile_update(member=obj, data={"state": new_state}, actor=request.user):
+            messages.info(request, f"Member told: {notice}")
+
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),
     )
@@ -70,3 +84,27 @@ class AuditEntryAdmin(OperationsOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(OperationsOnlyAdmin):
+    """Side effects on their way out: staff see what failed and may send it again."""
+
+    list_display = ("id", "kind", "status", "attempts", "last_error", "created_at", "done_at")
+    list_filter = ("status", "kind")
+    search_fields = ("=id",)
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Send the selected failed messages again")
+    def retry(self, request: HttpRequest, queryset) -> None:
+        failed = list(queryset.filter(status=OutboxMessage.Status.FAILED))
+        for message in failed:
+            outbox_retry(message=message, actor=request.user)
+        self.message_user(request, f"{len(failed)} message(s) queued again.")

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from grouport.exceptions import InvalidInput
 from grouport.forms import ProfileForm
 from grouport.models import User
+from grouport.services import member_profile_update
 from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES
 
 
@@ -68,16 +69,30 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
 
-    @extend_schema(request=MeSerializer, responses=MeSerializer)
+    @extend_schema(
+        request=MeSerializer,
+        responses=inline_serializer(
+            "MeUpdated",
+            {
+                **MeSerializer().get_fields(),
+                "notices": serializers.ListField(
+                    child=serializers.CharField(),
+                    help_text="What the change means for the member's seats (a change of state).",
+                ),
+            },
+        ),
+    )
     def patch(self, request: Request) -> Response:
         # The profile form holds the rules (Florida must pick a zone), for the API and the page.
         current = MeSerializer(request.user).data
+        if not hasattr(request.data, "get"):
+            raise InvalidInput("Send a JSON object of profile fields.", code="invalid")
         data = {key: request.data.get(key, current[key]) for key in ProfileForm.Meta.fields}
-        form = ProfileForm(data, instance=request.user)
+        form = ProfileForm(data, instance=User.objects.get(pk=request.user.pk))
         if not form.is_valid():
             raise InvalidInput(
                 "Some fields are not valid.",
                 errors={field: [str(e) for e in errors] for field, errors in form.errors.items()},
             )
-        form.save()
-        return Response(MeSerializer(request.user).data)
+        notices = member_profile_update(member=request.user, data=form.cleaned_data, actor=request.user)
+        return Response({**MeSerializer(request.user).data, "notices": notices})

@@ -8,6 +8,9 @@ class GrouportConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        # Register the outbox's delivery task in every process (the web queues it by name).
+        from grouport import tasks  # noqa: F401
+
         # After each app migrates (its permissions exist only then), so the last one completes it.
         post_migrate.connect(_setup_roles, dispatch_uid="grouport.setup_roles")
 

@@ -17,6 +17,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Delivers every side effect (email, refund, alert) the queue missed: a broker outage,
+    # a worker that died. See grouport/outbox.py.
+    "sweep-outbox": {"task": "grouport.tasks.sweep_outbox", "schedule": 60},
     "send-due-reminders": {"task": "enrollment.tasks.send_due_reminders", "schedule": 5 * 60},
     "refresh-seats": {"task": "enrollment.tasks.refresh_all_seats", "schedule": 60},
     "extend-sessions": {"task": "groups.tasks.sync_running_groups", "schedule": crontab(hour=3, minute=17)},

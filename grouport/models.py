@@ -93,6 +93,62 @@ class AuditEntry(models.Model):
         return f"{self.action} {self.object_type} #{self.object_id}"
 
 
+class OutboxMessage(models.Model):
+    """A side effect to carry out: an email, a refund request, closing a checkout, an alert.
+
+    Written in the same transaction as the change that causes it, so the effect exists if
+    and only if the change committed. A Celery task queued on commit delivers it; a
+    periodic sweeper delivers whatever that task did not (the broker was down, a worker
+    died), until it is done or marked failed for staff. See ``grouport/outbox.py``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be delivered"
+        SENDING = "sending", "Being delivered"
+        DONE = "done", "Delivered"
+        FAILED = "failed", "Failed (staff should look)"
+
+    AUDIT_NAME = "outbox"
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.SENDING}),
+        # Delivered; or back in line for another try; or given up.
+        Status.SENDING: frozenset({Status.DONE, Status.PENDING, Status.FAILED}),
+        Status.DONE: frozenset(),
+        # Staff may send a failed message again from the admin.
+        Status.FAILED: frozenset({Status.PENDING}),
+    }
+
+    kind = models.CharField(max_length=64, db_index=True, help_text="Which handler carries it out.")
+    # Ids only: no names, emails or clinical words (staff read this in the admin).
+    payload = models.JSONField(default=dict)
+    key = models.CharField(
+        max_length=200, unique=True, null=True, blank=True, help_text="One message per purpose, when set."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    available_at = models.DateTimeField(default=timezone.now, help_text="Not delivered before this.")
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="A delivery still running after this is presumed dead."
+    )
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "available_at"], name="outbox_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "sending", "done", "failed"]),
+                name="outbox_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+
 def user_display(user: User) -> str:
     """How the site names a signed-in person to themselves (never the email, in messages)."""
     return user.first_name or "you"

@@ -2,7 +2,7 @@
 
 - member: no admin access (signs up on the site).
 - therapist: a staff user linked to a Therapist; sees and changes only their own groups,
-  sessions, rosters and attendance (the admin scopes every queryset, see grouport/admin_scoping.py).
+  sessions, rosters and attendance (the admin scopes every queryset, see groups/admin_scoping.py).
 - staff: operations; every group, refunds, moving members, reports and the audit trail.
 Superusers remain superusers. ``setup_roles`` (run after every migrate) keeps the groups'
 permissions as written here.
@@ -21,10 +21,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "groups.group": ("view", "change"),
         "groups.groupsession": ("view", "change"),
         "enrollment.attendance": ("view", "add", "change"),
+        "enrollment.residencealert": ("view", "change"),
     },
     STAFF: {
         "grouport.user": ("view", "change"),
         "grouport.auditentry": ("view",),
+        "grouport.outboxmessage": ("view", "change"),
         "groups.therapist": ("view", "add", "change"),
         "groups.license": ("view", "add", "change", "delete"),
         "groups.group": ("view", "add", "change"),
@@ -33,6 +35,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "enrollment.waitlistentry": ("view",),
         "enrollment.attendance": ("view", "add", "change"),
         "enrollment.reminder": ("view",),
+        "enrollment.residencealert": ("view", "change"),
         "billing.payment": ("view", "change"),
         "billing.refund": ("view",),
     },
@@ -65,15 +68,6 @@ def user_has_role(user: User, role: str) -> bool:
 def is_operations(user: User) -> bool:
     """Staff role or superuser: sees everything."""
     return user.is_authenticated and user.is_active and (user.is_superuser or user_has_role(user, STAFF))
-
-
-def therapist_of(user: User):
-    """Return the Therapist a (non-staff) user is, or None."""
-    from groups.models import Therapist
-
-    if not user.is_authenticated or is_operations(user):
-        return None
-    return Therapist.objects.filter(user=user).first()
 
 
 def role_grant(user: User, role: str) -> None:

@@ -1,14 +1,14 @@
+"""The URL wiring: like the Celery app, it may import every layer (import-linter allows it)."""
+
 from django.contrib import admin
 from django.urls import include, path
 
-from enrollment import report_views
 from grouport import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("grouport.api_urls")),
-    path("reports/", report_views.reports, name="reports"),
-    path("reports/<slug:key>.csv", report_views.report_csv, name="reports_csv"),
+    path("reports/", include("reports.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("billing.urls")),
     path("", include("enrollment.urls")),

@@ -74,6 +74,13 @@ class Group(models.Model):
         PUBLISHED = "published", "Published"
         CLOSED = "closed", "Closed"
 
+    # A published group is never taken back to draft: members may already hold seats.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DRAFT: frozenset({Status.PUBLISHED, Status.CLOSED}),
+        Status.PUBLISHED: frozenset({Status.CLOSED}),
+        Status.CLOSED: frozenset({Status.PUBLISHED}),
+    }
+
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "Monday"
         TUESDAY = 1, "Tuesday"
@@ -192,6 +199,13 @@ class GroupSession(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         CANCELLED = "cancelled", "Cancelled"
+
+    AUDIT_NAME = "session"
+    # Members are told of a cancellation once; a cancelled session is not brought back.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.SCHEDULED: frozenset({Status.CANCELLED}),
+        Status.CANCELLED: frozenset(),
+    }
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="sessions")
     number = models.PositiveSmallIntegerField(help_text="Week number, from 1.")

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from enrollment.selectors import seats_taken_subquery
+from grouport.models import User
+from grouport.roles import is_operations
 from grouport.states import TIME_ZONE_CHOICES, service_states
 from groups.eligibility import (
     Decision,
@@ -17,7 +18,8 @@ from groups.eligibility import (
     licensed_states,
     state_decision,
 )
-from groups.models import Group, GroupModule, GroupSession, License
+from groups.models import Group, GroupModule, GroupSession, License, Therapist
+from groups.ports import seats_taken_expression
 
 # Local start times that count as each part of the day, in minutes after midnight.
 TIME_OF_DAY: dict[str, tuple[int, int]] = {
@@ -25,6 +27,30 @@ TIME_OF_DAY: dict[str, tuple[int, int]] = {
     "afternoon": (12 * 60, 17 * 60),
     "evening": (17 * 60, 24 * 60),
 }
+
+
+def open_groups_q(now: dt.datetime, prefix: str = "") -> Q:
+    """Match groups taking reservations at ``now``: published, last session still to start.
+
+    The one statement of "open" for the catalog, reservations, the waitlist and its offers.
+    """
+    return Q(**{f"{prefix}status": Group.Status.PUBLISHED, f"{prefix}last_session_at__gt": now})
+
+
+def group_is_open(group: Group, now: dt.datetime) -> bool:
+    """Return whether ``group`` takes reservations at ``now`` (see ``open_groups_q``)."""
+    return (
+        group.status == Group.Status.PUBLISHED
+        and group.last_session_at is not None
+        and group.last_session_at > now
+    )
+
+
+def therapist_of(user: User) -> Therapist | None:
+    """Return the Therapist a (non-staff) user is, or None."""
+    if not user.is_authenticated or is_operations(user):
+        return None
+    return Therapist.objects.filter(user=user).first()
 
 
 def _joinable_therapy_q(state: str) -> Q:
@@ -87,7 +113,7 @@ def groups_with_catalog_facts(queryset: QuerySet[Group], *, now: dt.datetime) ->
         queryset.select_related("therapist")
         .annotate(
             next_session_at=Subquery(next_session),
-            seats_taken=seats_taken_subquery(now),
+            seats_taken=seats_taken_expression(now),
         )
         .annotate(seats_left=F("capacity") - F("seats_taken"))
         .prefetch_related(
@@ -113,7 +139,7 @@ def group_catalog(
     therapy groups whose therapist is licensed there (in a service state) until the end.
     """
     now = now or timezone.now()
-    qs = Group.objects.filter(status=Group.Status.PUBLISHED, last_session_at__gt=now)
+    qs = Group.objects.filter(open_groups_q(now))
     if kind:
         qs = qs.filter(kind=kind)
     if weekday is not None:

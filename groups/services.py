@@ -1,4 +1,5 @@
-"""Changes to the catalog: saving a group keeps its modules and weekly sessions in step."""
+"""Changes to the catalog: saving a group keeps its modules and weekly sessions in step;
+a group's status and a session's cancellation move through their transition maps."""
 
 import logging
 from collections.abc import Iterable
@@ -7,8 +8,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from grouport.audit import audit_record
+from grouport.models import User
+from grouport.transitions import transition
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession
 from groups.schedule import weekly_sessions
+from groups.signals import session_cancelled
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +87,70 @@ def group_sessions_sync(*, group: Group) -> None:
     logger.info("group %s sessions synced: %d created, %d moved", group.pk, len(to_create), len(to_update))
 
 
-def group_save(*, group: Group, modules: Iterable[str] | None = None) -> Group:
-    """Save ``group`` (validated), its modules, and bring its sessions in line with it."""
+def group_save(
+    *, group: Group, modules: Iterable[str] | None = None, actor: User | None = None, sync: bool = True
+) -> Group:
+    """Save ``group`` (validated), its modules, and bring its sessions in line with it.
+
+    A change of status goes through the group's transition map (a published group never
+    goes back to draft) and is audited; ``sync=False`` leaves modules and sessions to the
+    caller (the admin saves them after its inlines).
+    """
     group.full_clean()
     with transaction.atomic():
-        group.save()
+        wanted = group.status
+        stored = (
+            Group.objects.select_for_update().filter(pk=group.pk).values_list("status", flat=True).first()
+            if group.pk
+            else None
+        )
+        if stored is not None and stored != wanted:
+            # Everything but the status as given; then the status, from where it stands,
+            # through its map.
+            group.save(
+                update_fields=[f.name for f in Group._meta.concrete_fields if f.name not in ("id", "status")]
+            )
+            group.refresh_from_db(fields=["status"])
+            transition(group, to=wanted, actor=actor)
+        else:
+            group.save()
         if modules is not None:
             group_set_modules(group=group, modules=modules)
-        group_sessions_sync(group=group)
+        if sync:
+            group_sessions_sync(group=group)
     return group
+
+
+def session_cancel(*, session: GroupSession, actor: User | None, note: str = "") -> GroupSession:
+    """Cancel one session. Cancelling twice is a no-op; members are told by enrollment,
+    which hears ``session_cancelled`` inside this transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = GroupSession.objects.select_for_update().get(pk=session.pk)
+        if session.status == GroupSession.Status.CANCELLED:
+            return session
+        fields: tuple[str, ...] = ()
+        if note:
+            session.note = note
+            fields = ("note",)
+        transition(
+            session,
+            to=GroupSession.Status.CANCELLED,
+            actor=actor,
+            fields=fields,
+            data={"group": session.group_id},
+        )
+        session_cancelled.send(sender=GroupSession, session=session, actor=actor, now=now)
+    logger.info("session %s cancelled", session.pk)
+    return session
+
+
+def session_note_set(*, session: GroupSession, note: str, actor: User, request=None) -> GroupSession:
+    """Set the note members see for one session."""
+    with transaction.atomic():
+        GroupSession.objects.filter(pk=session.pk).update(note=note)
+        session.note = note
+        audit_record(
+            actor=actor, action="session.note", obj=session, data={"group": session.group_id}, request=request
+        )
+    return session

@@ -2,6 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from groups.models import Group
+from groups.selectors import open_groups_q
 from groups.services import group_sessions_sync
 
 
@@ -12,7 +13,7 @@ def sync_running_groups() -> int:
     Idempotent. Picks up schedule edits made outside the admin and time zone rule updates.
     """
     count = 0
-    for group in Group.objects.filter(status=Group.Status.PUBLISHED, last_session_at__gt=timezone.now()):
+    for group in Group.objects.filter(open_groups_q(timezone.now())):
         group_sessions_sync(group=group)
         count += 1
     return count

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from grouport.celery import app as celery_app
+from tests import fake_stripe
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,6 +29,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory) -> None:
+    """On SQLite, test in a file rather than in memory, as the embedded default runs.
+
+    An in-memory database is shared between threads through one cache with table locks, so
+    requests racing in threads would fail with "table is locked" instead of queueing as
+    they do on the real file (IMMEDIATE transactions, a busy timeout).
+    """
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
@@ -41,3 +55,15 @@ def _site_defaults(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Rate limits (login throttles) count in the cache: start every test from zero.
     cache.clear()
+
+
+@pytest.fixture
+def stripe_fake(settings):
+    """The real ``stripe`` library pointed at the fake server; Stripe is the provider."""
+    fake, server = fake_stripe.start()
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_API_BASE = fake.url
+    settings.STRIPE_WEBHOOK_SECRET = fake_stripe.WEBHOOK_SECRET
+    yield fake
+    server.shutdown()
+    server.server_close()

@@ -8,11 +8,20 @@ from django.utils import timezone
 
 from enrollment.errors import GroupFull, InvalidTransition
 from enrollment.models import Attendance, Reservation
-from enrollment.services.reservations import group_check_open, member_check_may_join
-from enrollment.services.seats import lock_group, offer_free_seats, reservation_transition, seats_taken_locked
+from enrollment.services.eligibility import member_check_may_join
+from enrollment.services.reservations import group_check_open, reservation_notify
+from enrollment.services.seats import (
+    lock_group,
+    lock_reservation,
+    offer_free_seats,
+    reservation_transition,
+    seats_taken_locked,
+)
+from enrollment.signals import reservation_moved
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
+from grouport.transitions import transition
 from groups.models import Group, GroupSession
 
 logger = logging.getLogger(__name__)
@@ -43,7 +52,9 @@ def attendance_mark(
     with transaction.atomic():
         existing = {
             a.reservation_id: a
-            for a in Attendance.objects.select_for_update().filter(session=session, reservation_id__in=marks)
+            for a in Attendance.objects.select_for_update(no_key=True).filter(
+                session=session, reservation_id__in=marks
+            )
         }
         for reservation_id, status in sorted(marks.items()):
             row = existing.get(reservation_id)
@@ -59,8 +70,9 @@ def attendance_mark(
                     marked_at=now,
                 )
             else:
-                row.status, row.marked_by, row.marked_at = status, actor, now
-                row.save(update_fields=["status", "marked_by", "marked_at"])
+                row.marked_by, row.marked_at = actor, now
+                # One audit entry per change, the "attendance.marked" one below.
+                transition(row, to=status, fields=("marked_by", "marked_at"), audit=False)
             audit_record(
                 actor=actor,
                 action="attendance.marked",
@@ -73,24 +85,13 @@ def attendance_mark(
     return changed
 
 
-def session_note_set(*, session: GroupSession, note: str, actor: User, request=None) -> GroupSession:
-    with transaction.atomic():
-        GroupSession.objects.filter(pk=session.pk).update(note=note)
-        session.note = note
-        audit_record(
-            actor=actor, action="session.note", obj=session, data={"group": session.group_id}, request=request
-        )
-    return session
-
-
 def reservation_move(
     *, reservation: Reservation, to_group: Group, actor: User, now: dt.datetime | None = None, request=None
 ) -> Reservation:
     """Move a confirmed member to another group: eligibility and a free seat re-checked,
-    payments carried over, both rosters updated at once, the member told by email.
+    payments carried over (billing hears ``reservation_moved``), both rosters updated at
+    once, the member told by email.
     """
-    from enrollment.tasks import send_reservation_email
-
     now = now or timezone.now()
     if reservation.group_id == to_group.pk:
         raise InvalidInput("The member is already in that group.", code="same_group")
@@ -99,7 +100,7 @@ def reservation_move(
         # Both groups' locks, always in id order, so two moves the other way cannot deadlock.
         locked = {g: lock_group(g) for g in sorted({reservation.group_id, to_group.pk})}
         source, target = locked[reservation.group_id], locked[to_group.pk]
-        reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        reservation = lock_reservation(reservation.pk)
         if reservation.status != Reservation.Status.CONFIRMED:
             raise InvalidTransition("Only a confirmed seat can be moved.")
         group_check_open(target, now)
@@ -118,6 +119,7 @@ def reservation_move(
             created_at=now,
             confirmed_at=now,
         )
+        reservation.end_reason = Reservation.EndReason.MOVED
         reservation_transition(
             reservation=reservation,
             to=Reservation.Status.CANCELLED,
@@ -126,9 +128,12 @@ def reservation_move(
             data={"moved_to": moved.pk},
         )
         # The money paid follows the member to the new seat.
-        from billing.models import Payment
-
-        carried = Payment.objects.filter(reservation=reservation).update(reservation=moved)
+        carried = sum(
+            count or 0
+            for _receiver, count in reservation_moved.send(
+                sender=Reservation, old=reservation, new=moved, actor=actor
+            )
+        )
         audit_record(
             actor=actor,
             action="reservation.moved",
@@ -142,6 +147,6 @@ def reservation_move(
             request=request,
         )
         offer_free_seats(source, now)
-        send_reservation_email.delay_on_commit(moved.pk, "moved")
+        reservation_notify(moved, "moved")
     logger.info("reservation %s moved to group %s as %s", reservation.pk, target.pk, moved.pk)
     return moved

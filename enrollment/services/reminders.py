@@ -23,9 +23,9 @@ from django.utils import timezone
 
 from enrollment.calendar import reservation_calendar
 from enrollment.models import Reminder, Reservation
-from grouport.audit import audit_record
 from grouport.emails import email_send
-from grouport.models import User
+from grouport.outbox import publish_on_commit
+from grouport.transitions import transition, transition_rows
 from groups.models import GroupSession
 
 logger = logging.getLogger(__name__)
@@ -119,11 +119,14 @@ def reminders_stalled(*, now: dt.datetime) -> list[int]:
 
 def reminders_fail_stuck(*, now: dt.datetime) -> int:
     stuck = Reminder.objects.filter(
-        status=Reminder.Status.SENDING,
         updated_at__lt=now - dt.timedelta(minutes=settings.REMINDER_STUCK_MINUTES),
     )
-    count = stuck.update(
-        status=Reminder.Status.FAILED, last_error="worker stopped while sending", updated_at=now
+    count = transition_rows(
+        stuck,
+        old=Reminder.Status.SENDING,
+        to=Reminder.Status.FAILED,
+        now=now,
+        last_error="worker stopped while sending",
     )
     if count:
         logger.warning("%d reminders stuck while sending marked failed", count)
@@ -157,19 +160,19 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
             cancellation or (session.status == GroupSession.Status.SCHEDULED and session.starts_at > now)
         )
         if not still_wanted:
-            reminder.status = Reminder.Status.SKIPPED
-            reminder.save(update_fields=["status", "updated_at"])
+            transition(reminder, to=Reminder.Status.SKIPPED, audit=False)
             return reminder.status
-        reminder.status, reminder.attempts = Reminder.Status.SENDING, reminder.attempts + 1
-        reminder.save(update_fields=["status", "attempts", "updated_at"])
+        reminder.attempts += 1
+        transition(reminder, to=Reminder.Status.SENDING, fields=("attempts",), audit=False)
     try:
         _deliver(reminder)
     except Exception as exc:
         gave_up = reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS
-        Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
-            status=Reminder.Status.FAILED if gave_up else Reminder.Status.PENDING,
+        transition_rows(
+            Reminder.objects.filter(pk=reminder.pk),
+            old=Reminder.Status.SENDING,
+            to=Reminder.Status.FAILED if gave_up else Reminder.Status.PENDING,
             last_error=type(exc).__name__[:200],
-            updated_at=timezone.now(),
         )
         logger.warning(
             "reminder %s attempt %d failed: %s", reminder.pk, reminder.attempts, type(exc).__name__
@@ -177,8 +180,12 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
         if gave_up:
             return Reminder.Status.FAILED
         raise ReminderSendError(str(reminder.pk)) from exc
-    Reminder.objects.filter(pk=reminder.pk).update(
-        status=Reminder.Status.SENT, sent_at=timezone.now(), last_error="", updated_at=timezone.now()
+    transition_rows(
+        Reminder.objects.filter(pk=reminder.pk),
+        old=Reminder.Status.SENDING,
+        to=Reminder.Status.SENT,
+        sent_at=timezone.now(),
+        last_error="",
     )
     logger.info("reminder %s (%s) sent for session %s", reminder.pk, reminder.kind, session.pk)
     return Reminder.Status.SENT
@@ -198,28 +205,20 @@ def _deliver(reminder: Reminder) -> None:
     )
 
 
-def session_cancel(*, session: GroupSession, actor: User | None, note: str = "") -> GroupSession:
-    """Cancel one session and tell every confirmed member, once."""
-    from enrollment.tasks import send_reminder
+def session_cancelled_notify(*, session: GroupSession, now: dt.datetime) -> list[int]:
+    """Claim one cancellation notice per confirmed member of a cancelled session.
 
-    now = timezone.now()
-    with transaction.atomic():
-        session = GroupSession.objects.select_for_update().get(pk=session.pk)
-        if session.status == GroupSession.Status.CANCELLED:
-            return session
-        session.status = GroupSession.Status.CANCELLED
-        if note:
-            session.note = note
-        session.save(update_fields=["status", "note"])
-        audit_record(actor=actor, action="session.cancelled", obj=session, data={"group": session.group_id})
-        members = Reservation.objects.filter(group_id=session.group_id, status=Reservation.Status.CONFIRMED)
-        claimed = reminders_claim(
-            keys=[
-                (session.pk, pk, Reminder.Kind.SESSION_CANCELLED)
-                for pk in members.values_list("pk", flat=True)
-            ],
-            now=now,
-        )
-        for reminder_id in claimed:
-            send_reminder.delay_on_commit(reminder_id)
-    return session
+    Called inside the cancellation's transaction (enrollment hears groups'
+    ``session_cancelled``), so the claims commit with it; the sends are queued after the
+    commit, and a send the broker never got is queued again by ``reminders_stalled``.
+    """
+    members = Reservation.objects.filter(group_id=session.group_id, status=Reservation.Status.CONFIRMED)
+    claimed = reminders_claim(
+        keys=[
+            (session.pk, pk, Reminder.Kind.SESSION_CANCELLED) for pk in members.values_list("pk", flat=True)
+        ],
+        now=now,
+    )
+    for reminder_id in claimed:
+        publish_on_commit("enrollment.tasks.send_reminder", reminder_id)
+    return claimed

@@ -1,45 +1,59 @@
-"""Taking, confirming and giving up a seat."""
+"""Taking, confirming and giving up a seat, and what a payment's arrival means for it.
+
+Every seat decision lives here or in the sibling modules: hold, confirm, cancel with the
+refund policy, "a payment arrived: confirm, confirm late, or unseat", and (in
+``attendance.py``) moving a member. Money is billing's: it is asked through the payment port
+(``enrollment/ports.py``), never imported.
+"""
 
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from enum import StrEnum
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from enrollment.errors import (
     AlreadyReserved,
     AttestationRequired,
-    EmailUnverified,
     GroupClosed,
     GroupFull,
     HoldExpired,
     InvalidTransition,
-    NotEligible,
-    ProfileIncomplete,
 )
 from enrollment.models import Reservation, WaitlistEntry
+from enrollment.ports import NextAction, payment_port
+from enrollment.selectors import seat_holding_q
+from enrollment.services.eligibility import (
+    member_check_may_join,
+    not_eligible_error,
+    residence_alert_open,
+    seat_decision,
+)
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
     lock_group,
+    lock_member,
+    lock_reservation,
     offer_free_seats,
+    release_lapsed_holds,
     reservation_transition,
     seats_taken_locked,
     waitlist_transition,
 )
 from grouport.audit import audit_record
+from grouport.exceptions import InvalidInput
 from grouport.models import User
-from groups.eligibility import REASON_TEXT, Reason
+from grouport.outbox import outbox_add
 from groups.models import Group
-from groups.selectors import group_decision_for, skills_alternatives
-
-if TYPE_CHECKING:
-    from billing.providers import NextAction
+from groups.selectors import group_is_open
 
 logger = logging.getLogger(__name__)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -59,31 +73,18 @@ class Attestations:
         return [names[k] for k in ("residence", "location", "agreement") if getattr(self, k) is not True]
 
 
-def member_email_verified(member: User) -> bool:
-    return EmailAddress.objects.filter(user=member, email__iexact=member.email, verified=True).exists()
-
-
-def member_check_may_join(*, member: User, group: Group) -> None:
-    """Raise unless ``member`` may take a seat in ``group`` (verified, profile, eligibility)."""
-    if not member_email_verified(member):
-        raise EmailUnverified()
-    if not member.state:
-        raise ProfileIncomplete()
-    decision = group_decision_for(group=group, state=member.state)
-    if not decision.eligible:
-        alternatives = [{"id": g.pk, "slug": g.slug, "title": g.title} for g in skills_alternatives()]
-        raise NotEligible(
-            " ".join(REASON_TEXT[Reason(r)] for r in decision.reason_codes),
-            reasons=decision.reason_codes,
-            alternatives=alternatives,
-        )
-
-
 def group_check_open(group: Group, now: dt.datetime) -> None:
+    if group_is_open(group, now):
+        return
     if group.status != Group.Status.PUBLISHED:
         raise GroupClosed()
-    if group.last_session_at is None or group.last_session_at <= now:
-        raise GroupClosed("This group has finished.")
+    raise GroupClosed("This group has finished.")
+
+
+def _active_reservation_exists(*, member_id: int, group_id: int) -> bool:
+    return Reservation.objects.filter(
+        member_id=member_id, group_id=group_id, status__in=Reservation.ACTIVE
+    ).exists()
 
 
 def reservation_hold(
@@ -106,7 +107,7 @@ def reservation_hold(
     group_refresh_seats_if_needed(group_id=group.pk, now=now)
     # Outside the lock: a second request racing this check is stopped by the partial unique
     # constraint (one active reservation per member and group), caught below.
-    if Reservation.objects.filter(member=member, group_id=group.pk, status__in=Reservation.ACTIVE).exists():
+    if _active_reservation_exists(member_id=member.pk, group_id=group.pk):
         raise AlreadyReserved()
     try:
         with transaction.atomic():
@@ -125,8 +126,10 @@ def reservation_hold(
             )
             audit_record(actor=member, action="reservation.held", obj=reservation, data={"group": group.pk})
     except IntegrityError as exc:
-        # The one-active-reservation constraint: the same member's second request lost.
-        if "reservation_one_active_per_member" in str(exc):
+        # The same member's second request lost the race to the one-active-reservation
+        # constraint. Asked again rather than read from the message, which differs between
+        # PostgreSQL ("reservation_one_active_per_member") and SQLite ("UNIQUE constraint").
+        if _active_reservation_exists(member_id=member.pk, group_id=group.pk):
             raise AlreadyReserved() from exc
         raise
     logger.info("reservation %s held in group %s", reservation.pk, group.pk)
@@ -136,61 +139,263 @@ def reservation_hold(
 def reservation_confirm(
     *, reservation: Reservation, actor: User | None, now: dt.datetime | None = None
 ) -> Reservation:
-    """Confirm a held seat (payment received, or a free group). Confirming twice is a no-op."""
-    from enrollment.tasks import send_reservation_email
+    """Confirm a held, attested seat (a free group's). Confirming twice is a no-op.
 
+    The views confirm only free groups' seats this way; a paid seat is confirmed by its
+    payment's arrival (``reservation_payment_arrived``).
+    """
     now = now or timezone.now()
     with transaction.atomic():
         lock_group(reservation.group_id)
-        reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        reservation = lock_reservation(reservation.pk)
         if reservation.status == Reservation.Status.CONFIRMED:
             return reservation
         if reservation.status != Reservation.Status.HELD:
-            # A lapsed hold comes back only through a late payment (billing.payment_settle).
+            # A lapsed hold comes back only through a late payment.
             raise HoldExpired() if reservation.status == Reservation.Status.EXPIRED else InvalidTransition()
         if reservation.expires_at <= now:
             raise HoldExpired()
         if reservation.attested_at is None:
             raise AttestationRequired("Please confirm each statement before your seat is confirmed.")
         reservation_transition(reservation=reservation, to=Reservation.Status.CONFIRMED, actor=actor, now=now)
-        send_reservation_email.delay_on_commit(reservation.pk, "confirmed")
+        reservation_notify(reservation, "confirmed")
     logger.info("reservation %s confirmed", reservation.pk)
     return reservation
 
 
-def reservation_cancel(
-    *, reservation: Reservation, actor: User | None, now: dt.datetime | None = None
-) -> Reservation:
-    """Give up a held or confirmed seat; it goes at once to the next member on the waitlist."""
-    from enrollment.tasks import send_reservation_email
+def reservation_notify(reservation: Reservation, kind: str, **extra: object) -> None:
+    """Record the email telling the member about their seat (sent after the commit)."""
+    outbox_add(
+        kind="enrollment.reservation_email",
+        payload={"reservation": reservation.pk, "kind": kind, **extra},
+        key=f"reservation-{reservation.pk}-{kind}",
+    )
 
+
+def reservation_start(
+    *, member: User, group: Group, attestations: Attestations, now: dt.datetime | None = None
+) -> tuple[Reservation, NextAction]:
+    """Hold a seat and start paying for it; return the reservation and the member's next step.
+
+    A free group's seat is confirmed at once; a paid one waits for its payment.
+    """
+    reservation = reservation_hold(member=member, group=group, attestations=attestations, now=now)
+    return reservation, reservation_next_step(reservation=reservation, member=member, now=now)
+
+
+def reservation_next_step(
+    *, reservation: Reservation, member: User, now: dt.datetime | None = None
+) -> NextAction:
+    """Move a held, attested seat on: confirm it (free group) or open its checkout (paid)."""
+    if reservation.group.is_free:
+        reservation_confirm(reservation=reservation, actor=member, now=now)
+        reservation.refresh_from_db()
+        return NextAction("confirmed", reverse("enrollment:reservation", args=[reservation.pk]))
+    return payment_port().checkout_begin(reservation=reservation)
+
+
+def reservation_check_payable(
+    *, reservation: Reservation, member: User, now: dt.datetime | None = None
+) -> None:
+    """Raise unless a payment may start for ``reservation`` now: held, not lapsed, and the
+    member may still join from the state on their profile."""
     now = now or timezone.now()
+    if reservation.status_at(now) != Reservation.Status.HELD:
+        raise HoldExpired()
+    decision = seat_decision(state=member.state, group=reservation.group)
+    if not decision.eligible:
+        raise not_eligible_error(decision)
+
+
+def reservation_next_action(*, reservation: Reservation, now: dt.datetime | None = None) -> NextAction | None:
+    """Return the member's next step for ``reservation`` without changing anything.
+
+    A hold that has run out leads to reserving again, or to the waitlist when the group is
+    full; never to a payment.
+    """
+    now = now or timezone.now()
+    status = reservation.status_at(now)
+    if status == Reservation.Status.EXPIRED:
+        group = reservation.group
+        if not group_is_open(group, now):
+            return None
+        full = Reservation.objects.filter(seat_holding_q(now), group_id=group.pk).count() >= group.capacity
+        url = reverse("enrollment:reserve", args=[group.slug])
+        return NextAction("waitlist" if full else "reserve", url)
+    if status != Reservation.Status.HELD:
+        return None
+    if reservation.attested_at is None:
+        # A waitlist offer: accept it (with the attestations) first.
+        entry = getattr(reservation, "waitlist_entry", None)
+        if entry is None:
+            return None
+        return NextAction("accept_offer", reverse("enrollment:offer_accept", args=[entry.pk]))
+    if not seat_decision(state=reservation.member.state, group=reservation.group).eligible:
+        # Their state changed since the hold: no payment, the reservation page says why.
+        return NextAction("not_eligible", reverse("enrollment:reservation", args=[reservation.pk]))
+    return NextAction("pay", payment_port().pay_url(reservation=reservation))
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    reservation: Reservation
+    refunded: Decimal
+
+
+def refund_due_on_cancel(*, reservation: Reservation, now: dt.datetime) -> Decimal:
+    """Return what the cancellation policy gives back when the member cancels now.
+
+    The policy: cancel at least ``REFUND_FULL_BEFORE_HOURS`` before the first session for
+    everything paid back; later, nothing automatically (staff may still refund by hand).
+    """
+    first = reservation.group.sessions.order_by("starts_at").values_list("starts_at", flat=True).first()
+    if first is None or now > first - dt.timedelta(hours=settings.REFUND_FULL_BEFORE_HOURS):
+        return Decimal("0.00")
+    return payment_port().paid_amount(reservation=reservation)
+
+
+def reservation_cancel(
+    *,
+    reservation: Reservation,
+    actor: User | None,
+    refund: str = "policy",
+    reason: str = Reservation.EndReason.MEMBER,
+    now: dt.datetime | None = None,
+) -> Cancellation:
+    """Give up a held or confirmed seat, with its money as ``refund`` says.
+
+    ``policy`` refunds what the cancellation policy allows (members), ``full`` everything
+    refundable, ``none`` nothing (staff's choice). The seat goes at once to the next member
+    on the waitlist; an open checkout page is closed; the refund and the email are recorded
+    in this transaction and go out after it (so a payment settling at the same moment is
+    either wholly before, and refunded here, or wholly after, and refunded as unseated).
+    """
+    if refund not in ("policy", "full", "none"):
+        raise InvalidInput("refund must be policy, full or none.", code="invalid_refund_mode")
+    now = now or timezone.now()
+    port = payment_port()
     with transaction.atomic():
         group = lock_group(reservation.group_id)
-        reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        reservation = lock_reservation(reservation.pk)
         was = reservation.status
+        reservation.end_reason = reason
         reservation_transition(reservation=reservation, to=Reservation.Status.CANCELLED, actor=actor, now=now)
         entry = WaitlistEntry.objects.filter(offer=reservation, status=WaitlistEntry.Status.OFFERED).first()
         if entry is not None:
             waitlist_transition(entry=entry, to=WaitlistEntry.Status.DECLINED, actor=actor, now=now)
         offer_free_seats(group, now)
+        port.checkouts_close(reservation=reservation)
         if was == Reservation.Status.CONFIRMED:
-            send_reservation_email.delay_on_commit(reservation.pk, "cancelled")
+            # Recorded before the refund, so the member reads "cancelled" before "refunded".
+            reservation_notify(reservation, "cancelled")
+        due = (
+            refund_due_on_cancel(reservation=reservation, now=now) if refund == "policy" else Decimal("0.00")
+        )
+        refunded = Decimal("0.00")
+        if refund == "full" or due > 0:
+            refunded = port.refund_all(
+                reservation=reservation,
+                key=f"cancel-{reservation.pk}",
+                reason="cancelled" if refund == "policy" else "staff_cancelled",
+                actor=actor,
+            )
     logger.info("reservation %s cancelled (was %s)", reservation.pk, was)
-    return reservation
+    return Cancellation(reservation, refunded.quantize(CENT))
 
 
-def reservation_start(
-    *, member: User, group: Group, attestations: Attestations, now: dt.datetime | None = None
-) -> tuple[Reservation, "NextAction"]:
-    """Hold a seat and start paying for it; return the reservation and the member's next step.
+class PaymentOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    CONFIRMED_LATE = "confirmed_late"
+    UNSEATED = "unseated"  # no seat for this payment: the caller refunds it in full
 
-    A free group's seat is confirmed at once; a paid one waits for the payment provider.
+
+@dataclass(frozen=True)
+class SeatLock:
+    """The rows a payment's arrival decides on, locked in order: member, group, reservation."""
+
+    member: User
+    group: Group
+    reservation: Reservation
+
+
+def seat_lock(*, reservation_id: int) -> SeatLock:
+    """Lock what a payment decision reads (call inside ``atomic``, before the payment's lock).
+
+    The member's row comes first: a profile change in another tab (which locks it too)
+    lands wholly before this decision or wholly after it.
     """
-    from billing.providers import payment_provider_for
+    member_id, group_id = Reservation.objects.values_list("member_id", "group_id").get(pk=reservation_id)
+    member = lock_member(member_id)
+    group = lock_group(group_id)
+    return SeatLock(member, group, lock_reservation(reservation_id))
 
-    reservation = reservation_hold(member=member, group=group, attestations=attestations, now=now)
-    action = payment_provider_for(reservation).begin(reservation=reservation)
-    if action.type == "confirmed":
-        reservation.refresh_from_db()
-    return reservation, action
+
+def reservation_payment_arrived(*, seat: SeatLock, now: dt.datetime | None = None) -> PaymentOutcome:
+    """A payment for ``seat.reservation`` was received: confirm the seat, confirm it late,
+    or unseat the payer (the caller then refunds the payment in full).
+
+    The member must still be allowed in, from the state on their profile now: a hold taken
+    in New York is not confirmed for someone who has since told us they live in Texas. A
+    payment that arrives after its hold lapsed gets the seat if one is free, re-checked under
+    the group lock. The member is told either way.
+    """
+    now = now or timezone.now()
+    member, group, reservation = seat.member, seat.group, seat.reservation
+    full_group = Group.objects.select_related("therapist").get(pk=group.pk)
+    decision = seat_decision(state=member.state, group=full_group)
+    if not decision.eligible and reservation.status in (Reservation.Status.HELD, Reservation.Status.EXPIRED):
+        if reservation.status == Reservation.Status.HELD:
+            reservation.end_reason = Reservation.EndReason.NOT_ELIGIBLE
+            reservation_transition(
+                reservation=reservation,
+                to=Reservation.Status.CANCELLED,
+                actor=None,
+                now=now,
+                data={"reasons": decision.reason_codes},
+            )
+            residence_alert_open(
+                reservation=reservation,
+                old_state=reservation.residence_state,
+                new_state=member.state,
+                actor=None,
+                now=now,
+            )
+            offer_free_seats(group, now)
+        reservation_notify(reservation, "unseated", reason="not_eligible")
+        return PaymentOutcome.UNSEATED
+    if reservation.status == Reservation.Status.HELD and reservation.expires_at > now:
+        reservation_transition(reservation=reservation, to=Reservation.Status.CONFIRMED, actor=None, now=now)
+        reservation_notify(reservation, "confirmed")
+        return PaymentOutcome.CONFIRMED
+    # Paid, but not on a live hold: free the lapsed holds (ours included), then keep the
+    # seat for the payer if one is free, before the waitlist is offered what is left.
+    release_lapsed_holds(group, now)
+    reservation.refresh_from_db()
+    if reservation.status == Reservation.Status.EXPIRED and seats_taken_locked(group, now) < group.capacity:
+        reservation_transition(
+            reservation=reservation, to=Reservation.Status.CONFIRMED, actor=None, now=now, data={"late": True}
+        )
+        reservation_notify(reservation, "confirmed")
+        offer_free_seats(group, now)
+        return PaymentOutcome.CONFIRMED_LATE
+    # No seat to give (full, cancelled, or already confirmed by another payment).
+    reservation_notify(reservation, "unseated", reason="no_seat")
+    offer_free_seats(group, now)
+    return PaymentOutcome.UNSEATED
+
+
+def reservation_release(*, reservation_id: int, now: dt.datetime | None = None) -> bool:
+    """Let a held seat go because its payment is over unpaid (a checkout expired or failed).
+
+    Return whether it was let go; a seat already confirmed, cancelled or expired is left.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        group_id = Reservation.objects.values_list("group_id", flat=True).get(pk=reservation_id)
+        group = lock_group(group_id)
+        reservation = lock_reservation(reservation_id)
+        if reservation.status != Reservation.Status.HELD:
+            return False
+        reservation_transition(reservation=reservation, to=Reservation.Status.EXPIRED, actor=None, now=now)
+        offer_free_seats(group, now)
+    return True

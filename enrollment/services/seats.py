@@ -4,8 +4,11 @@ Every change that takes or frees a seat runs inside one short transaction that f
 the group's row (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL). Two members reserving the
 last seat therefore queue on that row, and the second sees the first one's hold. SQLite has
 no row locks; there the settings open every transaction ``IMMEDIATE``, which takes the
-database's write lock up front and serializes the same way. Lock order is always group,
-then reservation, then waitlist entry.
+database's write lock up front and serializes the same way.
+
+Lock order, everywhere: member (only where a payment decides a seat), group, reservation,
+waitlist entry, then billing's payment. Rows are locked ``FOR NO KEY UPDATE``, which does
+not block a row elsewhere that merely points at them (an alert, an audit entry).
 """
 
 import datetime as dt
@@ -13,13 +16,17 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists
+from django.db.models import Exists, Prefetch
 
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.selectors import seat_holding_q
+from enrollment.services.eligibility import seat_decision
 from grouport.audit import audit_record
 from grouport.models import User
-from groups.models import Group
+from grouport.outbox import outbox_add
+from grouport.transitions import transition
+from groups.models import Group, License
+from groups.selectors import group_is_open, open_groups_q
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +45,16 @@ def lock_group(group_id: int) -> Group:
     return queryset.only("id", "capacity", "status", "last_session_at", "price", "currency").get(pk=group_id)
 
 
+def lock_member(member_id: int) -> User:
+    """Lock and return a member's row, so their state cannot change while a seat is decided."""
+    assert connection.in_atomic_block, "seat changes must run inside transaction.atomic()"
+    return User.objects.select_for_update(no_key=True).only("id", "state", "email").get(pk=member_id)
+
+
+def lock_reservation(reservation_id: int) -> Reservation:
+    return Reservation.objects.select_for_update(no_key=True).get(pk=reservation_id)
+
+
 def seats_taken_locked(group: Group, now: dt.datetime) -> int:
     return Reservation.objects.filter(seat_holding_q(now), group=group).count()
 
@@ -45,51 +62,41 @@ def seats_taken_locked(group: Group, now: dt.datetime) -> int:
 def reservation_transition(
     *, reservation: Reservation, to: str, actor: User | None, now: dt.datetime, data: dict | None = None
 ) -> Reservation:
-    """Move ``reservation`` to status ``to`` if the map allows it, and audit the move."""
-    from enrollment.errors import InvalidTransition
-
-    old = reservation.status
-    if to not in Reservation.TRANSITIONS[old]:
-        raise InvalidTransition(f"A {old} reservation cannot become {to}.")
-    reservation.status = to
-    fields = ["status", "updated_at"]
+    """Move ``reservation`` to status ``to`` if the map allows it, with its timestamps; audit it."""
+    fields: tuple[str, ...] = ()
     if to == Reservation.Status.CONFIRMED:
-        reservation.confirmed_at = now
-        reservation.expires_at = None
-        fields += ["confirmed_at", "expires_at"]
+        reservation.confirmed_at, reservation.expires_at = now, None
+        fields = ("confirmed_at", "expires_at")
     elif to == Reservation.Status.CANCELLED:
         reservation.cancelled_at = now
-        fields.append("cancelled_at")
-    reservation.save(update_fields=fields)
-    audit_record(
+        fields = ("cancelled_at", "end_reason")
+    return transition(
+        reservation,
+        to=to,
         actor=actor,
-        action=f"reservation.{to}",
-        obj=reservation,
-        data={"from": old, "to": to, "group": reservation.group_id, **(data or {})},
+        fields=fields,
+        data={"group": reservation.group_id, **(data or {})},
+        detail=f"A {reservation.status} reservation cannot become {to}.",
     )
-    return reservation
 
 
 def waitlist_transition(
     *, entry: WaitlistEntry, to: str, actor: User | None, now: dt.datetime
 ) -> WaitlistEntry:
-    from enrollment.errors import InvalidTransition
-
-    old = entry.status
-    if to not in WaitlistEntry.TRANSITIONS[old]:
-        raise InvalidTransition(f"A waitlist entry that is {old} cannot become {to}.")
-    entry.status = to
-    entry.save(update_fields=["status", "offer", "offered_at", "updated_at"])
-    audit_record(
-        actor=actor, action=f"waitlist.{to}", obj=entry, data={"from": old, "to": to, "group": entry.group_id}
+    return transition(
+        entry,
+        to=to,
+        actor=actor,
+        fields=("offer", "offered_at"),
+        data={"group": entry.group_id},
+        detail=f"A waitlist entry that is {entry.status} cannot become {to}.",
     )
-    return entry
 
 
 def release_lapsed_holds(group: Group, now: dt.datetime) -> int:
     """Mark the group's lapsed holds expired (and their waitlist offers lapsed). Under the lock."""
     lapsed = list(
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(no_key=True)
         .filter(group=group, status=Reservation.Status.HELD, expires_at__lte=now)
         .order_by("pk")
     )
@@ -103,26 +110,39 @@ def release_lapsed_holds(group: Group, now: dt.datetime) -> int:
     return len(lapsed)
 
 
+def _with_licenses(group_id: int) -> Group:
+    """The group with what an eligibility decision reads (its therapist's licenses)."""
+    return (
+        Group.objects.select_related("therapist")
+        .prefetch_related(Prefetch("therapist__licenses", queryset=License.objects.all()))
+        .get(pk=group_id)
+    )
+
+
 def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
-    """Hold each free seat for the next member in line and tell them. Under the lock.
+    """Hold each free seat for the next member in line who may join, and tell them. Under the lock.
 
     Offers are held reservations, so they count as taken seats: a seat is never offered to
-    two people, and nobody can reserve it directly while the offer is open.
+    two people, and nobody can reserve it directly while the offer is open. A member whose
+    state no longer allows them into the group keeps their place but is passed over: an
+    offer they could not take would hold the seat from everyone for a day.
     """
-    from enrollment.tasks import send_waitlist_offer_email
-
     offered: list[WaitlistEntry] = []
-    if (
-        group.status != Group.Status.PUBLISHED
-        or group.last_session_at is None
-        or group.last_session_at <= now
-    ):
+    if not group_is_open(group, now):
         return offered  # a closed or finished group offers no seats
     free = group.capacity - seats_taken_locked(group, now)
     if free <= 0:
         return offered
-    queue = WaitlistEntry.objects.select_for_update().filter(group=group, status=WaitlistEntry.Status.WAITING)
-    for entry in queue.order_by("created_at", "pk"):
+    queue = list(
+        WaitlistEntry.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("member")
+        .filter(group=group, status=WaitlistEntry.Status.WAITING)
+        .order_by("created_at", "pk")
+    )
+    if not queue:
+        return offered
+    rules = _with_licenses(group.pk)
+    for entry in queue:
         if len(offered) == free:
             break
         if Reservation.objects.filter(
@@ -130,6 +150,9 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
         ).exists():
             # They already hold a seat here: nothing to offer, and no longer waiting.
             waitlist_transition(entry=entry, to=WaitlistEntry.Status.LEFT, actor=None, now=now)
+            continue
+        if not seat_decision(state=entry.member.state, group=rules).eligible:
+            logger.info("waitlist entry %s passed over: the member may not join from their state", entry.pk)
             continue
         offer = Reservation.objects.create(
             member_id=entry.member_id,
@@ -144,7 +167,7 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
         )
         entry.offer, entry.offered_at = offer, now
         waitlist_transition(entry=entry, to=WaitlistEntry.Status.OFFERED, actor=None, now=now)
-        send_waitlist_offer_email.delay_on_commit(entry.pk)
+        outbox_add(kind="enrollment.waitlist_offer", payload={"entry": entry.pk}, key=f"offer-{offer.pk}")
         offered.append(entry)
     if offered:
         logger.info("group %s: %d waitlist offers made", group.pk, len(offered))
@@ -194,9 +217,6 @@ def group_refresh_seats(*, group_id: int, now: dt.datetime) -> Group:
 
 def groups_refresh_seats(*, now: dt.datetime) -> int:
     """Expire lapsed holds and advance waitlists in every group that needs it (periodic job)."""
-    from django.utils import timezone
-
-    now = now or timezone.now()
     group_ids = set(
         Reservation.objects.filter(status=Reservation.Status.HELD, expires_at__lte=now).values_list(
             "group_id", flat=True
@@ -204,9 +224,7 @@ def groups_refresh_seats(*, now: dt.datetime) -> int:
     )
     group_ids |= set(
         WaitlistEntry.objects.filter(
-            status=WaitlistEntry.Status.WAITING,
-            group__status=Group.Status.PUBLISHED,
-            group__last_session_at__gt=now,
+            open_groups_q(now, prefix="group__"), status=WaitlistEntry.Status.WAITING
         ).values_list("group_id", flat=True)
     )
     for group_id in sorted(group_ids):

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,27 +13,30 @@ from enrollment.errors import (
     AttestationRequired,
     HoldExpired,
     InvalidTransition,
+    NotEligible,
     SeatsAvailable,
 )
 from enrollment.models import Reservation, WaitlistEntry
+from enrollment.ports import NextAction
+from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import (
     Attestations,
     group_check_open,
-    member_check_may_join,
     reservation_cancel,
+    reservation_next_step,
 )
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
     lock_group,
+    lock_reservation,
+    offer_free_seats,
+    reservation_transition,
     seats_taken_locked,
     waitlist_transition,
 )
 from grouport.audit import audit_record
 from grouport.models import User
 from groups.models import Group
-
-if TYPE_CHECKING:
-    from billing.providers import NextAction
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,11 @@ def waitlist_join(*, member: User, group: Group, now: dt.datetime | None = None)
             entry = WaitlistEntry.objects.create(member=member, group=group, created_at=now)
             audit_record(actor=member, action="waitlist.waiting", obj=entry, data={"group": group.pk})
     except IntegrityError as exc:
-        if "waitlist_one_active_per_member" in str(exc):
+        # Lost a race with the same member's other request (asked again: the constraint's
+        # message differs between PostgreSQL and SQLite).
+        if WaitlistEntry.objects.filter(
+            member=member, group_id=group.pk, status__in=WaitlistEntry.ACTIVE
+        ).exists():
             raise AlreadyWaitlisted() from exc
         raise
     logger.info("waitlist entry %s joined group %s", entry.pk, group.pk)
@@ -71,7 +77,7 @@ def waitlist_leave(*, entry: WaitlistEntry, actor: User, now: dt.datetime | None
     now = now or timezone.now()
     with transaction.atomic():
         lock_group(entry.group_id)
-        entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED:
             return waitlist_transition(entry=entry, to=WaitlistEntry.Status.LEFT, actor=actor, now=now)
     return waitlist_offer_decline(entry=entry, actor=actor, now=now)
@@ -79,19 +85,25 @@ def waitlist_leave(*, entry: WaitlistEntry, actor: User, now: dt.datetime | None
 
 def waitlist_offer_accept(
     *, entry: WaitlistEntry, member: User, attestations: Attestations, now: dt.datetime | None = None
-) -> tuple[Reservation, "NextAction"]:
-    """Accept a seat offer: attest, and continue as a normal hold (pay, or confirm if free)."""
-    from billing.providers import payment_provider_for
+) -> tuple[Reservation, NextAction]:
+    """Accept a seat offer: attest, and continue as a normal hold (pay, or confirm if free).
 
+    A member who may no longer join from their state cannot take the offer; it goes back to
+    the line at once (they keep their place) rather than holding the seat for a day.
+    """
     now = now or timezone.now()
     if missing := attestations.missing():
         raise AttestationRequired(missing=missing)
-    member_check_may_join(member=member, group=entry.group)
+    try:
+        member_check_may_join(member=member, group=entry.group)
+    except NotEligible:
+        waitlist_offer_withdraw(entry=entry, actor=member, now=now)
+        raise
     with transaction.atomic():
         group = lock_group(entry.group_id)
         group_check_open(group, now)
-        offer = Reservation.objects.select_for_update().get(pk=entry.offer_id)
-        entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        offer = lock_reservation(entry.offer_id)
+        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED:
             raise InvalidTransition("This offer is no longer open.")
         if offer.status != Reservation.Status.HELD or offer.expires_at <= now:
@@ -105,7 +117,8 @@ def waitlist_offer_accept(
         offer.save(update_fields=["residence_state", "attested_at", "expires_at", "updated_at"])
         waitlist_transition(entry=entry, to=WaitlistEntry.Status.ACCEPTED, actor=member, now=now)
     logger.info("waitlist entry %s accepted its offer (reservation %s)", entry.pk, offer.pk)
-    action = payment_provider_for(offer).begin(reservation=offer)
+    offer.refresh_from_db()
+    action = reservation_next_step(reservation=offer, member=member, now=now)
     offer.refresh_from_db()
     return offer, action
 
@@ -118,9 +131,43 @@ def waitlist_offer_decline(
     with transaction.atomic():
         # Checked under the lock: an accept racing this decline wins or loses whole.
         lock_group(entry.group_id)
-        entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_id is None:
             raise InvalidTransition("This offer is no longer open.")
-        reservation_cancel(reservation=entry.offer, actor=actor, now=now)
+        reservation_cancel(
+            reservation=entry.offer, actor=actor, reason=Reservation.EndReason.OFFER_DECLINED, now=now
+        )
     entry.refresh_from_db()
+    return entry
+
+
+def waitlist_offer_withdraw(
+    *, entry: WaitlistEntry, actor: User | None, now: dt.datetime | None = None
+) -> WaitlistEntry:
+    """Take back an offer the member may no longer accept (their state changed).
+
+    They keep their place in line; the seat goes to the next member who may join. A no-op
+    if the offer was answered or lapsed meanwhile.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        group = lock_group(entry.group_id)
+        offer_id = WaitlistEntry.objects.values_list("offer_id", flat=True).get(pk=entry.pk)
+        offer = lock_reservation(offer_id) if offer_id else None  # the lock order: reservation, then entry
+        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
+        if entry.status != WaitlistEntry.Status.OFFERED or offer is None or entry.offer_id != offer.pk:
+            return entry
+        if offer.status == Reservation.Status.HELD:
+            offer.end_reason = Reservation.EndReason.NOT_ELIGIBLE
+            reservation_transition(
+                reservation=offer,
+                to=Reservation.Status.CANCELLED,
+                actor=actor,
+                now=now,
+                data={"withdrawn": True},
+            )
+        entry.offer, entry.offered_at = None, None
+        waitlist_transition(entry=entry, to=WaitlistEntry.Status.WAITING, actor=actor, now=now)
+        offer_free_seats(group, now)
+    logger.info("waitlist entry %s: offer withdrawn (member may not join from their state)", entry.pk)
     return entry

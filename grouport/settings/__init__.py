@@ -34,6 +34,7 @@ ENV_VARS = (
     "WAITLIST_OFFER_HOURS",
     "REFUND_FULL_BEFORE_HOURS",
     "REMINDER_HOURS_BEFORE",
+    "CARE_TEAM_EMAIL",
     "BUILD_ONLY",
 )
 
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "groups",
     "enrollment",
     "billing",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +199,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # further ahead than it (reminders come from a periodic job that reads the database).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# A request that queues a task after its commit must not hang on a broker that is down:
+# a few quick tries, then the outbox sweeper takes over (grouport/outbox.py).
+CELERY_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Celery closes the database connection around every task unless told to reuse it; a new
 # PostgreSQL connection per reminder halved a worker's rate (bench/reminders.py). A bounded
 # reuse count still replaces a connection now and then.
@@ -219,6 +230,15 @@ REMINDER_MAX_ATTEMPTS = 5
 # A send still marked "sending" this long after it began is given up on (see
 # enrollment/services/reminders.py: at most once, never twice).
 REMINDER_STUCK_MINUTES = 30
+
+# --- The outbox (grouport/outbox.py): every side effect is a row, delivered after commit.
+# A delivery still running after its lease is presumed dead; the sweeper leaves messages
+# younger than the grace period to the task queued at their commit.
+OUTBOX_LEASE_MINUTES = 10
+OUTBOX_GRACE_SECONDS = 10
+# Who is alerted, besides a group's therapist, when a member's seat needs a clinician's
+# review (a change of state) or a payment is disputed. No names go in these emails.
+CARE_TEAM_EMAIL = env.str("CARE_TEAM_EMAIL", default="care-team@grouport.local")
 
 # --- The rule that shapes the product: therapy groups only for these states.
 SERVICE_STATES = tuple(env.list("SERVICE_STATES", default=["FL", "NY", "NJ"]))

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import Payment, Refund
 from enrollment.models import Attendance, Reservation, WaitlistEntry
-from enrollment.reports import ReportFilters, reports_all
 from groups.models import Group
+from reports.reports import ReportFilters, reports_all
 from tests.factories import GroupFactory, licensed_therapist, member
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.models import Payment, Refund
-from billing.services import refund_issue, refund_send, reservation_cancel_with_policy, stripe_checkout_start
-from billing.tasks import send_refund
+from billing.services import refund_issue, refund_send, stripe_checkout_start
 from billing.webhooks import stripe_event_process
 from enrollment.models import Reservation
-from enrollment.services.reservations import reservation_hold
+from enrollment.services.reservations import reservation_cancel, reservation_hold
 from grouport.exceptions import InvalidInput
+from grouport.models import OutboxMessage
+from grouport.outbox import outbox_deliver
+from grouport.tasks import deliver_outbox_message
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member
 
@@ -44,8 +46,9 @@ def test_a_retried_refund_sends_one_stripe_request_key(stripe_fake, paid, django
         first = refund_issue(payment=paid, amount=Decimal("100.00"), key="goodwill-1", reason="staff")
         again = refund_issue(payment=paid, amount=Decimal("100.00"), key="goodwill-1", reason="staff")
     assert first.pk == again.pk
-    refund_send(refund=first)  # a task retried after it already succeeded
-    send_refund.apply(args=[first.pk])
+    refund_send(refund=first)  # a delivery retried after it already succeeded
+    message = OutboxMessage.objects.get(kind="billing.refund_send", payload={"refund": first.pk})
+    deliver_outbox_message.apply(args=[message.pk])
     assert stripe_fake.keys("/v1/refunds") == ["goodwill-1"]
     assert len(stripe_fake.refunds) == 1
     paid.refresh_from_db()
@@ -92,8 +95,8 @@ def test_cancelling_early_refunds_in_full_with_an_email(
 ):
     reservation = paid.reservation
     with django_capture_on_commit_callbacks(execute=True):
-        refunds = reservation_cancel_with_policy(reservation=reservation, actor=reservation.member)
-    assert [r.amount for r in refunds] == [Decimal("320.00")]
+        cancellation = reservation_cancel(reservation=reservation, actor=reservation.member)
+    assert cancellation.refunded == Decimal("320.00")
     assert Reservation.objects.get(pk=reservation.pk).status == Reservation.Status.CANCELLED
     assert stripe_fake.keys("/v1/refunds") == [f"cancel-{reservation.pk}-{paid.pk}"]
     refund_mail = [m for m in mail.outbox if m.subject.startswith("Refund")]
@@ -106,8 +109,9 @@ def test_cancelling_within_48_hours_of_the_first_session_refunds_nothing(stripe_
     import time_machine
 
     with time_machine.travel(first - dt.timedelta(hours=47), tick=False):
-        refunds = reservation_cancel_with_policy(reservation=reservation, actor=reservation.member)
-    assert refunds == [] and stripe_fake.refunds == {}
+        cancellation = reservation_cancel(reservation=reservation, actor=reservation.member)
+    assert cancellation.refunded == Decimal("0.00") and stripe_fake.refunds == {}
+    assert not Refund.objects.exists()
     assert Reservation.objects.get(pk=reservation.pk).status == Reservation.Status.CANCELLED
 
 
@@ -118,13 +122,70 @@ def test_cancel_page_states_the_refund_before_cancelling(client, paid):
 
 
 def test_a_refund_stripe_keeps_refusing_is_marked_failed_and_released(stripe_fake, paid):
-    from billing.services import refund_mark_failed
-
     refund = refund_issue(payment=paid, amount=Decimal("50.00"), key="k-bad", reason="staff")
-    refund_mark_failed(refund_id=refund.pk, reason="InvalidRequestError")
+    message = OutboxMessage.objects.get(kind="billing.refund_send", payload={"refund": refund.pk})
+    stripe_fake.fail_next = [400] * 100  # Stripe refuses every try
+    for _ in range(10):  # the handler's max_attempts, each one due again at once
+        OutboxMessage.objects.filter(pk=message.pk).update(available_at=timezone.now())
+        outbox_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.FAILED and message.attempts == 10
     paid.refresh_from_db()
     assert Refund.objects.get(pk=refund.pk).status == Refund.Status.FAILED
     assert paid.amount_refunded == Decimal("0.00") and paid.refundable == Decimal("320.00")
-    from billing.tasks import RefundTask, send_refund
 
-    assert isinstance(send_refund, RefundTask)
+
+def test_a_refund_given_up_then_reported_by_stripe_counts_once(stripe_fake, paid):
+    """Issue a refund, give up on it, then Stripe says it went through (twice, even)."""
+    from reports.reports import ReportFilters, report_revenue
+
+    refund = refund_issue(payment=paid, amount=Decimal("320.00"), key="late", reason="staff")
+    from billing.services import refund_mark_failed
+
+    refund_mark_failed(refund_id=refund.pk, reason="Timeout")
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("0.00")  # released: staff may act on it
+
+    charge = {
+        "id": "ch_1",
+        "object": "charge",
+        "payment_intent": paid.payment_intent_id,
+        "amount_refunded": 32000,
+        "refunds": {"data": [{"id": "re_late", "amount": 32000, "metadata": {"refund_id": str(refund.pk)}}]},
+    }
+    for _ in range(2):  # a replay, as a new event id, changes nothing more
+        stripe_event_process(event=stripe_fake.event("charge.refunded", charge))
+
+    paid.refresh_from_db()
+    rows = Refund.objects.filter(payment=paid)
+    assert [(r.status, r.amount) for r in rows] == [(Refund.Status.SUCCEEDED, Decimal("320.00"))]
+    assert paid.amount_refunded == Decimal("320.00") == sum(r.amount for r in rows)
+    today = timezone.localdate()
+    table = report_revenue(
+        ReportFilters(date_from=today - dt.timedelta(days=1), date_to=today + dt.timedelta(days=1))
+    )
+    assert table.rows[0][3] == Decimal("320.00")  # the revenue report's "refunded"
+
+
+def test_refund_events_in_any_order_never_count_money_twice(stripe_fake, paid):
+    first = refund_issue(payment=paid, amount=Decimal("100.00"), key="r1", reason="staff")
+    refund_send(refund=first)  # Stripe did it; now its events arrive, late and repeated
+    refund_id = Refund.objects.get(pk=first.pk).stripe_refund_id
+    partial = {
+        "id": "ch_1",
+        "payment_intent": paid.payment_intent_id,
+        "amount_refunded": 10000,
+        "refunds": {"data": [{"id": refund_id, "amount": 10000, "metadata": {"refund_id": str(first.pk)}}]},
+    }
+    # Then a second refund made in Stripe's dashboard, reported with the full list.
+    fuller = {
+        **partial,
+        "amount_refunded": 15000,
+        "refunds": {"data": [*partial["refunds"]["data"], {"id": "re_dash", "amount": 5000, "metadata": {}}]},
+    }
+    for charge in (fuller, partial, fuller, partial):
+        stripe_event_process(event=stripe_fake.event("charge.refunded", charge))
+    paid.refresh_from_db()
+    rows = Refund.objects.filter(payment=paid, status=Refund.Status.SUCCEEDED)
+    assert sorted(r.amount for r in rows) == [Decimal("50.00"), Decimal("100.00")]
+    assert paid.amount_refunded == Decimal("150.00")

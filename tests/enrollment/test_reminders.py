@@ -17,11 +17,11 @@ from enrollment.services.reminders import (
     reminders_claim_due,
     reminders_due,
     reminders_fail_stuck,
-    session_cancel,
 )
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from enrollment.tasks import send_due_reminders
 from groups.models import Group, GroupSession
+from groups.services import session_cancel
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member
 from tests.mailboxes import FlakyBackend

@@ -11,12 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from enrollment.charts import column_chart, hbar_chart, line_chart
-from enrollment.reports import PAGE_ROWS, REPORTS, ReportFilters, Table, reports_all
 from grouport.audit import audit_record
 from grouport.roles import is_operations
 from grouport.states import STATE_CHOICES
 from groups.models import Group, Therapist
+from reports.charts import column_chart, hbar_chart, line_chart
+from reports.reports import PAGE_ROWS, REPORTS, ReportFilters, Table, reports_all
 
 
 class ReportFilterForm(forms.Form):

@@ -1,0 +1,80 @@
+"""How enrollment's side effects are carried out: emails to members, alerts to the care team.
+
+Each is recorded by a service in the transaction of its cause (``outbox_add``) and
+delivered from ``grouport.outbox``. Handlers load fresh rows by id, and a message is never
+sent twice (an email is not ``retry_safe``).
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.ports import payment_port
+from enrollment.services.eligibility import care_team_addresses
+from grouport.emails import email_send
+from grouport.models import User
+from grouport.outbox import outbox_handler
+from grouport.states import STATE_NAMES
+
+
+@outbox_handler("enrollment.reservation_email")
+def reservation_email(payload: dict) -> None:
+    reservation = Reservation.objects.select_related("group", "member", "group__therapist").get(
+        pk=payload["reservation"]
+    )
+    email_send(
+        to=reservation.member,
+        template=f"reservation_{payload['kind']}",
+        context={
+            "reservation": reservation,
+            "group": reservation.group,
+            "paid": payment_port().paid_amount(reservation=reservation),
+            "reason": payload.get("reason", ""),
+        },
+    )
+
+
+@outbox_handler("enrollment.waitlist_offer")
+def waitlist_offer_email(payload: dict) -> None:
+    entry = WaitlistEntry.objects.select_related("group", "member", "offer").get(pk=payload["entry"])
+    if entry.status != WaitlistEntry.Status.OFFERED:
+        return  # answered or lapsed before the email went out
+    email_send(to=entry.member, template="waitlist_offer", context={"entry": entry, "group": entry.group})
+
+
+@outbox_handler("enrollment.residence_notice")
+def residence_notice_email(payload: dict) -> None:
+    member = User.objects.get(pk=payload["member"])
+    reservations = Reservation.objects.filter(pk__in=payload["reservations"]).select_related("group")
+    entries = WaitlistEntry.objects.filter(pk__in=payload["entries"]).select_related("group")
+    email_send(
+        to=member,
+        template="residence_changed",
+        context={
+            "place": STATE_NAMES.get(payload["state"], payload["state"]),
+            "reservations": list(reservations),
+            "entries": list(entries),
+        },
+    )
+
+
+@outbox_handler("enrollment.staff_alert")
+def staff_alert_email(payload: dict) -> None:
+    """Tell the group's therapist and the care team that a flag waits on the roster.
+
+    The subject and body name no member and no diagnosis: a link, and the words a lock
+    screen may show to anyone.
+    """
+    alert = ResidenceAlert.objects.select_related("group", "group__therapist__user").get(pk=payload["alert"])
+    context = {
+        "alert": alert,
+        "roster_url": f"{settings.SITE_URL}/admin/groups/group/{alert.group_id}/roster/",
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string("emails/staff_alert.subject.txt", context).strip()
+    text = render_to_string("emails/staff_alert.txt", context)
+    for address in care_team_addresses(alert.group):
+        # One message per address: no recipient sees another's.
+        message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
+        message.send()

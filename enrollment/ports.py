@@ -1,0 +1,77 @@
+"""What enrollment needs from payments, as a port the billing layer fills in.
+
+Enrollment decides every seat: hold, confirm, cancel with the refund policy, "a payment
+arrived", move. It does not know how money is taken or returned. It asks through this
+small interface, which billing implements and installs when it starts
+(``BillingConfig.ready``), the way pretix's orders hear from payment providers without
+importing them. Every method that causes an effect outside the database (a refund, a
+checkout page closed) records it durably in the caller's transaction (the outbox).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from enrollment.models import Reservation
+    from grouport.models import User
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the member does next: ``confirmed`` (nothing to do), ``pay`` or ``accept_offer``
+    at ``url``, or after a hold lapsed ``reserve`` again or join the ``waitlist``."""
+
+    type: str
+    url: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"type": self.type, "url": self.url}
+
+
+class PaymentPort(Protocol):
+    def checkout_begin(self, *, reservation: "Reservation") -> NextAction:
+        """Start paying for a held, attested seat in a paid group; return where to pay."""
+        ...
+
+    def pay_url(self, *, reservation: "Reservation") -> str:
+        """Return the page where the member pays for a held seat."""
+        ...
+
+    def checkouts_close(self, *, reservation: "Reservation") -> None:
+        """Close any open checkout for a seat given up (durably, after the commit)."""
+        ...
+
+    def payment_processing(self, *, reservation: "Reservation") -> bool:
+        """Return whether a payment for the seat is under way and not yet confirmed."""
+        ...
+
+    def paid_amount(self, *, reservation: "Reservation") -> Decimal:
+        """Return the money received for the seat and not refunded."""
+        ...
+
+    def refund_all(
+        self, *, reservation: "Reservation", key: str, reason: str, actor: "User | None"
+    ) -> Decimal:
+        """Refund everything still refundable on the seat, once per ``key``; return the amount.
+
+        Call it inside the transaction that decided the refund: the refund is recorded there
+        and sent to the provider after the commit.
+        """
+        ...
+
+
+_port: PaymentPort | None = None
+
+
+def payment_port_provide(port: PaymentPort) -> None:
+    global _port
+    _port = port
+
+
+def payment_port() -> PaymentPort:
+    if _port is None:
+        raise ImproperlyConfigured("No app provides payments (is billing installed?).")
+    return _port

@@ -1,0 +1,18 @@
+"""Enrollment's answers to events from the layers below, inside the event's transaction."""
+
+from django.dispatch import receiver
+
+from enrollment.services.reminders import session_cancelled_notify
+from enrollment.services.residence import residence_change_handle
+from grouport.signals import residence_changed
+from groups.signals import session_cancelled
+
+
+@receiver(residence_changed, dispatch_uid="enrollment.residence_changed")
+def on_residence_changed(sender, *, member, old_state, new_state, actor, **kwargs) -> list[str]:
+    return residence_change_handle(member=member, old_state=old_state, new_state=new_state, actor=actor)
+
+
+@receiver(session_cancelled, dispatch_uid="enrollment.session_cancelled")
+def on_session_cancelled(sender, *, session, now, **kwargs) -> None:
+    session_cancelled_notify(session=session, now=now)

@@ -1,0 +1,100 @@
+"""What a change of state of residence means for a member's therapy seats and waitlists.
+
+Handled as a clinic would: the member is told plainly what it means, the group's therapist
+and staff are alerted (an audited flag on the roster), and a person decides. A seat is
+neither silently kept nor silently dropped; a waitlist offer the member can no longer take
+goes back to the line (they keep their place).
+"""
+
+import datetime as dt
+import logging
+
+from django.utils import timezone
+
+from enrollment.models import Reservation, WaitlistEntry
+from enrollment.services.eligibility import residence_alert_open, seat_decision
+from enrollment.services.waitlist import waitlist_offer_withdraw
+from grouport.models import User
+from grouport.outbox import outbox_add
+from grouport.states import STATE_NAMES
+from groups.models import Group
+
+logger = logging.getLogger(__name__)
+
+
+def residence_change_handle(
+    *, member: User, old_state: str, new_state: str, actor: User | None, now: dt.datetime | None = None
+) -> list[str]:
+    """Work out what a change of state means for ``member``'s therapy seats and waitlists.
+
+    Runs inside the profile change's transaction, after the member's row is locked. Returns
+    the sentences the member must read at once (the same go to them by email).
+    """
+    now = now or timezone.now()
+    place = STATE_NAMES.get(new_state, new_state)
+    notices: list[str] = []
+    reservations = (
+        Reservation.objects.filter(
+            member=member, status__in=Reservation.ACTIVE, group__kind=Group.Kind.THERAPY
+        )
+        .select_related("group", "group__therapist")
+        .order_by("pk")
+    )
+    alerted: list[int] = []
+    for reservation in reservations:
+        if (
+            not reservation.holds_seat(now)
+            or seat_decision(state=new_state, group=reservation.group).eligible
+        ):
+            continue
+        residence_alert_open(
+            reservation=reservation, old_state=old_state, new_state=new_state, actor=actor, now=now
+        )
+        alerted.append(reservation.pk)
+        if reservation.status == Reservation.Status.CONFIRMED:
+            notices.append(
+                f"You told us you now live in {place}. Our therapists may only treat people in a state "
+                f"where they hold a license, so “{reservation.group.title}” may not be able to continue "
+                "for you. Your seat is kept for now, and your therapist will contact you about what "
+                "happens next."
+            )
+        else:
+            notices.append(
+                f"Your held seat in “{reservation.group.title}” cannot be confirmed while you live in "
+                f"{place}: its therapist is not licensed there. If a payment for it goes through, it "
+                "is refunded in full."
+            )
+    entries = (
+        WaitlistEntry.objects.filter(
+            member=member, status__in=WaitlistEntry.ACTIVE, group__kind=Group.Kind.THERAPY
+        )
+        .select_related("group", "group__therapist")
+        .order_by("pk")
+    )
+    waiting: list[int] = []
+    for entry in entries:
+        if seat_decision(state=new_state, group=entry.group).eligible:
+            continue
+        if entry.status == WaitlistEntry.Status.OFFERED:
+            waitlist_offer_withdraw(entry=entry, actor=actor, now=now)
+        waiting.append(entry.pk)
+        notices.append(
+            f"You keep your place on the waitlist for “{entry.group.title}”, but a seat can only be "
+            f"offered to you while you live in a state where its therapist is licensed, not {place}."
+        )
+    if notices:
+        notices.append(
+            "Our DBT skills groups are open to you wherever you live. If you are in crisis, call or text "
+            "988, or call 911 in an emergency."
+        )
+        outbox_add(
+            kind="enrollment.residence_notice",
+            payload={"member": member.pk, "state": new_state, "reservations": alerted, "entries": waiting},
+        )
+        logger.info(
+            "user %s changed state: %d seats flagged, %d waitlist entries paused",
+            member.pk,
+            len(alerted),
+            len(waiting),
+        )
+    return notices

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from reports import views
+
+urlpatterns = [
+    path("", views.reports, name="reports"),
+    path("<slug:key>.csv", views.report_csv, name="reports_csv"),
+]
