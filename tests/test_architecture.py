@@ -1,0 +1,106 @@
+"""The shape of the code, checked: layers that import only downward, and statuses that change
+only through their transition maps."""
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+
+pytestmark = pytest.mark.sqlite
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("grouport", "groups", "enrollment", "billing", "reports")
+LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
+
+
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_layers_contract_is_kept():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Layers: grouport <- groups <- enrollment <- billing <- reports KEPT" in result.stdout
+
+
+# Each of these "up" imports existed before the layers were enforced; each must break the build
+# again if it comes back, even hidden inside a function.
+UP_IMPORTS = [
+    ("groups/selectors.py", "from enrollment.selectors import seats_taken_subquery"),
+    ("groups/admin.py", "from enrollment.roster import group_roster"),
+    ("grouport/roles.py", "from groups.models import Therapist"),
+    ("enrollment/services/attendance.py", "from billing.models import Payment"),
+    ("enrollment/views.py", "from billing.services import payment_paid_amount"),
+    ("billing/services.py", "from reports.reports import report_revenue"),
+]
+
+
+@pytest.mark.parametrize(("module", "statement"), UP_IMPORTS, ids=[m for m, _ in UP_IMPORTS])
+def test_an_up_import_inside_a_function_breaks_the_contract(tmp_path, module, statement):
+    for app in APPS:
+        shutil.copytree(
+            ROOT / app, tmp_path / app, ignore=shutil.ignore_patterns("__pycache__", "migrations")
+        )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / module
+    target.write_text(target.read_text() + f"\n\ndef _sneaky():\n    {statement}\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0, result.stdout
+    assert "BROKEN" in result.stdout
+
+
+def _app_sources():
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" not in path.parts and path.name != "transitions.py":
+                yield path
+
+
+def test_no_status_is_assigned_outside_the_transition_helper():
+    offences = []
+    for path in _app_sources():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                for element in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if isinstance(element, ast.Attribute) and element.attr == "status":
+                        offences.append(f"{path.relative_to(ROOT)}:{node.lineno} assigns .status")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("update", "bulk_update")
+                and any(k.arg == "status" for k in node.keywords)
+            ):
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno} updates status in bulk")
+    assert offences == []
+
+
+def test_every_status_field_has_a_complete_transition_map():
+    checked = []
+    for model in apps.get_models():
+        if model._meta.app_label not in APPS:
+            continue
+        field = next((f for f in model._meta.fields if f.name == "status"), None)
+        if field is None:
+            continue
+        choices = {value for value, _label in field.choices}
+        transitions = getattr(model, "TRANSITIONS", None)
+        assert transitions is not None, f"{model.__name__} has a status but no TRANSITIONS"
+        assert set(transitions) == choices, model.__name__
+        for targets in transitions.values():
+            assert set(targets) <= choices, model.__name__
+        checked.append(model.__name__)
+    assert {"Reservation", "WaitlistEntry", "Payment", "Refund", "Reminder", "GroupSession", "Group"} <= set(
+        checked
+    )
