@@ -10,6 +10,7 @@ class EnrollmentConfig(AppConfig):
         from enrollment import (
             outbox,  # noqa: F401  (registers the outbox handlers)
             receivers,  # noqa: F401
+            tasks,  # noqa: F401  (queued by name from the web, e.g. a session's notices)
         )
         from enrollment.selectors import seats_taken_subquery
         from groups.ports import seats_taken_provide

@@ -164,3 +164,29 @@ def test_periodic_jobs_expire_holds_and_keep_sessions_in_step():
     Group.objects.filter(pk=group.pk).update(weeks=10)  # edited outside the admin
     assert sync_running_groups.apply().get() == 1
     assert GroupSession.objects.filter(group=group).count() == 10
+
+
+@pytest.mark.sqlite
+def test_tasks_queued_by_name_are_registered_in_a_fresh_web_process():
+    """The web queues tasks by name after a commit; a name its process does not know is a task
+    never sent (it once depended on which module a request happened to import first)."""
+    probe = (
+        "import django, json; django.setup(); from celery import current_app; "
+        "print(json.dumps(sorted(current_app.tasks)))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "grouport.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    import json
+
+    registered = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    from grouport.outbox import DELIVER_TASK
+
+    assert {DELIVER_TASK, "enrollment.tasks.send_reminder"} <= registered

@@ -64,13 +64,17 @@ def member_check_may_join(*, member: User, group: Group) -> None:
 def residence_alert_open(
     *, reservation: Reservation, old_state: str, new_state: str, actor: User | None, now: dt.datetime
 ) -> ResidenceAlert | None:
-    """Flag ``reservation`` for its therapist and staff, and alert them (once per open flag).
+    """Flag ``reservation`` for its therapist and staff, and alert them.
 
-    Return the new alert, or ``None`` when one is already open (its new state is updated).
+    Return the new alert, or ``None`` when one was already open: it then says where the
+    member lives now, and the care team is alerted again (the situation changed).
     """
-    existing = ResidenceAlert.objects.filter(reservation=reservation, status=ResidenceAlert.Status.OPEN)
-    if existing.exists():
-        existing.update(new_state=new_state, updated_at=now)
+    existing = ResidenceAlert.objects.filter(
+        reservation=reservation, status=ResidenceAlert.Status.OPEN
+    ).first()
+    if existing is not None:
+        if existing.new_state != new_state:
+            residence_alert_update(alert=existing, new_state=new_state, actor=actor, now=now)
         return None
     try:
         with transaction.atomic():
@@ -96,6 +100,21 @@ def residence_alert_open(
     )
     outbox_add(kind="enrollment.staff_alert", payload={"alert": alert.pk})
     return alert
+
+
+def residence_alert_update(
+    *, alert: ResidenceAlert, new_state: str, actor: User | None, now: dt.datetime
+) -> None:
+    """The member changed state again while their flag waits: record it and alert again."""
+    was = alert.new_state
+    ResidenceAlert.objects.filter(pk=alert.pk).update(new_state=new_state, updated_at=now)
+    audit_record(
+        actor=actor,
+        action="residence_alert.updated",
+        obj=alert,
+        data={"reservation": alert.reservation_id, "group": alert.group_id, "from": was, "to": new_state},
+    )
+    outbox_add(kind="enrollment.staff_alert", payload={"alert": alert.pk})
 
 
 def residence_alert_review(*, alert: ResidenceAlert, actor: User, note: str) -> ResidenceAlert:

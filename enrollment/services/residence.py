@@ -11,7 +11,7 @@ import logging
 
 from django.utils import timezone
 
-from enrollment.models import Reservation, WaitlistEntry
+from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
 from enrollment.services.eligibility import residence_alert_open, seat_decision
 from enrollment.services.waitlist import waitlist_offer_withdraw
 from grouport.models import User
@@ -41,11 +41,21 @@ def residence_change_handle(
         .order_by("pk")
     )
     alerted: list[int] = []
+    flagged = set(
+        ResidenceAlert.objects.filter(
+            reservation__in=reservations, status=ResidenceAlert.Status.OPEN
+        ).values_list("reservation_id", flat=True)
+    )
     for reservation in reservations:
-        if (
-            not reservation.holds_seat(now)
-            or seat_decision(state=new_state, group=reservation.group).eligible
-        ):
+        if not reservation.holds_seat(now):
+            continue
+        if seat_decision(state=new_state, group=reservation.group).eligible:
+            if reservation.pk in flagged:
+                # Back where the therapist may treat them: the open flag says so, and the care
+                # team hears it (a person still closes the flag).
+                residence_alert_open(
+                    reservation=reservation, old_state=old_state, new_state=new_state, actor=actor, now=now
+                )
             continue
         residence_alert_open(
             reservation=reservation, old_state=old_state, new_state=new_state, actor=actor, now=now

@@ -64,6 +64,8 @@ def test_the_pages_show_no_pay_button_once_the_hold_lapsed(client, lapsed):
     assert pay.status_code == 302 and pay["Location"] == f"/reservations/{held.pk}/"
     assert "You already have" not in reserve and "Hold my seat and pay" in reserve
     assert "your seat is held" not in mine
+    assert "the hold on your seat ran out" in mine and "Nothing was charged" in mine
+    assert f'href="/groups/{group.slug}/reserve/">reserve it again' in mine
 
 
 def test_offline_payment_for_a_lapsed_hold_is_refused(lapsed, settings):

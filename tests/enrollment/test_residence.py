@@ -27,7 +27,7 @@ from grouport.roles import STAFF, role_grant
 from grouport.services import member_profile_update
 from grouport.signals import residence_changed
 from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import GroupFactory, licensed_therapist, member, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_state_changed_on_the_profile_page_after_the_hold_then_paid_is_refunded_
     reservation = reservation_hold(member=alex, group=ny_group, attestations=ALL_TRUE)
     payment = stripe_checkout_start(reservation=reservation)  # the Checkout page is open in one tab
 
-    client.force_login(alex)
+    sign_in(client, alex)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/account/profile/",
@@ -116,7 +116,7 @@ def test_state_changed_through_the_api_for_a_florida_only_group_is_not_confirmed
     detail = api.get(f"/api/reservations/{reservation.pk}/").json()
     assert detail["status"] == "held"
     assert detail["next_action"] == {"type": "not_eligible", "url": f"/reservations/{reservation.pk}/"}
-    client.force_login(fl)
+    sign_in(client, fl)
     refused = client.get(f"/reservations/{reservation.pk}/pay/")
     assert refused.status_code == 302 and refused["Location"] == f"/reservations/{reservation.pk}/"
 
@@ -133,7 +133,7 @@ def test_offline_pay_is_refused_once_the_member_may_not_join(client, ny_group, s
     alex = member(state="NY")
     reservation = reservation_hold(member=alex, group=ny_group, attestations=ALL_TRUE)
     member_profile_update(member=alex, data={"state": "CA"}, actor=alex)
-    client.force_login(alex)
+    sign_in(client, alex)
     assert (
         client.get(f"/reservations/{reservation.pk}/pay/")["Location"] == f"/reservations/{reservation.pk}/"
     )
@@ -163,7 +163,7 @@ def test_a_confirmed_member_who_moves_keeps_the_seat_and_the_therapist_is_asked_
     assert_neutral(member_mail)
     assert len(alerts_sent()) == 2
 
-    client.force_login(sam)
+    sign_in(client, sam)
     assert "therapist may not be licensed to treat you there" in client.get("/my/").content.decode()
 
     # The therapist sees the flag on the roster, reviews it, and it is audited.
@@ -171,15 +171,19 @@ def test_a_confirmed_member_who_moves_keeps_the_seat_and_the_therapist_is_asked_
     from grouport.roles import THERAPIST
 
     role_grant(therapist, THERAPIST)
-    client.force_login(therapist)
+    sign_in(client, therapist)
     roster = client.get(f"/admin/groups/group/{ny_group.pk}/roster/").content.decode()
     assert "Needs review" in roster and "⚑ review" in roster
     alert = ResidenceAlert.objects.get()
+    empty = client.post(f"/admin/enrollment/residencealert/{alert.pk}/change/", {"review_note": "  "})
+    assert empty.status_code == 200 and "This field is required" in empty.content.decode()
+    assert ResidenceAlert.objects.get().status == ResidenceAlert.Status.OPEN
     response = client.post(
         f"/admin/enrollment/residencealert/{alert.pk}/change/",
         {"review_note": "Spoke with Sam: moving back in two weeks; joins from NY meanwhile."},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == f"/admin/groups/group/{ny_group.pk}/roster/"
     alert.refresh_from_db()
     assert alert.status == ResidenceAlert.Status.REVIEWED and alert.reviewed_by == therapist
     assert AuditEntry.objects.filter(action="residencealert.reviewed", actor=therapist).exists()
@@ -196,7 +200,7 @@ def test_another_therapist_cannot_see_or_review_the_flag(client, ny_group):
 
     other = licensed_therapist("NY").user
     role_grant(other, THERAPIST)
-    client.force_login(other)
+    sign_in(client, other)
     alert = ResidenceAlert.objects.get()
     assert client.get(f"/admin/enrollment/residencealert/{alert.pk}/change/").status_code == 404
     assert client.get("/admin/enrollment/residencealert/").content.decode().count("/change/") == 0
@@ -209,7 +213,7 @@ def test_staff_changing_a_members_state_in_the_admin_goes_through_the_same_rule(
     )
     staff = User.objects.create_user("ops@example.test", "pw-for-ops-1234")
     role_grant(staff, STAFF)
-    client.force_login(staff)
+    sign_in(client, staff)
     page = client.get(f"/admin/grouport/user/{sam.pk}/change/")
     assert page.status_code == 200
     form = page.context["adminform"].form
@@ -361,3 +365,19 @@ def test_a_profile_change_in_another_tab_and_a_payment_at_the_same_moment(
         assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("320.00")
     else:
         assert outcome["status"] == Reservation.Status.CONFIRMED  # the bug the lock prevents
+
+
+def test_each_further_change_of_state_updates_the_open_flag_and_alerts_again(
+    ny_group, django_capture_on_commit_callbacks
+):
+    sam = member(state="NY")
+    reservation_confirm(
+        reservation=reservation_hold(member=sam, group=ny_group, attestations=ALL_TRUE), actor=sam
+    )
+    for state in ("TX", "CA", "NY"):  # the last one: moved back
+        with django_capture_on_commit_callbacks(execute=True):
+            member_profile_update(member=sam, data={"state": state}, actor=sam)
+    alert = ResidenceAlert.objects.get()
+    assert (alert.old_state, alert.new_state, alert.status) == ("NY", "NY", ResidenceAlert.Status.OPEN)
+    assert len(alerts_sent()) == 3 * 2  # therapist and care team, each time
+    assert AuditEntry.objects.filter(action="residence_alert.updated").count() == 2
