@@ -22,9 +22,10 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
-# Static files are collected (and compressed/hashed for WhiteNoise) at build time. The
-# SECRET_KEY here exists only for this command: production refuses to start without one
-# and the real key comes from the environment at run time.
+# Static files are collected (and compressed/hashed for WhiteNoise) at build time. BUILD_ONLY
+# lets this one command run with placeholder values (it touches no database, mail or
+# payments); any other command refuses BUILD_ONLY, and the real values come from the
+# environment at run time.
 RUN DJANGO_ENV=production BUILD_ONLY=true SECRET_KEY=build-only-not-a-secret ALLOWED_HOSTS=build SITE_URL=https://build.invalid \
     python manage.py collectstatic --noinput
 
@@ -32,5 +33,7 @@ USER app
 
 EXPOSE 8000
 
-# Workers: WEB_CONCURRENCY (gunicorn reads it), 3 unless the environment says otherwise.
-CMD ["gunicorn", "grouport.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# grouport/gunicorn.conf.py: bind 0.0.0.0:8000, WEB_CONCURRENCY workers (3 unless the
+# environment says otherwise), a 30 s timeout, and an access log without client addresses,
+# query strings or secret path segments. Migrations are compose's one-shot `migrate` service.
+CMD ["gunicorn", "-c", "grouport/gunicorn.conf.py", "grouport.wsgi:application"]

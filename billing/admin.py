@@ -11,9 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing.models import Payment, Refund
+from billing.models import Payment, Refund, WebhookRejection
 from billing.services import refund_issue
-from grouport.admin_scoping import OperationsOnlyAdmin
+from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.exceptions import DomainError
 
 
@@ -29,7 +29,7 @@ class RefundInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(OperationsOnlyAdmin):
+class PaymentAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
     list_display = (
         "id",
         "reservation_id",
@@ -105,7 +105,7 @@ class PaymentAdmin(OperationsOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(OperationsOnlyAdmin):
+class RefundAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
     list_display = ("id", "payment", "amount", "status", "reason", "created_at")
     list_filter = ("status", "reason")
     readonly_fields = [f.name for f in Refund._meta.fields]
@@ -114,4 +114,18 @@ class RefundAdmin(OperationsOnlyAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookRejection)
+class WebhookRejectionAdmin(OperationsOnlyAdmin):
+    """Signed webhook events that could not be read: compare with Stripe's dashboard."""
+
+    list_display = ("received_at", "event_id", "event_type", "reason")
+    readonly_fields = [f.name for f in WebhookRejection._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

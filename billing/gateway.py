@@ -5,6 +5,7 @@ Tuesdays 7:00 PM"), and the metadata carries only our reservation id.
 """
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import stripe
@@ -80,9 +81,28 @@ def refund_create(*, payment_intent_id: str, amount: Decimal, key: str, refund_i
     )
 
 
+class MalformedEvent(ValueError):
+    """A correctly signed event we cannot read: retrying it would never help."""
+
+
 def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict:
-    """Return the event if ``signature`` is Stripe's over ``payload`` (300 s tolerance), else raise."""
+    """Return the event if ``signature`` is Stripe's over ``payload`` (300 s tolerance).
+
+    Raise ``SignatureVerificationError`` when it is not Stripe's, ``MalformedEvent`` when it
+    is but is not a JSON object (the signature is checked first: only then is it worth a
+    record for staff).
+    """
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise stripe.SignatureVerificationError("No webhook secret is configured.", signature)
-    event = stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300)
-    return event.to_dict()
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise stripe.SignatureVerificationError("The payload is not text.", signature) from exc
+    stripe.WebhookSignature.verify_header(text, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300)
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        raise MalformedEvent("not JSON") from exc
+    if not isinstance(event, dict):
+        raise MalformedEvent("not an object")
+    return event

@@ -113,3 +113,22 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class WebhookRejection(models.Model):
+    """A correctly signed webhook we could not read (no id, no data): kept for staff to look at.
+
+    It is answered 400, not 500, so the provider does not retry it forever. Only what
+    identifies it is kept, never the payload (it may carry a customer's email).
+    """
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event_id = models.CharField(max_length=255, blank=True)
+    event_type = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Webhook rejection #{self.pk}"

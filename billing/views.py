@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.gateway import webhook_event_verify
+from billing.gateway import MalformedEvent, webhook_event_verify
 from billing.providers import payment_provider_for
 from billing.services import offline_payment_complete
-from billing.webhooks import stripe_event_process
+from billing.webhooks import stripe_event_process, webhook_reject
 from enrollment.models import Reservation
 from enrollment.selectors import member_reservations
 from enrollment.services.eligibility import seat_decision
@@ -68,13 +68,23 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     try:
         event = webhook_event_verify(payload=request.body, signature=request.headers.get("Stripe-Signature"))
-    except (stripe.SignatureVerificationError, ValueError, KeyError) as exc:
+    except stripe.SignatureVerificationError as exc:
         logger.warning("stripe webhook refused: %s", type(exc).__name__)
         return JsonResponse({"code": "invalid_signature", "detail": "Signature check failed."}, status=400)
+    except MalformedEvent as exc:
+        return _malformed(None, exc)
     try:
         handled = stripe_event_process(event=event)
+    except MalformedEvent as exc:
+        return _malformed(event, exc)
     except Exception:
         # Everything the event changed has rolled back; Stripe will deliver it again.
         logger.exception("stripe event %s failed", event.get("id"))
         return JsonResponse({"code": "retry", "detail": "Could not handle the event now."}, status=500)
     return JsonResponse({"received": True, "duplicate": not handled})
+
+
+def _malformed(event: dict | None, exc: Exception) -> JsonResponse:
+    # Signed, so it is Stripe's, but unreadable: a retry would fail the same way forever.
+    webhook_reject(event=event, reason=str(exc))
+    return JsonResponse({"code": "malformed_event", "detail": "The event could not be read."}, status=400)

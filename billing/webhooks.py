@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
-from billing.models import Payment, StripeEvent
+from billing.gateway import MalformedEvent
+from billing.models import Payment, StripeEvent, WebhookRejection
 from billing.services import (
     payment_flag_dispute,
     payment_mark,
@@ -26,19 +27,36 @@ class UnknownCheckout(Exception):
     """An event names one of our reservations but a checkout we have no record of (yet)."""
 
 
+def event_check(event: object) -> dict:
+    """Return ``event`` if it has an id, a type and a data object; raise ``MalformedEvent``."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("not an object")
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        raise MalformedEvent("no event id")
+    if not isinstance(event.get("type"), str) or not event["type"]:
+        raise MalformedEvent("no event type")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise MalformedEvent("no data object")
+    return event
+
+
 def _checkout_payment(session: dict) -> Payment | None:
     if "reservation_id" not in (session.get("metadata") or {}):
         return None  # another integration's checkout on the same Stripe account
-    payment = Payment.objects.select_related("reservation").filter(checkout_session_id=session["id"]).first()
+    session_id = session.get("id")
+    if not isinstance(session_id, str) or not session_id:
+        raise MalformedEvent("a checkout session without an id")
+    payment = Payment.objects.select_related("reservation").filter(checkout_session_id=session_id).first()
     if payment is None:
         # Our record of the session may not be saved yet: fail, and Stripe retries later.
-        raise UnknownCheckout(session["id"])
+        raise UnknownCheckout(session_id)
     return payment
 
 
 def _intent_payment(obj: dict) -> Payment | None:
     intent = obj.get("payment_intent")
-    if not intent:
+    if not intent or not isinstance(intent, str):
         return None
     return Payment.objects.select_related("reservation").filter(payment_intent_id=intent).first()
 
@@ -100,8 +118,21 @@ HANDLERS: dict[str, Callable[[dict], None]] = {
 }
 
 
+def webhook_reject(*, event: object, reason: str) -> WebhookRejection:
+    """Keep a record, for staff, of a signed event we could not read."""
+    known = event if isinstance(event, dict) else {}
+    rejection = WebhookRejection.objects.create(
+        event_id=str(known.get("id") or "")[:255],
+        event_type=str(known.get("type") or "")[:100],
+        reason=reason[:200],
+    )
+    logger.warning("stripe webhook rejection %s: %s", rejection.pk, reason)
+    return rejection
+
+
 def stripe_event_process(*, event: dict) -> bool:
     """Handle a verified event once. Return False when it was already handled."""
+    event_check(event)
     with transaction.atomic():
         try:
             with transaction.atomic():

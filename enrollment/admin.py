@@ -20,7 +20,7 @@ from enrollment.roster import group_roster, roster_csv
 from enrollment.services.attendance import attendance_mark, reservation_move
 from enrollment.services.eligibility import residence_alert_review
 from enrollment.services.reservations import reservation_cancel
-from grouport.admin_scoping import OperationsOnlyAdmin
+from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.audit import audit_record
 from grouport.exceptions import DomainError
 from groups.admin import GroupAdmin, GroupSessionAdmin
@@ -148,7 +148,7 @@ admin.site.register(GroupSession, GroupSessionAttendanceAdmin)
 
 
 @admin.register(Reservation)
-class ReservationAdmin(OperationsOnlyAdmin):
+class ReservationAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
     list_display = ("id", "member_id", "group", "status", "source", "expires_at", "confirmed_at", "move_link")
     list_filter = ("status", "source", "group__kind")
     search_fields = ("=id", "member__email", "group__title")
@@ -241,7 +241,7 @@ class ReservationAdmin(OperationsOnlyAdmin):
 
 
 @admin.register(ResidenceAlert)
-class ResidenceAlertAdmin(TherapistScopedAdmin):
+class ResidenceAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
     """Flags raised when a member's state changed under a therapy seat: read, then review."""
 
     therapist_path = "group__therapist"
@@ -267,18 +267,31 @@ class ResidenceAlertAdmin(TherapistScopedAdmin):
             fields.append("review_note")
         return fields
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "review_note" in form.base_fields:
+            # The review is the note: what was decided, with the member. Saving without one
+            # is an error on the form, not a quiet no-op.
+            form.base_fields["review_note"].required = True
+            form.base_fields[
+                "review_note"
+            ].help_text = "What was decided, with the member. Saving marks it reviewed."
+        return form
+
     def save_model(self, request, obj, form, change) -> None:
         # Saving with a note is the review; it goes through its service (and the audit trail).
-        note = form.cleaned_data.get("review_note", "").strip()
-        if obj.status == ResidenceAlert.Status.OPEN and note:
-            residence_alert_review(alert=obj, actor=request.user, note=note)
-            messages.success(request, "Marked reviewed.")
-        elif obj.status == ResidenceAlert.Status.OPEN:
-            messages.warning(request, "Write what was decided in the review note to mark it reviewed.")
+        if obj.status == ResidenceAlert.Status.OPEN:
+            residence_alert_review(
+                alert=obj, actor=request.user, note=form.cleaned_data["review_note"].strip()
+            )
+
+    def response_change(self, request, obj):
+        messages.success(request, "Marked reviewed. The flag is off the roster.")
+        return redirect("admin:groups_group_roster", object_id=obj.group_id)
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(OperationsOnlyAdmin):
+class WaitlistEntryAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
     list_display = ("id", "member_id", "group", "status", "created_at", "offered_at")
     list_filter = ("status",)
     readonly_fields = [f.name for f in WaitlistEntry._meta.fields]
@@ -288,7 +301,7 @@ class WaitlistEntryAdmin(OperationsOnlyAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(OperationsOnlyAdmin):
+class ReminderAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
     list_display = ("id", "session", "reservation_id", "kind", "status", "attempts", "last_error", "sent_at")
     list_filter = ("status", "kind")
     readonly_fields = [f.name for f in Reminder._meta.fields]

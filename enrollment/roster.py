@@ -1,13 +1,12 @@
 """A group's roster as its therapist sees it: a fixed handful of queries, whatever its size."""
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from django.db.models import Count
 from django.utils import timezone
 
 from enrollment.models import Attendance, Reservation, ResidenceAlert, WaitlistEntry
+from grouport.exports import csv_text
 from grouport.states import STATE_NAMES, TIME_ZONE_NAMES
 from groups.models import Group, GroupSession
 
@@ -99,24 +98,13 @@ def group_roster(*, group: Group) -> Roster:
 ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "attendance rate"]
 
 
-def _cell(value: object) -> object:
-    """Keep a spreadsheet from running member-typed text (``=HYPERLINK(...)``) as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def roster_csv(roster: Roster) -> str:
     """The roster's columns as CSV, one member a row, with attendance per session after them."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ROSTER_COLUMNS + [f"week {s.number}" for s in roster.sessions])
-    for row in roster.members:
-        writer.writerow(
-            [
-                _cell(v)
-                for v in [row.name, row.email, row.state, row.time_zone, row.joined_on, row.attendance_rate]
-                + [row.by_session.get(s.pk, "") for s in roster.sessions]
-            ]
-        )
-    return out.getvalue()
+    return csv_text(
+        ROSTER_COLUMNS + [f"week {s.number}" for s in roster.sessions],
+        (
+            [row.name, row.email, row.state, row.time_zone, row.joined_on, row.attendance_rate]
+            + [row.by_session.get(s.pk, "") for s in roster.sessions]
+            for row in roster.members
+        ),
+    )

@@ -15,4 +15,5 @@ urlpatterns = [
     path("waitlist/<int:pk>/decline/", views.offer_decline, name="offer_decline"),
     path("my/", views.my_groups, name="my_groups"),
     path("account/profile/", views.profile, name="profile"),
+    path("account/tokens/<str:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

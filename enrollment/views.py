@@ -4,6 +4,8 @@ The payment pages are billing's (``billing/views.py``); these reach money only t
 payment port.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from knox.models import AuthToken
 
 from enrollment.calendar import reservation_calendar
 from enrollment.forms import AttestationForm
@@ -172,7 +175,17 @@ def my_groups(request: HttpRequest) -> HttpResponse:
     for session in sessions:
         by_group.setdefault(session.group_id, []).append(session)
     confirmed = [r for r in reservations if r.status == Reservation.Status.CONFIRMED]
-    held = [r for r in reservations if r.holds_seat(now) and r.status == Reservation.Status.HELD]
+    held = [r for r in reservations if r.status_at(now) == Reservation.Status.HELD]
+    # Holds that ran out in the last week, marked by the job yet or not: said plainly, with
+    # the way forward, rather than vanishing from the page.
+    ran_out = [
+        r
+        for r in reservations
+        if r.status_at(now) == Reservation.Status.EXPIRED
+        and r.expires_at is not None
+        and r.expires_at > now - dt.timedelta(days=7)
+        and not any(c.group_id == r.group_id for c in confirmed)
+    ]
     entries = [
         (entry, waitlist_position(entry=entry))
         for entry in member_waitlist(member=member).filter(status__in=WaitlistEntry.ACTIVE)
@@ -184,11 +197,13 @@ def my_groups(request: HttpRequest) -> HttpResponse:
         {
             "confirmed": [(r, by_group.get(r.group_id, []), r.pk in flagged) for r in confirmed],
             "held": [(r, reservation_next_action(reservation=r, now=now)) for r in held],
+            "ran_out": [(r, reservation_next_action(reservation=r, now=now)) for r in ran_out[:5]],
             "entries": entries,
             "past": [
                 r
                 for r in reservations
-                if r.status in (Reservation.Status.CANCELLED, Reservation.Status.EXPIRED)
+                if r.status_at(now) in (Reservation.Status.CANCELLED, Reservation.Status.EXPIRED)
+                and r not in ran_out
             ][:10],
             "member_tz": _member_tz(request),
             "member_tz_name": TIME_ZONE_NAMES.get(_member_tz(request), _member_tz(request)),
@@ -259,4 +274,18 @@ def profile(request: HttpRequest) -> HttpResponse:
         ):
             return redirect(next_url)
         return redirect("enrollment:profile")
-    return render(request, "account/profile.html", {"form": form, "next": request.GET.get("next", "")})
+    tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
+    return render(
+        request,
+        "account/profile.html",
+        {"form": form, "next": request.GET.get("next", ""), "api_tokens": tokens},
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
+    """Sign out an app that used an API token (the profile page lists them)."""
+    AuthToken.objects.filter(user=request.user, token_key=token_id).delete()
+    messages.success(request, "That app is signed out.")
+    return redirect("enrollment:profile")

@@ -1,9 +1,14 @@
+from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.mfa.admin import AuthenticatorAdmin as BaseAuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest
+from knox.models import AuthToken
 
-from grouport.admin_scoping import OperationsOnlyAdmin
+from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.outbox import outbox_retry
 from grouport.services import member_profile_update
@@ -22,7 +27,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(OperationsOnlyAdmin, BaseUserAdmin):
+class UserAdmin(AuditedViewsAdmin, OperationsOnlyAdmin, BaseUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ("email",)
@@ -108,3 +113,32 @@ class OutboxMessageAdmin(OperationsOnlyAdmin):
         for message in failed:
             outbox_retry(message=message, actor=request.user)
         self.message_user(request, f"{len(failed)} message(s) queued again.")
+
+
+# Members' email addresses and second factors are account data: staff only, every look audited.
+admin.site.unregister(EmailAddress)
+admin.site.unregister(Authenticator)
+# API tokens are their owners' to list and revoke (the API); nobody creates one for someone else.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(AuditedViewsAdmin, OperationsOnlyAdmin, BaseEmailAddressAdmin):
+    pass
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(AuditedViewsAdmin, OperationsOnlyAdmin, BaseAuthenticatorAdmin):
+    """Staff see who has a second factor; a lost device is reset by deleting it (superusers)."""
+
+    readonly_fields = ("user", "type", "created_at", "last_used_at")
+    exclude = ("data",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser

@@ -7,6 +7,7 @@ Therapist scoping (a therapist sees only their own groups) lives with the groups
 from django.contrib import admin
 from django.http import Http404, HttpRequest
 
+from grouport.audit import audit_record
 from grouport.roles import is_operations
 
 
@@ -30,3 +31,58 @@ class OperationsOnlyAdmin(admin.ModelAdmin):
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         raise Http404
+
+
+class AuditedViewsAdmin(admin.ModelAdmin):
+    """Every look at member data in the admin writes one audit entry, not one per row.
+
+    A list or a search: who, which list, the filters used, how many rows matched. The words
+    searched for are not kept (they are often a member's name or email): only that a search
+    was made. A record's page and its history: who, which record.
+    """
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and changelist is not None:
+            filters = {
+                key: value if "@" not in value else "[redacted]"
+                for key, value in request.GET.items()
+                if key not in ("q", "p", "o", "_changelist_filters", "e")
+            }
+            audit_record(
+                actor=request.user,
+                action="admin.list_viewed",
+                object_type=self.model._meta.label_lower,
+                data={
+                    "filters": filters,
+                    "searched": bool(changelist.query),
+                    "rows": changelist.result_count,
+                },
+                request=request,
+            )
+        return response
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            audit_record(
+                actor=request.user,
+                action="admin.record_viewed",
+                object_type=self.model._meta.label_lower,
+                object_id=str(object_id),
+                request=request,
+            )
+        return response
+
+    def history_view(self, request: HttpRequest, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            audit_record(
+                actor=request.user,
+                action="admin.history_viewed",
+                object_type=self.model._meta.label_lower,
+                object_id=str(object_id),
+                request=request,
+            )
+        return response

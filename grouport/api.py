@@ -1,20 +1,23 @@
-"""Account API: a token for API clients, and the signed-in member's profile."""
+"""Account API: expiring tokens for API clients (get, list, revoke), and the member's profile."""
 
+from allauth.core import ratelimit
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
+from knox.settings import knox_settings
+from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from grouport.exceptions import InvalidInput
+from grouport.exceptions import InvalidInput, NotFound
 from grouport.forms import ProfileForm
 from grouport.models import User
 from grouport.services import member_profile_update
-from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES
+from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES, default_time_zone
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -22,34 +25,87 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 
 
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. Shown once.")
+    expiry = serializers.DateTimeField()
+
+
+class TokenInfoSerializer(serializers.Serializer):
+    id = serializers.CharField(source="token_key", help_text="The token's first characters.")
+    created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField()
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, token: AuthToken) -> bool:
+        return token.pk == getattr(self.context.get("auth"), "pk", None)
+
+
 class LoginThrottle(AnonRateThrottle):
     rate = "10/min"
 
 
 class TokenApi(APIView):
-    """Exchange an email and password for an API token (one error for any wrong pair)."""
+    """Exchange an email and password for an expiring API token (one error for any wrong pair).
+
+    Wrong passwords count against the same limits as the site's sign-in (per address and per
+    account, in the shared cache): past them the answer is 429.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [LoginThrottle]
 
-    @extend_schema(
-        request=TokenRequestSerializer,
-        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
-    )
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 429: None})
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            email=serializer.validated_data["email"],
-            password=serializer.validated_data["password"],
-        )
+        email = serializer.validated_data["email"].strip().lower()
+        if not ratelimit.consume(request._request, action="login_failed", key=email, dry_run=True):
+            raise Throttled(detail="Too many failed sign-ins. Please wait a few minutes and try again.")
+        user = authenticate(request._request, email=email, password=serializer.validated_data["password"])
         if user is None or not user.is_active:
+            ratelimit.consume(request._request, action="login_failed", key=email)
             # The same answer for an unknown email and a wrong password: no account enumeration.
             raise InvalidInput("Email or password is not correct.", code="invalid_credentials")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        ratelimit.clear(request._request, action="login_failed", key=email)
+        # Oldest first out, past the per-user limit.
+        tokens = AuthToken.objects.filter(user=user).order_by("-created")
+        for old in tokens[knox_settings.TOKEN_LIMIT_PER_USER - 1 :]:
+            old.delete()
+        instance, token = AuthToken.objects.create(user=user)
+        return Response({"token": token, "expiry": instance.expiry})
+
+
+class TokenListApi(APIView):
+    """The signed-in person's API tokens (never the tokens themselves)."""
+
+    @extend_schema(responses=TokenInfoSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
+        return Response(TokenInfoSerializer(tokens, many=True, context={"auth": request.auth}).data)
+
+
+class TokenRevokeApi(APIView):
+    """Revoke one of the signed-in person's tokens by its id."""
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, token_id: str) -> Response:
+        deleted, _ = AuthToken.objects.filter(user=request.user, token_key=token_id).delete()
+        if not deleted:
+            raise NotFound("You have no token with that id.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutApi(APIView):
+    """Revoke the token this request was made with (``?all=true``: every token of yours)."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        if request.query_params.get("all") == "true":
+            AuthToken.objects.filter(user=request.user).delete()
+        elif isinstance(request.auth, AuthToken):
+            request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -88,6 +144,13 @@ class MeApi(APIView):
         if not hasattr(request.data, "get"):
             raise InvalidInput("Send a JSON object of profile fields.", code="invalid")
         data = {key: request.data.get(key, current[key]) for key in ProfileForm.Meta.fields}
+        if (
+            "time_zone" not in request.data
+            and data["state"] != current["state"]
+            and current["time_zone"] == default_time_zone(current["state"])
+        ):
+            # A move takes the new state's usual zone unless one was chosen (Florida asks).
+            data["time_zone"] = ""
         form = ProfileForm(data, instance=User.objects.get(pk=request.user.pk))
         if not form.is_valid():
             raise InvalidInput(

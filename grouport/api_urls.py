@@ -1,5 +1,6 @@
+from csp.decorators import csp_update
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from enrollment import api as enrollment_api
 from grouport import api as account_api
@@ -12,6 +13,9 @@ urlpatterns = [
     path("groups/<int:pk>/", groups_api.GroupDetailApi.as_view(), name="group-detail"),
     path("eligibility/", groups_api.EligibilityApi.as_view(), name="eligibility"),
     path("auth/token/", account_api.TokenApi.as_view(), name="token"),
+    path("auth/tokens/", account_api.TokenListApi.as_view(), name="token-list"),
+    path("auth/tokens/<str:token_id>/", account_api.TokenRevokeApi.as_view(), name="token-revoke"),
+    path("auth/logout/", account_api.LogoutApi.as_view(), name="logout"),
     path("me/", account_api.MeApi.as_view(), name="me"),
     path(
         "groups/<int:pk>/reservations/",
@@ -38,7 +42,12 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]),
+        # The split view serves its start-up script as a file: no inline script. Swagger UI
+        # still injects its own <style> elements, so this one developer page (no member data)
+        # allows inline style; scripts stay 'self' only.
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema", permission_classes=[])
+        ),
         name="docs",
     ),
 ]

@@ -3,13 +3,13 @@ from django.apps import AppConfig
 
 class GrouportConfig(AppConfig):
     name = "grouport"
-    verbose_name = "Accounts"
+    verbose_name = "People and audit"
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
         # Register the outbox's delivery task in every process (the web queues it by name).
-        from grouport import tasks  # noqa: F401
+        from grouport import receivers, tasks  # noqa: F401  (account events; outbox delivery)
 
         # After each app migrates (its permissions exist only then), so the last one completes it.
         post_migrate.connect(_setup_roles, dispatch_uid="grouport.setup_roles")

@@ -1,14 +1,23 @@
-"""Turn a domain error raised under a page into a friendly page (the API has its handler)."""
+"""Request-wide rules: friendly domain errors, the audit context, private responses never
+cached, unprintable input refused, and a second factor for everyone who sees members' data."""
 
+import re
 from collections.abc import Callable
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 
+from grouport.audit import client_ip, current_ip
 from grouport.exceptions import DomainError
+from grouport.roles import needs_second_factor, second_factor_passed
 
 
 class DomainErrorPageMiddleware:
+    """Turn a domain error raised under a page into a friendly page (the API has its handler)."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -28,10 +37,124 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from grouport.audit import current_ip
-
-        token = current_ip.set(request.META.get("REMOTE_ADDR") or None)
+        token = current_ip.set(client_ip(request))
         try:
             return self.get_response(request)
         finally:
             current_ip.reset(token)
+
+
+# Paths that may carry a member's data (their groups, profile, tokens) or a staff page. The
+# catalog, its API and the schema are public, and cacheable when nobody is signed in.
+PRIVATE_PREFIXES = (
+    "/api/", "/admin/", "/accounts/", "/account/", "/my/", "/reservations/", "/waitlist/", "/reports/",
+)  # fmt: skip
+PUBLIC_PREFIXES = ("/api/groups/", "/api/eligibility/", "/api/schema/", "/api/docs/")
+
+
+class PrivateResponseMiddleware:
+    """``Cache-Control: no-store`` on every answer that may carry member data.
+
+    A shared computer's browser history, a proxy or the back button must not keep someone's
+    "My groups", calendar file or API answer: every answer to a signed-in person (a session,
+    or an API token: DRF sets the user on the request), and every private path.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/static/"):
+            return response
+        user = getattr(request, "user", None)
+        signed_in = bool(user is not None and user.is_authenticated)
+        private = request.path.startswith(PRIVATE_PREFIXES) and not request.path.startswith(PUBLIC_PREFIXES)
+        if signed_in or private:
+            add_never_cache_headers(response)
+        return response
+
+
+# C0 control characters other than tab, newline and carriage return: no person types them,
+# and PostgreSQL refuses NUL outright (it was a 500 in an admin filter).
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class UnprintableInputMiddleware:
+    """Answer 400 to a path, query string or form field holding unprintable characters."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._unprintable(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "code": "invalid_characters",
+                        "detail": "The request contains characters that are not allowed.",
+                    },
+                    status=400,
+                )
+            return HttpResponseBadRequest(
+                "The request contains characters that are not allowed. Need help now? Call or text 988."
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _unprintable(request: HttpRequest) -> bool:
+        if UNPRINTABLE.search(request.path):
+            return True
+        for key, value in request.GET.lists():
+            if UNPRINTABLE.search(key) or any(UNPRINTABLE.search(v) for v in value):
+                return True
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if request.method == "POST" and content_type.startswith(
+            ("application/x-www-form-urlencoded", "multipart/")
+        ):
+            for key, value in request.POST.lists():
+                if "\x00" in key or any("\x00" in v for v in value):
+                    return True
+        return False
+
+
+# Where members' data is shown to staff and therapists: the admin (rosters, exports) and reports.
+PROTECTED_PREFIXES = ("/admin/", "/reports/")
+
+
+class SecondFactorMiddleware:
+    """Staff and therapists pass a second factor before any admin page, roster, report or export.
+
+    Without one enrolled, they are walked through enrolling (TOTP, with recovery codes).
+    With one enrolled but a session that did not use it (a password-only sign-in), they are
+    asked for a code first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            request.path.startswith(PROTECTED_PREFIXES)
+            and user.is_authenticated
+            and needs_second_factor(user)
+            and not second_factor_passed(request)
+        ):
+            return self._second_factor_please(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _second_factor_please(request: HttpRequest) -> HttpResponse:
+        from allauth.mfa.utils import is_mfa_enabled
+
+        query = urlencode({"next": request.get_full_path()})
+        if not is_mfa_enabled(request.user):
+            messages.info(
+                request,
+                "Your account can see members' health information, so it needs a second factor. "
+                "Set up an authenticator app to continue.",
+            )
+            return redirect(f"/accounts/2fa/totp/activate/?{query}")
+        messages.info(request, "Enter a code from your authenticator app to continue.")
+        return redirect(f"/accounts/2fa/reauthenticate/?{query}")

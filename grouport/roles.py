@@ -38,6 +38,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "enrollment.residencealert": ("view", "change"),
         "billing.payment": ("view", "change"),
         "billing.refund": ("view",),
+        "billing.webhookrejection": ("view",),
     },
 }
 
@@ -75,3 +76,23 @@ def role_grant(user: User, role: str) -> None:
     if role in (THERAPIST, STAFF) and not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
+
+
+def needs_second_factor(user: User) -> bool:
+    """Staff, therapists and superusers: their accounts can see members' health information."""
+    return bool(user.is_authenticated and (user.is_staff or user.is_superuser))
+
+
+# Set in the session when someone enrols a second factor in it (grouport/receivers.py):
+# typing the first code of a new authenticator is using it.
+ENROLLED_SESSION_KEY = "grouport_second_factor_enrolled"
+
+
+def second_factor_passed(request) -> bool:
+    """Return whether this session's sign-in used a second factor (at sign-in, or by
+    enrolling one or re-entering a code since)."""
+    from allauth.account.authentication import get_authentication_records
+
+    if request.session.get(ENROLLED_SESSION_KEY) == request.user.pk:
+        return True
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))

@@ -6,14 +6,21 @@ from django.urls import include, path
 from grouport import views
 
 urlpatterns = [
+    # One sign-in for everyone: the admin's own login and logout hand over to allauth's, so
+    # its limits, lockouts and second factor apply to staff and therapists too.
+    path("admin/login/", views.admin_login, name="admin_login_redirect"),
+    path("admin/logout/", views.admin_logout, name="admin_logout_redirect"),
     path("admin/", admin.site.urls),
     path("api/", include("grouport.api_urls")),
     path("reports/", include("reports.urls")),
     path("accounts/", include("allauth.urls")),
+    path("healthz", views.healthz, name="healthz"),
     path("", include("billing.urls")),
     path("", include("enrollment.urls")),
     path("", include("groups.urls")),
 ]
 
+handler400 = views.bad_request
+handler403 = views.permission_denied
 handler404 = views.page_not_found
 handler500 = views.server_error

@@ -53,7 +53,9 @@ def _site_defaults(settings) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # A fast hash: the suite creates many accounts (production keeps Django's default).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Rate limits (login throttles) count in the cache: start every test from zero.
+    # Rate limits (login throttles) count in the cache: a cache of the test's own, cleared, so
+    # every test starts from zero (tests that need the shared Redis cache start servers with it).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
 
 
@@ -61,9 +63,7 @@ def _site_defaults(settings) -> None:
 def stripe_fake(settings):
     """The real ``stripe`` library pointed at the fake server; Stripe is the provider."""
     fake, server = fake_stripe.start()
-    settings.STRIPE_SECRET_KEY = "sk_test_fake"
-    settings.STRIPE_API_BASE = fake.url
-    settings.STRIPE_WEBHOOK_SECRET = fake_stripe.WEBHOOK_SECRET
+    fake_stripe.use_in_settings(settings, fake)
     yield fake
     server.shutdown()
     server.server_close()

@@ -98,3 +98,49 @@ def member(*, state: str = "NY", verified: bool = True, **kwargs) -> User:
     user = UserFactory(state=state, **kwargs)
     EmailAddress.objects.create(user=user, email=user.email, verified=verified, primary=True)
     return user
+
+
+def second_factor(user: User) -> str:
+    """Give ``user`` a TOTP authenticator (as enrolling in the app would); return its secret."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if existing is not None:
+        from allauth.mfa.utils import decrypt
+
+        return decrypt(existing.data["secret"])
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows right now for ``secret``."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+
+
+def sign_in(client, user: User) -> None:
+    """Sign ``user`` in as the site's sign-in leaves them: staff and therapists with their
+    second factor used (enrolled first if they had none); members with a password."""
+    import time
+
+    from allauth.account.internal.flows import login as allauth_login
+    from allauth.mfa.models import Authenticator
+
+    from grouport.roles import needs_second_factor
+
+    client.force_login(user)
+    if not needs_second_factor(user):
+        return
+    second_factor(user)
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    session = client.session
+    session[allauth_login.AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time(), "email": user.email},
+        {"method": "mfa", "at": time.time(), "id": authenticator.pk, "type": "totp"},
+    ]
+    session[allauth_login._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()

@@ -247,3 +247,19 @@ def start(fake: FakeStripe | None = None) -> tuple[FakeStripe, ThreadingHTTPServ
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return fake, server
+
+
+def use_in_settings(settings, fake: "FakeStripe") -> None:
+    """Make the real ``stripe`` library (and the pages) use ``fake`` as Stripe.
+
+    Its hosted checkout stands in for https://checkout.stripe.com, where the reserve form's
+    answer redirects: the CSP's form-action allows it the same way.
+    """
+    import copy
+
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    settings.STRIPE_API_BASE = fake.url
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] = [*policy["DIRECTIVES"]["form-action"], fake.url]
+    settings.CONTENT_SECURITY_POLICY = policy

@@ -54,7 +54,8 @@ def test_unverified_member_cannot_log_in_until_they_follow_the_link(client):
     client.logout()
     login = client.post("/accounts/login/", {"login": SIGNUP["email"], "password": SIGNUP["password1"]})
     assert login.status_code == 302 and "confirm-email" in login.url
-    assert client.get("/api/me/").status_code == 403  # not logged in
+    not_signed_in = client.get("/api/me/")
+    assert not_signed_in.status_code == 401 and not_signed_in["WWW-Authenticate"] == "Token"
     link = confirmation_link(mail.outbox[0])
     assert client.post(link).status_code == 302
     assert EmailAddress.objects.get().verified

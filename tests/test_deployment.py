@@ -103,13 +103,24 @@ print(json.dumps({name: getattr(settings, name, None) for name in sys.argv[1:]},
 """
 
 
+STRONG_KEY = "k3Y-" + "x7Qp9rT2vW5yZ8bC1dF4gH6jK0mN3sU" * 2  # 66 characters, varied
 PRODUCTION_HOST = {
-    "SECRET_KEY": "from-the-host",
+    "SECRET_KEY": STRONG_KEY,
+    "POSTGRES_PASSWORD": "from-the-host-too",
+    "ALLOWED_HOSTS": "groups.example.org",
+    "SITE_URL": "https://groups.example.org",
     "EMAIL_URL": "smtp+tls://user:pass@smtp.example.org:587",
     "STRIPE_SECRET_KEY": "sk_live_example",
     "STRIPE_WEBHOOK_SECRET": "whsec_example",
+    "CARE_TEAM_EMAIL": "care@example.org",
 }
-PRODUCTION_SERVICES = {
+# A production environment that passes every check: each refusal test spoils one thing.
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": STRONG_KEY,
+    "ALLOWED_HOSTS": "groups.example.org",
+    "SITE_URL": "https://groups.example.org",
+    "DATABASE_URL": "postgres://grouport:secret@db.example.org:5432/grouport",
     "REDIS_URL": "redis://redis:6379/0",
     "EMAIL_URL": "smtp+tls://user:pass@smtp.example.org:587",
     "STRIPE_SECRET_KEY": "sk_live_example",
@@ -160,14 +171,54 @@ def test_web_worker_and_beat_run_one_image(services):
         assert None not in images
 
 
-def test_web_migrates_then_serves_with_gunicorn(services):
+def test_migrations_run_once_before_anything_serves(services):
+    migrate = services["migrate"]
+    assert "manage.py migrate" in command_of(migrate)
+    assert migrate.get("restart") == "no", "a one-shot service must not be restarted"
+    for name in APP_SERVICES:
+        assert "migrate" not in command_of(services[name]), f"{name} must not migrate on every start"
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_web_serves_with_gunicorn_and_its_production_config(services):
     command = command_of(services["web"])
-    migrate = command.find("manage.py migrate --noinput")
-    gunicorn = command.find("gunicorn grouport.wsgi:application")
-    assert migrate != -1, command
-    assert gunicorn != -1, command
-    assert migrate < gunicorn, "migrations must run before gunicorn starts"
-    assert "0.0.0.0:8000" in command
+    assert command.startswith("gunicorn -c grouport/gunicorn.conf.py grouport.wsgi:application")
+    assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "-m", "grouport.healthcheck"]
+    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_gunicorn_config_binds_times_out_and_keeps_a_private_access_log():
+    config = {}
+    exec((ROOT / "grouport/gunicorn.conf.py").read_text(), config)  # noqa: S102 - our own file
+    assert config["bind"] == "0.0.0.0:8000"
+    assert 0 < config["timeout"] <= 60
+    assert config["logger_class"] == "grouport.gunicorn_logging.PrivateAccessLogger"
+    assert "%(h)s" not in config["access_log_format"] and "%(q)s" not in config["access_log_format"]
+
+
+def test_redis_keeps_its_data(compose, services):
+    assert "--appendonly yes" in command_of(services["redis"])
+    mounts = [str(volume).split(":") for volume in services["redis"].get("volumes", [])]
+    assert next(source for source, target, *_ in mounts if target == "/data") in compose["volumes"]
+
+
+def test_no_secret_is_written_in_the_compose_file():
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in (
+        "SECRET_KEY",
+        "POSTGRES_PASSWORD",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "EMAIL_URL",
+    ):
+        for line in text.splitlines():
+            if line.strip().startswith(f"{name}:"):
+                assert "${" + name + ":?" in line, line
+
+
+def test_tests_and_benchmarks_are_not_shipped_in_the_image():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {"tests", "bench", ".env", ".git"} <= ignored
 
 
 def test_worker_and_beat_run_the_grouport_celery_app(services):
@@ -210,13 +261,15 @@ def test_secret_key_must_come_from_the_host(services, name):
 
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_database_url_points_at_the_db_service(services, name):
-    url = interpolate(app_env(services[name])["DATABASE_URL"], host={})
+    with pytest.raises(LookupError, match="POSTGRES_PASSWORD"):
+        interpolate(app_env(services[name])["DATABASE_URL"], host={})
+    url = interpolate(app_env(services[name])["DATABASE_URL"], host=PRODUCTION_HOST)
     config = environ.Env.db_url_config(url)
-    db = app_env(services["db"])
+    db = {k: interpolate(v, host=PRODUCTION_HOST) for k, v in app_env(services["db"]).items()}
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert config["HOST"] == "db"
     assert config["USER"] == db["POSTGRES_USER"]
-    assert config["PASSWORD"] == db["POSTGRES_PASSWORD"]
+    assert config["PASSWORD"] == db["POSTGRES_PASSWORD"] == PRODUCTION_HOST["POSTGRES_PASSWORD"]
     assert config["NAME"] == db["POSTGRES_DB"]
 
 
@@ -264,7 +317,7 @@ def test_dockerfile_cmd_serves_grouport_with_gunicorn():
     cmd = dockerfile_cmd()
     assert "gunicorn" in cmd
     assert "grouport.wsgi:application" in cmd
-    assert "0.0.0.0:8000" in cmd
+    assert "-c grouport/gunicorn.conf.py" in cmd  # binds 0.0.0.0:8000 (tested above)
     assert ("EXPOSE", "8000") in dockerfile_instructions()
 
 
@@ -305,60 +358,114 @@ def test_dockerfile_runs_as_a_non_root_user():
 
 def test_production_mode_hardens_the_settings():
     loaded = load_settings(
-        {
-            "DJANGO_ENV": "production",
-            "SECRET_KEY": "x",
-            "ALLOWED_HOSTS": "example.org",
-            "SITE_URL": "https://example.org",
-            "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
-            **PRODUCTION_SERVICES,
-        },
+        PRODUCTION_ENV,
         "DEBUG",
         "ALLOWED_HOSTS",
         "SESSION_COOKIE_SECURE",
         "CSRF_COOKIE_SECURE",
         "SECURE_SSL_REDIRECT",
         "SECURE_HSTS_SECONDS",
+        "CACHES",
+        "CONTENT_SECURITY_POLICY",
     )
     assert loaded["DEBUG"] is False
-    assert loaded["ALLOWED_HOSTS"] == ["example.org"]
+    assert loaded["ALLOWED_HOSTS"] == ["groups.example.org"]
     assert loaded["SESSION_COOKIE_SECURE"] is True
     assert loaded["CSRF_COOKIE_SECURE"] is True
     assert loaded["SECURE_SSL_REDIRECT"] is True
     assert loaded["SECURE_HSTS_SECONDS"] > 0
+    # Sign-in limits are counted where every worker sees them.
+    assert loaded["CACHES"]["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert "'unsafe-inline'" not in str(loaded["CONTENT_SECURITY_POLICY"])
 
 
-def test_production_mode_refuses_to_start_without_a_secret_key():
-    # An empty SECRET_KEY (not just an absent one) must be refused too.
-    result = run_settings(
-        {
-            "DJANGO_ENV": "production",
-            "SECRET_KEY": "",
-            "ALLOWED_HOSTS": "example.org",
-            "SITE_URL": "https://example.org",
-            "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
-            **PRODUCTION_SERVICES,
-        },
-        "DEBUG",
-    )
+# Each refusal, and the words an operator needs to fix it.
+REFUSALS = [
+    ("debug on", {"DEBUG": "True"}, "DEBUG is on"),
+    ("no secret key", {"SECRET_KEY": ""}, "SECRET_KEY is not set"),
+    (
+        "the development key",
+        {"SECRET_KEY": "dev-only-insecure-key-change-me"},
+        "development or published key",
+    ),
+    ("a short key", {"SECRET_KEY": "short-but-not-known-1234"}, "too short"),
+    ("no hosts", {"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
+    ("any host", {"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS contains '*'"),
+    ("no site url", {"SITE_URL": ""}, "SITE_URL is not set"),
+    ("plain http", {"SITE_URL": "http://groups.example.org"}, "SITE_URL must start with https://"),
+    ("sqlite", {"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "DATABASE_URL points at SQLite"),
+    ("no database url", {"DATABASE_URL": None}, "DATABASE_URL points at SQLite"),
+    ("console email", {"EMAIL_URL": "consolemail://"}, "EMAIL_URL is not a real mail server"),
+    ("dummy email", {"EMAIL_URL": "dummymail://"}, "EMAIL_URL is not a real mail server"),
+    ("file email", {"EMAIL_URL": "filemail:///tmp/mail"}, "EMAIL_URL is not a real mail server"),
+    ("no stripe key", {"STRIPE_SECRET_KEY": None}, "STRIPE_SECRET_KEY is not set"),
+    ("no webhook secret", {"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET is not set"),
+    ("no broker", {"REDIS_URL": None}, "REDIS_URL is not set"),
+    ("build-only at run time", {"BUILD_ONLY": "true"}, "BUILD_ONLY is set"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "message"), REFUSALS, ids=[c for c, _, _ in REFUSALS])
+def test_production_refuses_to_start_unsafe(case, change, message):
+    env = {**PRODUCTION_ENV, **{k: v for k, v in change.items() if v is not None}}
+    for key in [k for k, v in change.items() if v is None]:
+        del env[key]
+    result = run_settings(env, "DEBUG")
+    assert result.returncode != 0, case
+    assert "grouport refuses to start with DJANGO_ENV=production" in result.stderr
+    assert message in result.stderr, result.stderr[-2000:]
+
+
+def test_every_problem_is_listed_at_once():
+    result = run_settings({"DJANGO_ENV": "production", "DEBUG": "True"}, "DEBUG")
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert "SECRET_KEY" in result.stderr
+    for message in ("DEBUG is on", "SECRET_KEY is not set", "ALLOWED_HOSTS is empty", "REDIS_URL is not set"):
+        assert message in result.stderr
 
 
-def test_production_mode_refuses_to_start_without_hosts_or_site_url():
-    base = {
+def test_build_only_is_honoured_by_collectstatic_alone(tmp_path):
+    env = {
         "DJANGO_ENV": "production",
-        "SECRET_KEY": "x",
-        "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
-        **PRODUCTION_SERVICES,
+        "BUILD_ONLY": "true",
+        "SECRET_KEY": "build-only-not-a-secret",
+        "ALLOWED_HOSTS": "build",
+        "SITE_URL": "https://build.invalid",
     }
-    for missing in ("ALLOWED_HOSTS", "SITE_URL"):
-        env = {**base, "ALLOWED_HOSTS": "example.org", "SITE_URL": "https://example.org"}
-        del env[missing]
-        result = run_settings(env, "DEBUG")
-        assert result.returncode != 0, missing
-        assert "ALLOWED_HOSTS and SITE_URL must be set" in result.stderr
+    clean = {key: value for key, value in os.environ.items() if key not in ENV_VARS}
+    clean.update(env, DJANGO_SETTINGS_MODULE="grouport.settings")
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode != 0 and "BUILD_ONLY is set" in check.stderr
+    collect = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--dry-run"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collect.returncode == 0, collect.stderr[-2000:]
+
+
+def test_the_deploy_checks_pass_with_production_settings():
+    """``manage.py check --deploy --fail-level WARNING``, as CI runs it."""
+    clean = {key: value for key, value in os.environ.items() if key not in ENV_VARS}
+    clean.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="grouport.settings")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_defaults_need_no_environment():
@@ -391,26 +498,17 @@ def test_redis_url_sends_tasks_to_the_broker():
     assert loaded["CELERY_BROKER_URL"] == "redis://redis:6379/0"
 
 
-@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "REDIS_URL", "EMAIL_URL"])
-def test_production_refuses_the_embedded_stand_ins(missing):
-    env = {
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": "x",
-        "ALLOWED_HOSTS": "example.org",
-        "SITE_URL": "https://example.org",
-        "DATABASE_URL": "sqlite:///tmp/x.sqlite3",
-        **PRODUCTION_SERVICES,
-    }
-    if missing == "EMAIL_URL":
-        env["EMAIL_URL"] = "consolemail://"
-    else:
-        del env[missing]
-    result = run_settings(env, "DEBUG")
-    assert result.returncode != 0
-    assert missing in result.stderr and "when DJANGO_ENV=production" in result.stderr
-
-
-@pytest.mark.parametrize("name", ["EMAIL_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "EMAIL_URL",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "ALLOWED_HOSTS",
+        "SITE_URL",
+        "CARE_TEAM_EMAIL",
+    ],
+)
 def test_compose_requires_the_production_secrets(services, name):
     with pytest.raises(LookupError):
         interpolate(app_env(services["web"])[name], host={})

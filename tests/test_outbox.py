@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.outbox import HANDLERS, outbox_add, outbox_deliver, outbox_handler, outbox_sweep
+from tests.factories import sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -136,7 +137,7 @@ def test_staff_send_a_failed_message_again_from_the_admin(client):
     assert message.status == "failed"
     failures["left"] = 0
     staff = User.objects.create_superuser("ops@example.test", "pw-ops-12345")
-    client.force_login(staff)
+    sign_in(client, staff)
     listing = client.get("/admin/grouport/outboxmessage/?status__exact=failed")
     assert listing.status_code == 200 and "test.flaky" in listing.content.decode()
     response = client.post(

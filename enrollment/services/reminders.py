@@ -15,6 +15,7 @@ member still has "My groups" and the calendar file). A send left "sending" for l
 import datetime as dt
 import logging
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -25,6 +26,7 @@ from enrollment.calendar import reservation_calendar
 from enrollment.models import Reminder, Reservation
 from grouport.emails import email_send
 from grouport.outbox import publish_on_commit
+from grouport.states import default_time_zone
 from grouport.transitions import transition, transition_rows
 from groups.models import GroupSession
 
@@ -191,16 +193,35 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
     return Reminder.Status.SENT
 
 
+def relative_day(starts_at: dt.datetime, time_zone: str, now: dt.datetime) -> str:
+    """Say when a session is on the member's own calendar: "today", "tomorrow", "on Friday"."""
+    zone = ZoneInfo(time_zone)
+    days = (starts_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"on {starts_at.astimezone(zone):%A}"
+
+
 def _deliver(reminder: Reminder) -> None:
     session, reservation = reminder.session, reminder.reservation
     group = session.group
     member = reservation.member
     calendar = reservation_calendar(reservation=reservation, sessions=[session])
     cancelled = reminder.kind == Reminder.Kind.SESSION_CANCELLED
+    member_tz = member.time_zone or default_time_zone(member.state)
     email_send(
         to=member,
         template="session_cancelled" if cancelled else "session_reminder",
-        context={"session": session, "group": group, "reservation": reservation, "kind": reminder.kind},
+        context={
+            "session": session,
+            "group": group,
+            "reservation": reservation,
+            "kind": reminder.kind,
+            # Subjects show on lock screens: when, never what kind of group.
+            "when": relative_day(session.starts_at, member_tz, timezone.now()),
+        },
         attachments=[] if cancelled else [(f"session-{session.pk}.ics", calendar, "text/calendar")],
     )
 

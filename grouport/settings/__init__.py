@@ -7,9 +7,13 @@ hardening below). ``ENV_VARS`` lists every variable read here; the docker-compos
 checks the deployment against it.
 """
 
+import datetime as dt
+import sys
 from pathlib import Path
 
 import environ
+
+from grouport.settings.safety import production_problems
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -35,6 +39,10 @@ ENV_VARS = (
     "REFUND_FULL_BEFORE_HOURS",
     "REMINDER_HOURS_BEFORE",
     "CARE_TEAM_EMAIL",
+    "TRUSTED_PROXY_COUNT",
+    "API_TOKEN_TTL_HOURS",
+    "SENTRY_DSN",
+    "SENTRY_ENVIRONMENT",
     "BUILD_ONLY",
 )
 
@@ -45,17 +53,19 @@ DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
 
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else "dev-only-insecure-key-change-me")
-if PRODUCTION and not SECRET_KEY:
-    raise environ.ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
 SITE_URL = env.str("SITE_URL", default="" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
-if PRODUCTION and not (ALLOWED_HOSTS and SITE_URL):
-    # Emails carry absolute links, and a host list of [] would refuse every request.
-    raise environ.ImproperlyConfigured("ALLOWED_HOSTS and SITE_URL must be set when DJANGO_ENV=production")
-CSRF_TRUSTED_ORIGINS = [SITE_URL]
+CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL else []
+
+# The client's address comes from one setting, used alike by the audit trail, the logs,
+# allauth's and DRF's rate limits: how many proxies in front of the app append to
+# X-Forwarded-For. 0 (the default): the header is ignored, so a client cannot choose the
+# address it is limited or recorded under.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,8 +77,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "grouport",
@@ -81,12 +92,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "grouport.middleware.PrivateResponseMiddleware",
+    "grouport.middleware.UnprintableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "grouport.middleware.SecondFactorMiddleware",
     "grouport.middleware.DomainErrorPageMiddleware",
     "grouport.middleware.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -123,6 +139,29 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache: where rate limits (sign-in, API) are counted, so it must be shared by every
+# process. Redis when REDIS_URL is set (production); otherwise a file cache in var/, which
+# the processes of one machine share (make run). A Redis outage fails open (logged): members
+# can still sign in, and staff still need their second factor.
+if env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": "grouport",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(BASE_DIR / "var" / "cache"),
+        }
+    }
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
 AUTH_USER_MODEL = "grouport.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -145,6 +184,25 @@ ACCOUNT_SIGNUP_FORM_CLASS = "grouport.forms.ProfileSignupForm"
 ACCOUNT_USER_DISPLAY = "grouport.models.user_display"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[grouport] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# Sign-in limits, counted in the shared cache (so they hold across workers): 10 failed
+# sign-ins a minute from one address, 5 in 5 minutes for one account, then 429.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/300s/key",
+    "login": "30/m/ip",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/180s/key",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+}
+
+# --- Second factor (allauth.mfa): TOTP with recovery codes. Staff and therapists must have
+# one before any admin page, roster, report or export opens (grouport/middleware.py);
+# members may turn it on from their profile.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "grouport"
+MFA_RECOVERY_CODE_COUNT = 10
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -244,10 +302,13 @@ CARE_TEAM_EMAIL = env.str("CARE_TEAM_EMAIL", default="care-team@grouport.local")
 SERVICE_STATES = tuple(env.list("SERVICE_STATES", default=["FL", "NY", "NJ"]))
 
 REST_FRAMEWORK = {
+    # Token first: an API request without valid credentials answers 401 with
+    # WWW-Authenticate: Token (DRF takes the header from the first class).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -255,6 +316,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "grouport.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# API tokens (django-rest-knox): stored hashed, expiring, listed and revoked by their owner,
+# and revoked when the password changes (grouport/receivers.py).
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=14 * 24)
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": False,
+    "TOKEN_LIMIT_PER_USER": 10,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "grouport API",
     "DESCRIPTION": "Browse online DBT groups, check eligibility by state, and reserve a seat.",
@@ -278,22 +349,59 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Headers. A strict Content-Security-Policy: every script and style is a file of our
+# own (no inline code anywhere), nothing from another origin, and no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'", "https://checkout.stripe.com"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+# No page needs a camera, a microphone, a location or a payment API (Stripe's page is its own).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen",
+        "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment", "usb",
+    )
+}  # fmt: skip
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Error reporting (optional): Sentry when SENTRY_DSN is set, with no personal data.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from grouport.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=DJANGO_ENV))
+
+BUILD_ONLY = env.bool("BUILD_ONLY", default=False)
 if PRODUCTION:
-    # The embedded stand-ins must never serve real members: the offline "pay" button would
-    # confirm paid seats for free, console email would print members' mail into the logs,
-    # and eager tasks would never run the periodic jobs.
-    missing = [
-        name
-        for name, value in (
-            ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY),
-            ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET),
-            ("REDIS_URL", REDIS_URL),
-            ("EMAIL_URL", "" if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("console.EmailBackend") else "set"),
+    problems = production_problems(
+        debug=DEBUG,
+        secret_key=SECRET_KEY,
+        allowed_hosts=ALLOWED_HOSTS,
+        site_url=SITE_URL,
+        database_engine=DATABASES["default"]["ENGINE"],
+        email_backend=EMAIL_CONFIG["EMAIL_BACKEND"],
+        stripe_secret_key=STRIPE_SECRET_KEY,
+        stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+        redis_url=REDIS_URL,
+        build_only=BUILD_ONLY,
+        collecting_static=sys.argv[1:2] == ["collectstatic"],
+    )
+    if problems:
+        raise environ.ImproperlyConfigured(
+            "grouport refuses to start with DJANGO_ENV=production:\n- " + "\n- ".join(problems)
         )
-        if not value
-    ]
-    if missing and not env.bool("BUILD_ONLY", default=False):
-        raise environ.ImproperlyConfigured(f"Set {', '.join(missing)} when DJANGO_ENV=production")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -301,6 +409,4 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
     SESSION_COOKIE_HTTPONLY = True

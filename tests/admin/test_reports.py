@@ -14,7 +14,7 @@ from billing.models import Payment, Refund
 from enrollment.models import Attendance, Reservation, WaitlistEntry
 from groups.models import Group
 from reports.reports import ReportFilters, reports_all
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import GroupFactory, licensed_therapist, member, sign_in
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
@@ -114,7 +114,7 @@ def test_the_report_runs_the_same_number_of_queries_for_more_data(client, fixtur
 
     staff = UserFactory()
     role_grant(staff, STAFF)
-    client.force_login(staff)
+    sign_in(client, staff)
     url = "/reports/?date_from=2027-02-01&date_to=2027-04-30"
     with CaptureQueriesContext(connection) as small:
         assert client.get(url).status_code == 200
@@ -135,7 +135,7 @@ def test_each_csv_matches_its_table_and_the_page_shows_charts(client, fixture):
 
     staff = UserFactory()
     role_grant(staff, STAFF)
-    client.force_login(staff)
+    sign_in(client, staff)
     query = "date_from=2027-02-01&date_to=2027-04-30"
     page = client.get(f"/reports/?{query}").content.decode()
     assert page.count("<svg") == 3 and "Fill rate by group" in page

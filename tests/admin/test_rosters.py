@@ -12,14 +12,14 @@ from enrollment.models import Attendance, Reservation
 from grouport.models import AuditEntry
 from groups.models import GroupSession
 from tests.admin.conftest import seat
-from tests.factories import GroupFactory, licensed_therapist
+from tests.factories import GroupFactory, licensed_therapist, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_roster_shows_members_holds_waitlist_and_viewing_it_is_audited(client, clinic):
     group = clinic["group_a"]
-    client.force_login(clinic["a"].user)
+    sign_in(client, clinic["a"].user)
     response = client.get(f"/admin/groups/group/{group.pk}/roster/", REMOTE_ADDR="203.0.113.9")
     body = response.content.decode()
     ana = Reservation.objects.get(group=group).member
@@ -38,7 +38,7 @@ def test_marking_attendance_for_the_whole_roster_audits_each_row(client, clinic)
     second = seat(group, first_name="Cy", last_name="Alpha")
     first = Reservation.objects.filter(group=group).exclude(pk=second.pk).get()
     session = group.sessions.get(number=1)
-    client.force_login(clinic["a"].user)
+    sign_in(client, clinic["a"].user)
     page = client.get(f"/admin/groups/groupsession/{session.pk}/attendance/").content.decode()
     assert "Cy Alpha" in page and "Ana Alpha" in page
     response = client.post(
@@ -77,7 +77,7 @@ def test_attendance_rejects_members_of_another_group(clinic):
 
 def test_roster_csv_has_the_roster_columns_and_a_neutral_name(client, clinic):
     group = clinic["group_a"]
-    client.force_login(clinic["a"].user)
+    sign_in(client, clinic["a"].user)
     response = client.get(f"/admin/groups/group/{group.pk}/roster.csv")
     assert response["Content-Disposition"] == f'attachment; filename="roster-{group.pk}.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
@@ -88,13 +88,15 @@ def test_roster_csv_has_the_roster_columns_and_a_neutral_name(client, clinic):
 
 def test_therapist_cancels_a_session_and_members_are_told(client, clinic, django_capture_on_commit_callbacks):
     session = clinic["group_a"].sessions.get(number=2)
-    client.force_login(clinic["a"].user)
+    sign_in(client, clinic["a"].user)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             "/admin/groups/groupsession/", {"action": "cancel_sessions", "_selected_action": [session.pk]}
         )
     assert GroupSession.objects.get(pk=session.pk).status == GroupSession.Status.CANCELLED
-    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Cancelled"]
+    assert [
+        m.subject.endswith("is cancelled") and m.subject.startswith("Your session on") for m in mail.outbox
+    ] == [True]
     response = client.post(f"/admin/groups/groupsession/{session.pk}/change/", {"note": "Back next week."})
     assert response.status_code == 302
     assert GroupSession.objects.get(pk=session.pk).note == "Back next week."
@@ -108,7 +110,7 @@ def test_staff_move_a_member_with_their_payment(client, clinic, django_capture_o
         reservation=reservation, provider="offline", status="paid", amount=Decimal("200.00")
     )
     target = GroupFactory(title="Charlie group", therapist=licensed_therapist("NY"), capacity=1)
-    client.force_login(clinic["staff"])
+    sign_in(client, clinic["staff"])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"/admin/enrollment/reservation/{reservation.pk}/move/", {"to_group": target.pk}
@@ -118,13 +120,14 @@ def test_staff_move_a_member_with_their_payment(client, clinic, django_capture_o
     assert moved.member_id == reservation.member_id and moved.status == "confirmed"
     assert Reservation.objects.get(pk=reservation.pk).status == "cancelled"
     assert moved.payments.get().amount == Decimal("200.00")
-    assert [m.subject for m in mail.outbox] == ["You have moved to Charlie group"]
+    assert [m.subject for m in mail.outbox] == ["Your seat has moved to another group"]
+    assert "Charlie group" in mail.outbox[0].body
     assert "$200.00 carries over" in mail.outbox[0].body
     # Both rosters changed: A's therapist no longer sees them, C's does.
-    client.force_login(clinic["a"].user)
+    sign_in(client, clinic["a"].user)
     assert "Ana Alpha" not in client.get(f"/admin/groups/group/{source.pk}/roster/").content.decode()
     # Full target: the next move is refused with a clear message and nothing changes.
-    client.force_login(clinic["staff"])
+    sign_in(client, clinic["staff"])
     other = Reservation.objects.get(group=clinic["group_b"])
     page = client.post(
         f"/admin/enrollment/reservation/{other.pk}/move/", {"to_group": target.pk}
@@ -138,7 +141,7 @@ def test_staff_cancel_with_or_without_refund(client, clinic, django_capture_on_c
     b = Reservation.objects.get(group=clinic["group_b"])
     for r in (a, b):
         Payment.objects.create(reservation=r, provider="offline", status="paid", amount=Decimal("200.00"))
-    client.force_login(clinic["staff"])
+    sign_in(client, clinic["staff"])
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             "/admin/enrollment/reservation/", {"action": "cancel_with_refund", "_selected_action": [a.pk]}
@@ -158,7 +161,7 @@ def test_staff_partial_refund_form_refunds_once_per_submission(client, clinic):
     payment = Payment.objects.create(
         reservation=reservation, provider="offline", status="paid", amount=Decimal("200.00")
     )
-    client.force_login(clinic["staff"])
+    sign_in(client, clinic["staff"])
     form = {"amount": "50.00", "reason": "goodwill", "key": f"staff-{payment.pk}-abc"}
     client.post(f"/admin/billing/payment/{payment.pk}/refund/", form)
     client.post(f"/admin/billing/payment/{payment.pk}/refund/", form)  # double submit
@@ -172,7 +175,7 @@ def test_staff_partial_refund_form_refunds_once_per_submission(client, clinic):
 
 def test_staff_changes_made_deep_in_services_still_record_the_ip(client, clinic):
     reservation = Reservation.objects.get(group=clinic["group_a"])
-    client.force_login(clinic["staff"])
+    sign_in(client, clinic["staff"])
     client.post(
         "/admin/enrollment/reservation/",
         {"action": "cancel_without_refund", "_selected_action": [reservation.pk]},
@@ -187,7 +190,7 @@ def test_roster_csv_neutralises_spreadsheet_formulas(client, clinic):
     member = Reservation.objects.get(group=group).member
     member.first_name, member.last_name = '=HYPERLINK("http://x")', ""
     member.save()
-    client.force_login(clinic["a"].user)
+    sign_in(client, clinic["a"].user)
     rows = list(
         csv.reader(io.StringIO(client.get(f"/admin/groups/group/{group.pk}/roster.csv").content.decode()))
     )

@@ -107,7 +107,7 @@ def test_paid_checkout_confirms_once_however_often_it_is_delivered(
     assert state(reservation) == ("confirmed", "paid")
     assert Payment.objects.get().payment_intent_id.startswith("pi_")
     assert AuditEntry.objects.filter(action="reservation.confirmed").count() == 1
-    assert [m.subject for m in mail.outbox] == [f"Your seat is confirmed: {group.title}"]
+    assert [m.subject for m in mail.outbox] == ["Your seat is confirmed"]
     assert "Paid: $320.00" in mail.outbox[0].body
 
 
@@ -194,8 +194,8 @@ def test_two_lapsed_holds_for_the_last_seat_both_paid_one_seated_one_refunded(
     assert request.idempotency_key == refund.key
     subjects = [m.subject for m in mail.outbox if m.to == [second.member.email]]
     assert subjects == [
-        f"We couldn't keep your seat: {group.title} (full refund)",
-        f"Refund of $320.00: {group.title}",
+        "We couldn't keep your seat (full refund)",
+        "Refund of $320.00",
     ]
     assert "waitlist" in mail.outbox[[m.subject for m in mail.outbox].index(subjects[0])].body
     assert group_seats_taken(group=group) == 1
@@ -279,4 +279,4 @@ def test_the_same_event_from_two_threads_at_once_confirms_once(stripe_fake, grou
     assert sorted(results) == [False, True]
     assert StripeEvent.objects.count() == 1
     assert AuditEntry.objects.filter(action="reservation.confirmed").count() == 1
-    assert [m.subject for m in mail.outbox].count(f"Your seat is confirmed: {group.title}") == 1
+    assert [m.subject for m in mail.outbox].count("Your seat is confirmed") == 1

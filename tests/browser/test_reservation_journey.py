@@ -79,9 +79,9 @@ def test_new_member_signs_up_reserves_pays_offline_and_cancels(page: Page, live_
     expect(page.get_by_text("You have no seats yet.")).to_be_visible()
     assert Reservation.objects.get().status == Reservation.Status.CANCELLED
     assert [m.subject for m in mail.outbox[1:]] == [
-        f"Your seat is confirmed: {group.title}",
-        f"Your reservation is cancelled: {group.title}",
-        f"Refund of $320.00: {group.title}",
+        "Your seat is confirmed",
+        "Your reservation is cancelled",
+        "Refund of $320.00",
     ]
     assert not page_log.failed_requests, page_log.summary()
     assert not page_log.page_errors, page_log.summary()

@@ -15,9 +15,7 @@ def test_member_pays_on_the_hosted_checkout_and_the_webhook_confirms(
 ):
     fake, server = fake_stripe.start()
     try:
-        settings.STRIPE_SECRET_KEY = "sk_test_fake"
-        settings.STRIPE_API_BASE = fake.url
-        settings.STRIPE_WEBHOOK_SECRET = fake_stripe.WEBHOOK_SECRET
+        fake_stripe.use_in_settings(settings, fake)
         settings.SITE_URL = live_server.url
         fake.webhook_url = f"{live_server.url}/billing/stripe/webhook/"
         group = GroupFactory(

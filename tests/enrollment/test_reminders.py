@@ -140,7 +140,9 @@ def test_the_email_shows_the_members_own_zone_module_link_cancel_and_crisis(
         for reminder_id in reminders_claim_due():
             reminder_send(reminder_id=reminder_id)
     message = next(m for m in mail.outbox if m.to == [california.email])
-    assert message.subject == f"Reminder: {group.title}, Tuesday 4:00 PM PST"
+    # The subject is what a lock screen shows: when, never what kind of group.
+    assert message.subject == "Reminder: your group meets today at 4:00 PM"
+    assert group.title not in message.subject
     assert "Tuesday, March 3, 4:00 PM PST" in message.body
     assert "This week: DBT core principles" in message.body
     assert group.video_url in message.body
@@ -263,7 +265,9 @@ def test_cancelling_a_session_notifies_confirmed_members_once(tuesday, django_ca
         session_cancel(session=session, actor=None, note="Therapist is unwell; see you next week.")
         session_cancel(session=session, actor=None)
     assert sorted(m.to[0] for m in mail.outbox) == sorted([a.member.email, b.member.email])
-    assert all(m.subject.startswith("Cancelled: ") and "see you next week" in m.body for m in mail.outbox)
+    assert all(
+        m.subject.startswith("Your session on ") and "see you next week" in m.body for m in mail.outbox
+    )
     assert Reminder.objects.filter(kind="cancelled", status="sent").count() == 2
 
 

@@ -6,7 +6,7 @@ from grouport.models import AuditEntry
 from grouport.transitions import InvalidTransition
 from groups.models import Group, GroupSession
 from groups.services import group_save, session_cancel
-from tests.factories import GroupFactory, licensed_therapist
+from tests.factories import GroupFactory, licensed_therapist, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -26,7 +26,11 @@ def test_a_published_group_closes_and_reopens_but_never_goes_back_to_draft():
     assert Group.objects.get(pk=group.pk).status == "published"
 
 
-def test_the_admin_form_explains_a_refused_status(admin_client):
+def test_the_admin_form_explains_a_refused_status(client):
+    from grouport.models import User
+
+    admin_client = client
+    sign_in(client, User.objects.create_superuser("root@example.test", "pw-root-12345"))
     group = GroupFactory(therapist=licensed_therapist("NY"))
     page = admin_client.get(f"/admin/groups/group/{group.pk}/change/")
     form = page.context["adminform"].form

@@ -1,0 +1,238 @@
+"""Staff and therapist accounts guarded like a clinic's records: one sign-in with limits, a
+second factor before any member data, and API tokens that behave like sessions."""
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.core import mail
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from grouport.models import User
+from grouport.roles import STAFF, THERAPIST, role_grant
+from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, totp_code
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+PASSWORD = "correct horse battery"
+
+
+def verified(user: User) -> User:
+    EmailAddress.objects.get_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
+def staff_account() -> User:
+    user = verified(UserFactory())
+    role_grant(user, STAFF)
+    return user
+
+
+def sign_in_with_password(client, user: User):
+    return client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+
+
+# --- One sign-in for everyone
+
+
+def test_the_admin_login_hands_over_to_the_sites_sign_in(client):
+    staff = staff_account()
+    page = client.get("/admin/login/?next=/admin/grouport/user/")
+    assert page.status_code == 302
+    assert page["Location"] == "/accounts/login/?next=%2Fadmin%2Fgrouport%2Fuser%2F"
+    # Posting a password to the admin's own form signs nobody in.
+    posted = client.post("/admin/login/", {"username": staff.email, "password": PASSWORD})
+    assert posted.status_code == 302 and posted["Location"].startswith("/accounts/login/")
+    assert "_auth_user_id" not in client.session
+    # An unauthenticated visit to any admin page ends at the same sign-in.
+    assert client.get("/admin/").url.startswith("/admin/login/")
+
+
+def test_an_offsite_next_is_not_followed(client):
+    page = client.get("/admin/login/?next=https://evil.example/")
+    assert page["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+
+
+def test_a_member_who_opens_the_admin_is_told_no_without_a_sign_in_loop(client):
+    client.force_login(member())
+    assert client.get("/admin/login/?next=/admin/").status_code == 403
+
+
+def test_wrong_passwords_lock_the_account_even_against_the_right_one(client):
+    staff = staff_account()
+    answers = [client.post("/accounts/login/", {"login": staff.email, "password": "guess"}) for _ in range(6)]
+    assert [a.status_code for a in answers] == [200] * 6
+    assert "Too many failed login attempts" in answers[-1].content.decode()
+    right = client.post("/accounts/login/", {"login": staff.email, "password": PASSWORD})
+    assert right.status_code == 200 and "Too many failed login attempts" in right.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+# --- Second factor
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/reports/", "roster.csv"])
+def test_staff_without_a_second_factor_are_sent_to_enrol_one(client, path):
+    staff = staff_account()
+    group = GroupFactory(therapist=licensed_therapist("NY"))
+    if path == "roster.csv":
+        path = f"/admin/groups/group/{group.pk}/roster.csv"
+    assert sign_in_with_password(client, staff).status_code == 302
+    answer = client.get(path)
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/accounts/2fa/totp/activate/")
+
+
+def enrol_totp(client, user: User) -> str:
+    """Walk through allauth's enrolment as a person would; return the authenticator's secret."""
+    to_activate = client.get("/accounts/2fa/totp/activate/")
+    if to_activate.status_code == 302:  # allauth asks for the password again first
+        assert "/accounts/reauthenticate/" in to_activate["Location"]
+        client.post(to_activate["Location"], {"password": PASSWORD})
+    page = client.get("/accounts/2fa/totp/activate/").content.decode()
+    secret = re.search(r"\b([A-Z2-7]{32})\b", page).group(1)  # the key shown for manual entry
+    activated = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
+    assert activated.status_code == 302, activated.content.decode()[:3000]
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return secret
+
+
+# allauth announces a new authenticator after its commit, inside the request: real commits.
+@pytest.mark.django_db(transaction=True)
+def test_with_a_real_totp_code_staff_get_in_and_a_recovery_code_works_once(client):
+    staff = staff_account()
+    sign_in_with_password(client, staff)
+    secret = enrol_totp(client, staff)
+    assert client.get("/admin/").status_code == 200  # enrolling used the factor
+    assert client.get("/reports/").status_code == 200
+
+    # Next time: password, then the code (a wrong code is refused).
+    client.logout()
+    assert sign_in_with_password(client, staff)["Location"].startswith("/accounts/2fa/authenticate/")
+    wrong = client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    assert wrong.status_code == 200 and "_auth_user_id" not in client.session
+    right = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    assert right.status_code == 302 and client.get("/admin/").status_code == 200
+
+    # A recovery code stands in for a lost phone, once.
+    codes = (
+        Authenticator.objects.get(user=staff, type=Authenticator.Type.RECOVERY_CODES)
+        .wrap()
+        .get_unused_codes()
+    )
+    for attempt in ("first", "again"):
+        client.logout()
+        sign_in_with_password(client, staff)
+        used = client.post("/accounts/2fa/authenticate/", {"code": codes[0]})
+        if attempt == "first":
+            assert used.status_code == 302 and client.get("/admin/").status_code == 200
+        else:
+            assert used.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_a_therapist_with_a_factor_but_a_password_only_session_is_asked_for_a_code(client):
+    therapist = licensed_therapist("NY").user
+    verified(therapist)
+    role_grant(therapist, THERAPIST)
+    from tests.factories import second_factor
+
+    secret = second_factor(therapist)
+    client.force_login(therapist)  # a session that never saw the factor
+    asked = client.get("/admin/")
+    assert asked["Location"].startswith("/accounts/2fa/reauthenticate/")
+    client.post("/accounts/2fa/reauthenticate/", {"code": totp_code(secret)})
+    assert client.get("/admin/").status_code == 200
+
+
+def test_members_need_no_second_factor_but_may_turn_it_on(client):
+    alex = member()
+    client.force_login(alex)
+    assert client.get("/my/").status_code == 200
+    assert client.get("/accounts/2fa/").status_code == 200
+    assert "Two-factor" in client.get("/account/profile/").content.decode()
+
+
+# --- API tokens
+
+
+def api_token(email: str, password: str = PASSWORD, **headers) -> tuple[int, dict]:
+    answer = APIClient().post(
+        "/api/auth/token/", {"email": email, "password": password}, format="json", **headers
+    )
+    return answer.status_code, answer.json()
+
+
+def test_a_token_expires_and_an_invalid_one_answers_401_with_www_authenticate(settings):
+    alex = member()
+    status, body = api_token(alex.email)
+    assert status == 200 and body["expiry"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    assert api.get("/api/me/").status_code == 200
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=settings.API_TOKEN_TTL_HOURS, minutes=1)):
+        expired = api.get("/api/me/")
+    assert expired.status_code == 401 and expired["WWW-Authenticate"] == "Token"
+    api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    forged = api.get("/api/me/")
+    assert forged.status_code == 401 and forged.json()["code"] == "authentication_failed"
+
+
+def test_tokens_are_stored_hashed_listed_and_revoked_by_their_owner():
+    from knox.models import AuthToken
+
+    alex = member()
+    _, first = api_token(alex.email)
+    _, second = api_token(alex.email)
+    assert not AuthToken.objects.filter(digest__in=[first["token"], second["token"]]).exists()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {first['token']}")
+    listed = api.get("/api/auth/tokens/").json()
+    assert len(listed) == 2 and [t["current"] for t in listed].count(True) == 1
+    other = next(t["id"] for t in listed if not t["current"])
+    assert api.delete(f"/api/auth/tokens/{other}/").status_code == 204
+    assert api.delete(f"/api/auth/tokens/{other}/").status_code == 404
+    assert api.post("/api/auth/logout/").status_code == 204
+    assert api.get("/api/me/").status_code == 401
+
+
+def test_a_password_reset_signs_every_token_out(client):
+    alex = member()
+    _, body = api_token(alex.email)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    assert api.get("/api/me/").status_code == 200
+
+    client.post("/accounts/password/reset/", {"email": alex.email})
+    link = re.search(r"http://[^/]+(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body).group(1)
+    form_page = client.get(link, follow=True)
+    client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"password1": "a brand new passphrase 77", "password2": "a brand new passphrase 77"},
+    )
+    assert User.objects.get(pk=alex.pk).check_password("a brand new passphrase 77")
+    assert api.get("/api/me/").status_code == 401
+
+
+def test_saving_a_user_without_changing_the_password_keeps_their_tokens():
+    alex = member()
+    _, body = api_token(alex.email)
+    alex.first_name = "Alexandra"
+    alex.save()
+    User.objects.get(pk=alex.pk).save(update_fields=["last_login"])
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    assert api.get("/api/me/").status_code == 200
+
+
+def test_the_api_sign_in_shares_the_accounts_limit_and_ignores_forwarded_for():
+    alex = member()
+    answers = [api_token(alex.email, "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")[0] for n in range(1, 9)]
+    assert answers[:5] == [400] * 5
+    assert set(answers[5:]) == {429}
+    assert api_token(alex.email)[0] == 429  # locked for a while, right password or not
