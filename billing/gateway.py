@@ -99,10 +99,15 @@ def webhook_event_verify(*, payload: bytes, signature: str | None) -> dict:
     except UnicodeDecodeError as exc:
         raise stripe.SignatureVerificationError("The payload is not text.", signature) from exc
     stripe.WebhookSignature.verify_header(text, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300)
+    if "\\u0000" in text:
+        # Stripe sends no NUL; PostgreSQL cannot store one in a text column.
+        raise MalformedEvent("contains a NUL character")
     try:
         event = json.loads(text)
     except ValueError as exc:
         raise MalformedEvent("not JSON") from exc
+    except RecursionError as exc:  # "[[[[..." thousands deep
+        raise MalformedEvent("nested too deeply") from exc
     if not isinstance(event, dict):
         raise MalformedEvent("not an object")
     return event

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
+import stripe
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from billing.models import Payment, Refund
 from enrollment.models import Reservation
+from enrollment.ports import PaymentUnavailable
 from enrollment.services.reservations import (
     PaymentOutcome,
     reservation_check_payable,
@@ -354,12 +356,18 @@ def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None =
             amount=reservation.group.price,
             currency=reservation.group.currency,
         )
-    session = gateway.checkout_session_create(
-        reservation=reservation,
-        payment_id=payment.pk,
-        amount=payment.amount,
-        expires_at=reservation.expires_at,
-    )
+    try:
+        session = gateway.checkout_session_create(
+            reservation=reservation,
+            payment_id=payment.pk,
+            amount=payment.amount,
+            expires_at=reservation.expires_at,
+        )
+    except stripe.StripeError as exc:
+        # Stripe is down or refused: the seat stays held and the attempt stays open, so a
+        # retry reuses its idempotency key (Stripe makes one page however often we ask).
+        logger.warning("checkout %s could not open: %s", payment.pk, type(exc).__name__)
+        raise PaymentUnavailable() from exc
     Payment.objects.filter(pk=payment.pk).update(checkout_session_id=session.id, checkout_url=session.url)
     payment.refresh_from_db()
     logger.info("checkout %s opened for reservation %s", payment.pk, reservation.pk)

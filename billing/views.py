@@ -18,6 +18,7 @@ from billing.providers import payment_provider_for
 from billing.services import offline_payment_complete
 from billing.webhooks import stripe_event_process, webhook_reject
 from enrollment.models import Reservation
+from enrollment.ports import PaymentUnavailable
 from enrollment.selectors import member_reservations
 from enrollment.services.eligibility import seat_decision
 from grouport.states import default_time_zone
@@ -41,7 +42,16 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
     provider = payment_provider_for(reservation)
     if not provider.test_mode:
         # Stripe's hosted page takes the card: no card data ever reaches this server.
-        return redirect(provider.begin(reservation=reservation).url)
+        try:
+            return redirect(provider.begin(reservation=reservation).url)
+        except PaymentUnavailable:
+            reservation.refresh_from_db()
+            return render(
+                request,
+                "billing/payment_unavailable.html",
+                {"reservation": reservation, "group": reservation.group, "member_tz": _member_tz(request)},
+                status=503,
+            )
     if request.method == "POST":
         offline_payment_complete(reservation=reservation, member=request.user)
         reservation.refresh_from_db()
@@ -57,10 +67,14 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
             "reservation": reservation,
             "group": reservation.group,
             "provider": provider,
-            "member_tz": request.user.time_zone or default_time_zone(request.user.state),
+            "member_tz": _member_tz(request),
             "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
         },
     )
+
+
+def _member_tz(request: HttpRequest) -> str:
+    return request.user.time_zone or default_time_zone(request.user.state)
 
 
 @csrf_exempt

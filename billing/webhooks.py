@@ -6,6 +6,7 @@ A second delivery of an event finds its row and does nothing.
 """
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
@@ -22,6 +23,20 @@ from billing.services import (
 
 logger = logging.getLogger(__name__)
 
+# Stripe's ids ("evt_1Nq...", "cs_test_a1...", "pi_3N...") and event types
+# ("checkout.session.completed"). Anything else is not Stripe's and would not fit our columns.
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,100}")
+
+
+def _stripe_id(value: object, what: str) -> str:
+    """Return ``value`` if it is a Stripe id, "" if it is absent; raise ``MalformedEvent``."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not STRIPE_ID.fullmatch(value):
+        raise MalformedEvent(f"{what} is not a Stripe id")
+    return value
+
 
 class UnknownCheckout(Exception):
     """An event names one of our reservations but a checkout we have no record of (yet)."""
@@ -33,8 +48,12 @@ def event_check(event: object) -> dict:
         raise MalformedEvent("not an object")
     if not isinstance(event.get("id"), str) or not event["id"]:
         raise MalformedEvent("no event id")
+    if not STRIPE_ID.fullmatch(event["id"]):
+        raise MalformedEvent("the event id is not a Stripe id")
     if not isinstance(event.get("type"), str) or not event["type"]:
         raise MalformedEvent("no event type")
+    if not EVENT_TYPE.fullmatch(event["type"]):
+        raise MalformedEvent("the event type is not a Stripe event type")
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise MalformedEvent("no data object")
@@ -44,9 +63,10 @@ def event_check(event: object) -> dict:
 def _checkout_payment(session: dict) -> Payment | None:
     if "reservation_id" not in (session.get("metadata") or {}):
         return None  # another integration's checkout on the same Stripe account
-    session_id = session.get("id")
-    if not isinstance(session_id, str) or not session_id:
+    session_id = _stripe_id(session.get("id"), "the checkout session id")
+    if not session_id:
         raise MalformedEvent("a checkout session without an id")
+    _stripe_id(session.get("payment_intent"), "the payment intent")
     payment = Payment.objects.select_related("reservation").filter(checkout_session_id=session_id).first()
     if payment is None:
         # Our record of the session may not be saved yet: fail, and Stripe retries later.
@@ -55,8 +75,8 @@ def _checkout_payment(session: dict) -> Payment | None:
 
 
 def _intent_payment(obj: dict) -> Payment | None:
-    intent = obj.get("payment_intent")
-    if not intent or not isinstance(intent, str):
+    intent = _stripe_id(obj.get("payment_intent"), "the payment intent")
+    if not intent:
         return None
     return Payment.objects.select_related("reservation").filter(payment_intent_id=intent).first()
 
@@ -105,7 +125,7 @@ def on_charge_refunded(charge: dict) -> None:
 def on_dispute_created(dispute: dict) -> None:
     payment = _intent_payment(dispute)
     if payment is not None:
-        payment_flag_dispute(payment=payment, dispute_id=dispute.get("id", ""))
+        payment_flag_dispute(payment=payment, dispute_id=_stripe_id(dispute.get("id"), "the dispute id"))
 
 
 HANDLERS: dict[str, Callable[[dict], None]] = {
@@ -122,9 +142,10 @@ def webhook_reject(*, event: object, reason: str) -> WebhookRejection:
     """Keep a record, for staff, of a signed event we could not read."""
     known = event if isinstance(event, dict) else {}
     rejection = WebhookRejection.objects.create(
-        event_id=str(known.get("id") or "")[:255],
-        event_type=str(known.get("type") or "")[:100],
-        reason=reason[:200],
+        # What identifies it, minus anything PostgreSQL could not store (a NUL).
+        event_id=str(known.get("id") or "").replace("\x00", "")[:255],
+        event_type=str(known.get("type") or "").replace("\x00", "")[:100],
+        reason=reason.replace("\x00", "")[:200],
     )
     logger.warning("stripe webhook rejection %s: %s", rejection.pk, reason)
     return rejection

@@ -31,9 +31,16 @@ class NextAction:
         return {"type": self.type, "url": self.url}
 
 
+class PaymentUnavailable(Exception):
+    """The payment service could not be reached: the seat stays held; the member tries again."""
+
+
 class PaymentPort(Protocol):
     def checkout_begin(self, *, reservation: "Reservation") -> NextAction:
-        """Start paying for a held, attested seat in a paid group; return where to pay."""
+        """Start paying for a held, attested seat in a paid group; return where to pay.
+
+        Raise ``PaymentUnavailable`` when the payment service cannot be reached.
+        """
         ...
 
     def pay_url(self, *, reservation: "Reservation") -> str:

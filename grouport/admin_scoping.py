@@ -4,11 +4,18 @@ Therapist scoping (a therapist sees only their own groups) lives with the groups
 ``groups/admin_scoping.py``: this layer does not know what a therapist is.
 """
 
+import re
+
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import BooleanField
 from django.http import Http404, HttpRequest
 
 from grouport.audit import audit_record
 from grouport.roles import is_operations
+
+# Ids, dates and date ranges: what list filters send that no one types about a person.
+SAFE_FILTER_VALUE = re.compile(r"[0-9][0-9\-:.,+ ]{0,39}")
 
 
 class OperationsOnlyAdmin(admin.ModelAdmin):
@@ -46,7 +53,7 @@ class AuditedViewsAdmin(admin.ModelAdmin):
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if request.method == "GET" and changelist is not None:
             filters = {
-                key: value if "@" not in value else "[redacted]"
+                key: value if self._filter_value_is_safe(key, value) else "[redacted]"
                 for key, value in request.GET.items()
                 if key not in ("q", "p", "o", "_changelist_filters", "e")
             }
@@ -62,6 +69,20 @@ class AuditedViewsAdmin(admin.ModelAdmin):
                 request=request,
             )
         return response
+
+    def _filter_value_is_safe(self, key: str, value: str) -> bool:
+        """Keep a filter's value only when it cannot be a person's words: an id, a date, a
+        yes/no, or one of a field's fixed choices (a status, a state). ``?last_name=Ber`` or
+        ``?email__icontains=ana`` keep only the key."""
+        if SAFE_FILTER_VALUE.fullmatch(value):
+            return True
+        try:
+            field = self.model._meta.get_field(key.split("__", 1)[0])
+        except FieldDoesNotExist:
+            return False
+        if isinstance(field, BooleanField):
+            return True
+        return bool(field.choices) and value in {str(choice) for choice, _label in field.flatchoices}
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)

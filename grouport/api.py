@@ -1,7 +1,10 @@
 """Account API: expiring tokens for API clients (get, list, revoke), and the member's profile."""
 
-from allauth.core import ratelimit
-from django.contrib.auth import authenticate
+from allauth.account.adapter import get_adapter as get_account_adapter
+from allauth.account.models import EmailAddress
+from allauth.mfa.base.forms import AuthenticateForm
+from allauth.mfa.utils import is_mfa_enabled
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
 from knox.settings import knox_settings
@@ -13,9 +16,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from grouport.exceptions import InvalidInput, NotFound
+from grouport.exceptions import Forbidden, InvalidInput, NotFound
 from grouport.forms import ProfileForm
 from grouport.models import User
+from grouport.roles import needs_second_factor
 from grouport.services import member_profile_update
 from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES, default_time_zone
 
@@ -23,6 +27,12 @@ from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES, default_time_zone
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="A code from your authenticator app (or a recovery code), if your account has one.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
@@ -48,7 +58,8 @@ class TokenApi(APIView):
     """Exchange an email and password for an expiring API token (one error for any wrong pair).
 
     Wrong passwords count against the same limits as the site's sign-in (per address and per
-    account, in the shared cache): past them the answer is 429.
+    account, in the shared cache): past them the answer is 429. As on the site, the email must
+    be confirmed, and an account with a second factor sends its code.
     """
 
     permission_classes = [AllowAny]
@@ -60,20 +71,54 @@ class TokenApi(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"].strip().lower()
-        if not ratelimit.consume(request._request, action="login_failed", key=email, dry_run=True):
-            raise Throttled(detail="Too many failed sign-ins. Please wait a few minutes and try again.")
-        user = authenticate(request._request, email=email, password=serializer.validated_data["password"])
+        # The site's own sign-in check: the same per-account and per-address counts, and a
+        # right password only takes back its own try (it does not wipe the count).
+        try:
+            user = get_account_adapter(request._request).authenticate(
+                request._request, email=email, password=serializer.validated_data["password"]
+            )
+        except DjangoValidationError:
+            raise Throttled(
+                detail="Too many failed sign-ins. Please wait a few minutes and try again."
+            ) from None
         if user is None or not user.is_active:
-            ratelimit.consume(request._request, action="login_failed", key=email)
             # The same answer for an unknown email and a wrong password: no account enumeration.
             raise InvalidInput("Email or password is not correct.", code="invalid_credentials")
-        ratelimit.clear(request._request, action="login_failed", key=email)
+        if not EmailAddress.objects.filter(user=user, verified=True).exists():
+            raise Forbidden(
+                "Confirm your email address first: open the link we sent you.", code="email_unverified"
+            )
+        self._second_factor(user, serializer.validated_data.get("code", ""))
         # Oldest first out, past the per-user limit.
         tokens = AuthToken.objects.filter(user=user).order_by("-created")
         for old in tokens[knox_settings.TOKEN_LIMIT_PER_USER - 1 :]:
             old.delete()
         instance, token = AuthToken.objects.create(user=user)
         return Response({"token": token, "expiry": instance.expiry})
+
+    @staticmethod
+    def _second_factor(user: User, code: str) -> None:
+        """A token is a sign-in: an account with a second factor passes it here too."""
+        if is_mfa_enabled(user):
+            if not code:
+                raise InvalidInput(
+                    "Your account uses two-step sign-in: send a code from your authenticator app as `code`.",
+                    code="second_factor_required",
+                )
+            form = AuthenticateForm(user=user, data={"code": code})
+            if not form.is_valid():
+                raise InvalidInput(
+                    "That code is not correct.",
+                    code="incorrect_code",
+                    errors={"code": [str(e) for e in form.errors.get("code", [])]},
+                )
+            form.authenticator.record_usage()  # validating spent the code: it works once
+        elif needs_second_factor(user):
+            raise Forbidden(
+                "Your account can see members' health information: set up two-step sign-in on the "
+                "site before asking for an API token.",
+                code="second_factor_not_set_up",
+            )
 
 
 class TokenListApi(APIView):
@@ -143,6 +188,13 @@ class MeApi(APIView):
         current = MeSerializer(request.user).data
         if not hasattr(request.data, "get"):
             raise InvalidInput("Send a JSON object of profile fields.", code="invalid")
+        # Types first (a name is a string, a zone is not null), then the form's rules.
+        typed = MeSerializer(request.user, data=request.data, partial=True)
+        if not typed.is_valid():
+            raise InvalidInput(
+                "Some fields are not valid.",
+                errors={field: [str(e) for e in errors] for field, errors in typed.errors.items()},
+            )
         data = {key: request.data.get(key, current[key]) for key in ProfileForm.Meta.fields}
         if (
             "time_zone" not in request.data

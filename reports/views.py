@@ -18,6 +18,11 @@ from groups.models import Group, Therapist
 from reports.charts import column_chart, hbar_chart, line_chart
 from reports.reports import PAGE_ROWS, REPORTS, ReportFilters, Table, reports_all
 
+# Reports cover what the platform can hold: far dates would overflow a datetime, and a
+# century of weekly rows helps no one.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+MAX_SPAN_DAYS = 3660
+
 
 class ReportFilterForm(forms.Form):
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -28,8 +33,17 @@ class ReportFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError("The start date must not be after the end date.")
+        for key in ("date_from", "date_to"):
+            day = data.get(key)
+            if day and not (EARLIEST <= day <= LATEST):
+                raise forms.ValidationError(
+                    f"Pick dates between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.", code="out_of_range"
+                )
+        if data.get("date_from") and data.get("date_to"):
+            if data["date_from"] > data["date_to"]:
+                raise forms.ValidationError("The start date must not be after the end date.")
+            if (data["date_to"] - data["date_from"]).days > MAX_SPAN_DAYS:
+                raise forms.ValidationError("Pick at most ten years at a time.", code="too_long")
         return data
 
     def filters(self) -> ReportFilters:
@@ -104,6 +118,10 @@ def report_csv(request: HttpRequest, key: str) -> HttpResponse:
     if key not in REPORTS:
         raise Http404
     form = ReportFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        # A file with other dates than asked for would mislead: say what is wrong instead.
+        errors = "; ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     table = REPORTS[key](form.filters())
     audit_record(
         actor=request.user, action="report.exported", obj=request.user, data={"report": key}, request=request

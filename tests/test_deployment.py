@@ -375,7 +375,7 @@ def test_production_mode_hardens_the_settings():
     assert loaded["SECURE_SSL_REDIRECT"] is True
     assert loaded["SECURE_HSTS_SECONDS"] > 0
     # Sign-in limits are counted where every worker sees them.
-    assert loaded["CACHES"]["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert loaded["CACHES"]["default"]["BACKEND"] == "grouport.cache.FailoverRedisCache"
     assert "'unsafe-inline'" not in str(loaded["CONTENT_SECURITY_POLICY"])
 
 

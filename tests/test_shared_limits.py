@@ -191,3 +191,24 @@ def test_the_access_log_keeps_no_address_query_string_or_secret(servers):
     assert "/groups/tuesday-evening-dbt/" in text  # what was asked for, but not by whom
     for leak in ("secretkey", "ana@example.test", "email=", "state=NY", "127.0.0.1"):
         assert leak not in text, leak
+
+
+def test_a_malformed_request_neither_kills_a_worker_nor_logs_the_address(servers):
+    (a, _b), logs = servers
+    logs[0].seek(0, 2)
+    start = logs[0].tell()
+    for raw in (
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",  # a duplicate Host
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n",  # a non-numeric length
+    ):
+        with socket.create_connection(("127.0.0.1", a), timeout=10) as connection:
+            connection.sendall(raw)
+            assert connection.recv(1024).startswith(b"HTTP/1.1 400")
+    status, _page = Browser().request(a, "GET", "/healthz")
+    assert status == 200
+    time.sleep(0.5)
+    logs[0].flush()
+    logs[0].seek(start)
+    text = logs[0].read()
+    assert "Traceback" not in text and "Booting worker" not in text, text  # the worker lived
+    assert "127.0.0.1" not in text, text

@@ -26,7 +26,7 @@ from enrollment.errors import (
     InvalidTransition,
 )
 from enrollment.models import Reservation, WaitlistEntry
-from enrollment.ports import NextAction, payment_port
+from enrollment.ports import NextAction, PaymentUnavailable, payment_port
 from enrollment.selectors import seat_holding_q
 from enrollment.services.eligibility import (
     member_check_may_join,
@@ -191,7 +191,12 @@ def reservation_next_step(
         reservation_confirm(reservation=reservation, actor=member, now=now)
         reservation.refresh_from_db()
         return NextAction("confirmed", reverse("enrollment:reservation", args=[reservation.pk]))
-    return payment_port().checkout_begin(reservation=reservation)
+    port = payment_port()
+    try:
+        return port.checkout_begin(reservation=reservation)
+    except PaymentUnavailable:
+        # The seat is held all the same: the pay page says so and tries the service again.
+        return NextAction("pay", port.pay_url(reservation=reservation))
 
 
 def reservation_check_payable(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import environ
 
-from grouport.settings.safety import production_problems
+from grouport.settings.safety import is_production, production_problems
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -50,7 +50,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
-PRODUCTION = DJANGO_ENV == "production"
+try:
+    PRODUCTION = is_production(DJANGO_ENV)
+except ValueError as exc:
+    raise environ.ImproperlyConfigured(str(exc)) from None
 
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else "dev-only-insecure-key-change-me")
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
@@ -141,12 +144,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: where rate limits (sign-in, API) are counted, so it must be shared by every
 # process. Redis when REDIS_URL is set (production); otherwise a file cache in var/, which
-# the processes of one machine share (make run). A Redis outage fails open (logged): members
-# can still sign in, and staff still need their second factor.
+# the processes of one machine share (make run). During a Redis outage each process counts
+# on its own for a while (grouport/cache.py): sign-in still works and limits still hold.
 if env.str("REDIS_URL", default=""):
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "grouport.cache.FailoverRedisCache",
             "LOCATION": env.str("REDIS_URL"),
             "KEY_PREFIX": "grouport",
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
@@ -159,8 +162,6 @@ else:
             "LOCATION": str(BASE_DIR / "var" / "cache"),
         }
     }
-DJANGO_REDIS_IGNORE_EXCEPTIONS = True
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 AUTH_USER_MODEL = "grouport.User"
 AUTHENTICATION_BACKENDS = [
@@ -171,6 +172,7 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/my/"
 
 # --- Accounts (django-allauth): email is the login, verified before any reservation.
+ACCOUNT_ADAPTER = "grouport.adapters.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -344,7 +346,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Django logs "Unauthorized: <path>" for a refused request: the path loses its secrets.
+    "filters": {"redact_paths": {"()": "grouport.log_privacy.RedactRequestPaths"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_paths"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

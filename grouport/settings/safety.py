@@ -13,7 +13,27 @@ from collections.abc import Iterable
 # Keys that are in this repository or its docs, so known to anyone.
 KNOWN_KEYS = ("dev-only-insecure-key-change-me", "build-only-not-a-secret", "dev", "change-me")
 MIN_SECRET_KEY_LENGTH = 50
+# A random 50-character key has about 30 different characters; "abcde" * 12 has 5.
+MIN_SECRET_KEY_DISTINCT = 16
 NOT_REAL_EMAIL = ("console", "dummy", "filebased", "locmem")
+
+
+PRODUCTION_NAMES = ("production", "prod")
+DEVELOPMENT_NAMES = ("development", "dev", "test", "")
+
+
+def is_production(django_env: str) -> bool:
+    """Read DJANGO_ENV; a value that is neither is an error, not a quiet development mode.
+
+    "Production" or "prod" must not start the site with the offline pay button and a
+    published key because of a capital letter.
+    """
+    name = (django_env or "").strip().lower()
+    if name in PRODUCTION_NAMES:
+        return True
+    if name in DEVELOPMENT_NAMES:
+        return False
+    raise ValueError(f"DJANGO_ENV is {django_env!r}: set it to 'production' or 'development'.")
 
 
 def production_problems(
@@ -52,7 +72,7 @@ def production_problems(
         )
     elif key in KNOWN_KEYS or key.startswith("django-insecure"):
         problems.append("SECRET_KEY is a development or published key: generate a new random one.")
-    elif len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5:
+    elif len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < MIN_SECRET_KEY_DISTINCT:
         problems.append(
             f"SECRET_KEY is too short or too simple ({len(key)} characters): use a random string of "
             f"at least {MIN_SECRET_KEY_LENGTH}."
@@ -62,6 +82,12 @@ def production_problems(
         problems.append("ALLOWED_HOSTS is empty: set the host names the site answers to (comma-separated).")
     elif "*" in hosts:
         problems.append("ALLOWED_HOSTS contains '*': list the site's host names instead of accepting any.")
+    for host in hosts:
+        if host.startswith(".") and "." not in host[1:]:
+            problems.append(
+                f"ALLOWED_HOSTS contains {host!r}, which accepts every site under a top-level domain: "
+                "list the site's own host names (e.g. groups.example.org)."
+            )
     if not site_url:
         problems.append(
             "SITE_URL is not set: emails need the site's address, e.g. https://groups.example.org."

@@ -8,7 +8,8 @@ import datetime as dt
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -180,6 +181,12 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
+        if settings.PRODUCTION:
+            # Its passwords are in the README: a superuser anyone can sign in as.
+            raise CommandError(
+                "seed_demo makes accounts whose passwords are published in the README; it does not "
+                "run with DJANGO_ENV=production."
+            )
         today = timezone.localdate()
         created = 0
         staff, new = User.objects.get_or_create(

@@ -1,0 +1,39 @@
+"""How grouport bends django-allauth: one sign-in limit per account, links from SITE_URL."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+
+
+def login_attempts_key(email: str) -> str:
+    """The one key wrong passwords for an account count under, on the site and the API.
+
+    allauth's own key starts with the request's host (with its port), so each spelling of the
+    host, or the API, would give an attacker a fresh five guesses.
+    """
+    return (email or "").strip().lower()
+
+
+def on_site_url(url: str) -> str:
+    """Return ``url`` at the site's configured address, never at the Host a request claimed.
+
+    A reset link built from the request's Host header goes wherever the requester says; with
+    SITE_URL it always points at us.
+    """
+    if not settings.SITE_URL:
+        return url
+    site = urlsplit(settings.SITE_URL)
+    bits = urlsplit(url)
+    return urlunsplit((site.scheme, site.netloc, bits.path, bits.query, bits.fragment))
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        return login_attempts_key(credentials.get("email", credentials.get("username", "")))
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        return on_site_url(super().get_reset_password_from_key_url(key))
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return on_site_url(super().get_email_confirmation_url(request, emailconfirmation))
