@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-postgres test-sqlite lint format chromium migrate seed worker clean
+.PHONY: help install run test test-postgres test-sqlite lint format chromium migrate seed worker clean messages
 
 help:
 	@echo "make run     serve the platform on http://127.0.0.1:8000 (SQLite, eager tasks, console email)"
@@ -43,6 +43,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The Spanish catalog: extract new strings (then translate them in locale/es/LC_MESSAGES/django.po)
+# and compile it. The compiled .mo is committed, so running the site never needs gettext.
+I18N_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=staticfiles
+messages: install
+	$(BIN)/python manage.py makemessages -l es --no-obsolete $(I18N_IGNORE)
+	$(BIN)/python manage.py compilemessages -l es $(I18N_IGNORE)
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import stripe
 from django.conf import settings
+from django.utils import translation
 
 from enrollment.models import Reservation
 
@@ -30,8 +31,10 @@ def from_cents(cents: int) -> Decimal:
 
 
 def neutral_product_name(reservation: Reservation) -> str:
+    """What Stripe and the card statement show: the weekly slot, no clinical word, in English."""
     group = reservation.group
-    return f"Group program, {group.get_weekday_display()}s {group.start_time:%-I:%M %p}"
+    with translation.override("en"):
+        return f"Group program, {group.weekday_plural} {group.start_time:%-I:%M %p}"
 
 
 def checkout_session_create(

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -56,9 +57,9 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
         offline_payment_complete(reservation=reservation, member=request.user)
         reservation.refresh_from_db()
         if reservation.status == Reservation.Status.CONFIRMED:
-            messages.success(request, "Payment received. Your seat is confirmed.")
+            messages.success(request, _("Payment received. Your seat is confirmed."))
         else:
-            messages.warning(request, "We could not give you this seat; your payment is refunded in full.")
+            messages.warning(request, _("We could not give you this seat; your payment is refunded in full."))
         return redirect("enrollment:reservation", pk=reservation.pk)
     return render(
         request,

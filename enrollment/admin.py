@@ -15,7 +15,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from enrollment.models import Attendance, Reminder, Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.models import (
+    Attendance,
+    GroupAgreement,
+    Reminder,
+    Reservation,
+    ResidenceAlert,
+    WaitlistEntry,
+)
 from enrollment.roster import group_roster, roster_csv
 from enrollment.services.attendance import attendance_mark, reservation_move
 from enrollment.services.eligibility import residence_alert_review
@@ -145,6 +152,37 @@ admin.site.unregister(Group)
 admin.site.register(Group, GroupRosterAdmin)
 admin.site.unregister(GroupSession)
 admin.site.register(GroupSession, GroupSessionAttendanceAdmin)
+
+
+@admin.register(GroupAgreement)
+class GroupAgreementAdmin(OperationsOnlyAdmin):
+    """The group agreement members accept. A published version is never edited: a change is a
+    new version (members who accepted the old one are asked again at their next seat, and
+    every roster shows which version each member accepted)."""
+
+    list_display = ("__str__", "published_at", "accepted_by")
+    fields = ("version", "body", "body_es", "published_at")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        latest = GroupAgreement.objects.order_by("-version").first()
+        initial = {"version": (latest.version + 1) if latest else 1}
+        if latest is not None:
+            initial.update(body=latest.body, body_es=latest.body_es)  # start from the current text
+        return initial
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return self.fields if obj is not None else ()
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Viewing is allowed (the page is read-only), saving over a version is not.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Accepted by (seats)")
+    def accepted_by(self, obj: GroupAgreement) -> int:
+        return Reservation.objects.filter(agreement=obj).count()
 
 
 @admin.register(Reservation)

@@ -1,6 +1,7 @@
 """The member API: reservations and the waitlist. Members only ever see their own."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
@@ -84,7 +85,7 @@ def _reservable_group(pk: int) -> Group:
     """A group a member may ask about: published or closed (drafts do not exist to them)."""
     group = Group.objects.filter(pk=pk).exclude(status=Group.Status.DRAFT).select_related("therapist").first()
     if group is None:
-        raise NotFound("No published group has that id.")
+        raise NotFound(_("No published group has that id."))
     return group
 
 
@@ -154,7 +155,7 @@ class GroupWaitlistApi(APIView):
             member_waitlist(member=request.user).filter(group_id=pk, status__in=WaitlistEntry.ACTIVE).first()
         )
         if entry is None:
-            raise NotFound("You are not on this group's waitlist.")
+            raise NotFound(_("You are not on this group's waitlist."))
         waitlist_leave(entry=entry, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -4,19 +4,40 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from grouport.states import STATE_CHOICES
 from groups.models import Group, GroupSession
+
+
+class GroupAgreement(models.Model):
+    """The group agreement a member accepts when they take a seat: attendance,
+    confidentiality, the crisis plan. Versioned: a change is a new version, and every
+    reservation keeps the version its member accepted."""
+
+    version = models.PositiveSmallIntegerField(unique=True)
+    body = models.TextField(help_text="In English. Paragraphs separated by a blank line.")
+    body_es = models.TextField("body (Spanish)", help_text="The same text in Spanish.")
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"Group agreement v{self.version}"
+
+    def body_in(self, language: str) -> str:
+        return self.body_es if language.startswith("es") and self.body_es else self.body
 
 
 class Reservation(models.Model):
     """A member's place in a group: held while they pay, then confirmed, or let go."""
 
     class Status(models.TextChoices):
-        HELD = "held", "Held"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+        HELD = "held", _("Held")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     class Source(models.TextChoices):
         DIRECT = "direct", "Reserved by the member"
@@ -52,6 +73,10 @@ class Reservation(models.Model):
     # for them first and attested when they accept it).
     residence_state = models.CharField(max_length=2, choices=STATE_CHOICES, blank=True)
     attested_at = models.DateTimeField(null=True, blank=True)
+    agreement = models.ForeignKey(
+        GroupAgreement, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The version of the group agreement the member accepted.",
+    )  # fmt: skip
 
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -108,12 +133,12 @@ class WaitlistEntry(models.Model):
     """A member queued for a full group; first in, first offered."""
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        OFFERED = "offered", "Offered a seat"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
-        LAPSED = "lapsed", "Offer lapsed"
-        LEFT = "left", "Left the waitlist"
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offered a seat")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        LAPSED = "lapsed", _("Offer lapsed")
+        LEFT = "left", _("Left the waitlist")
 
     AUDIT_NAME = "waitlist"
     ACTIVE = (Status.WAITING, Status.OFFERED)

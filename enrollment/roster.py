@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from enrollment.models import Attendance, Reservation, ResidenceAlert, WaitlistEntry
 from grouport.exports import csv_text
-from grouport.states import STATE_NAMES, TIME_ZONE_NAMES
+from grouport.states import STATE_NAMES, time_zone_name
 from groups.models import Group, GroupSession
 
 
@@ -19,6 +19,7 @@ class RosterRow:
     state: str
     time_zone: str
     joined_on: str
+    agreement: str = ""  # the group agreement's version the member accepted ("v1")
     present: int = 0
     marked: int = 0
     flagged: bool = False
@@ -45,7 +46,7 @@ def group_roster(*, group: Group) -> Roster:
     now = timezone.now()
     confirmed = list(
         Reservation.objects.filter(group=group, status=Reservation.Status.CONFIRMED)
-        .select_related("member")
+        .select_related("member", "agreement")
         .order_by("member__last_name", "member__first_name", "pk")
     )
     held = list(
@@ -68,8 +69,9 @@ def group_roster(*, group: Group) -> Roster:
             name=r.member.get_full_name() or f"Member #{r.member_id}",
             email=r.member.email,
             state=STATE_NAMES.get(r.member.state, r.member.state),
-            time_zone=TIME_ZONE_NAMES.get(r.member.time_zone, r.member.time_zone),
+            time_zone=time_zone_name(r.member.time_zone),
             joined_on=f"{timezone.localtime(r.confirmed_at):%Y-%m-%d}" if r.confirmed_at else "",
+            agreement=f"v{r.agreement.version}" if r.agreement_id else "",
         )
         for r in confirmed
     }
@@ -95,7 +97,7 @@ def group_roster(*, group: Group) -> Roster:
     return Roster(group, list(rows.values()), held, waitlist, sessions, present, alerts)
 
 
-ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "attendance rate"]
+ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "agreement", "attendance rate"]
 
 
 def roster_csv(roster: Roster) -> str:
@@ -103,7 +105,7 @@ def roster_csv(roster: Roster) -> str:
     return csv_text(
         ROSTER_COLUMNS + [f"week {s.number}" for s in roster.sessions],
         (
-            [row.name, row.email, row.state, row.time_zone, row.joined_on, row.attendance_rate]
+            [row.name, row.email, row.state, row.time_zone, row.joined_on, row.agreement, row.attendance_rate]
             + [row.by_session.get(s.pk, "") for s in roster.sessions]
             for row in roster.members
         ),

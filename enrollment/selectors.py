@@ -6,7 +6,8 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
+from enrollment import agreement_text
+from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, WaitlistEntry
 from grouport.models import User
 from groups.models import Group, GroupSession
 
@@ -83,3 +84,18 @@ def member_open_alerts(*, member: User) -> set[int]:
             reservation__member=member, status=ResidenceAlert.Status.OPEN
         ).values_list("reservation_id", flat=True)
     )
+
+
+def agreement_current() -> GroupAgreement:
+    """The version of the group agreement members accept today (the latest published).
+
+    The first version ships with the code (a migration publishes it); on a database emptied
+    since, it is published again rather than leaving members nothing to read.
+    """
+    agreement = GroupAgreement.objects.filter(published_at__lte=timezone.now()).order_by("-version").first()
+    if agreement is None:
+        agreement, _created = GroupAgreement.objects.get_or_create(
+            version=agreement_text.FIRST_VERSION,
+            defaults={"body": agreement_text.BODY, "body_es": agreement_text.BODY_ES},
+        )
+    return agreement

@@ -14,6 +14,8 @@ urlpatterns = [
     path("waitlist/<int:pk>/accept/", views.offer_accept, name="offer_accept"),
     path("waitlist/<int:pk>/decline/", views.offer_decline, name="offer_decline"),
     path("my/", views.my_groups, name="my_groups"),
+    path("agreement/", views.agreement, name="agreement"),
+    path("agreement/v<int:version>/", views.agreement, name="agreement_version"),
     path("account/profile/", views.profile, name="profile"),
     path("account/tokens/<str:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -11,16 +11,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from knox.models import AuthToken
 
 from enrollment.calendar import reservation_calendar
+from enrollment.errors import AttestationRequired
 from enrollment.forms import AttestationForm
-from enrollment.models import Reservation, WaitlistEntry
+from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
 from enrollment.ports import payment_port
 from enrollment.selectors import (
+    agreement_current,
     member_open_alerts,
     member_reservations,
     member_upcoming_sessions,
@@ -43,8 +48,9 @@ from enrollment.services.waitlist import (
 )
 from grouport.forms import ProfileForm
 from grouport.services import member_profile_update
-from grouport.states import STATE_NAMES, TIME_ZONE_NAMES, default_time_zone
+from grouport.states import STATE_NAMES, default_time_zone, time_zone_name
 from groups.eligibility import REASON_TEXT, Reason
+from groups.models import Group
 from groups.selectors import group_public, skills_alternatives
 
 
@@ -63,12 +69,22 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
     if group is None:
         raise Http404("No such group.")
     member = request.user
-    form = AttestationForm(request.POST or None)
+    agreement = agreement_current()
+    form = AttestationForm(
+        request.POST or None, therapy=group.kind == Group.Kind.THERAPY, agreement_version=agreement.version
+    )
     if request.method == "POST" and form.is_valid():
-        _reservation, action = reservation_start(member=member, group=group, attestations=form.attestations())
-        if action.type == "confirmed":
-            messages.success(request, "Your seat is confirmed.")
-        return redirect(action.url)
+        try:
+            _reservation, action = reservation_start(
+                member=member, group=group, attestations=form.attestations()
+            )
+        except AttestationRequired as error:
+            # Still on the form, with the reason next to it (the agreement changed, say).
+            form.add_error(None, error.detail)
+        else:
+            if action.type == "confirmed":
+                messages.success(request, _("Your seat is confirmed."))
+            return redirect(action.url)
     decision = seat_decision(state=member.state, group=group) if member.state else None
     # A hold that ran out is not "a seat you already have", even before the job marks it.
     existing = member_reservations(member=member).filter(seat_holding_q(timezone.now()), group=group).first()
@@ -88,7 +104,11 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             "waiting": waiting,
             "full": group.seats_left <= 0,
             "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
+            "agreement": agreement,
+            "agreement_text": agreement.body_in(get_language() or "en"),
+            "next_reason": None,
         },
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 
@@ -122,6 +142,8 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "now": now,
             "processing": processing,
             "paid": port.paid_amount(reservation=reservation),
+            "flagged": reservation.pk in member_open_alerts(member=request.user),
+            "profile_url": reverse("enrollment:profile") + "?next=" + request.path,
         },
     )
 
@@ -134,9 +156,9 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
             refunded = reservation_cancel(reservation=reservation, actor=request.user).refunded
             messages.success(
                 request,
-                f"Your reservation is cancelled. ${refunded} will be refunded."
+                _("Your reservation is cancelled. $%(amount)s will be refunded.") % {"amount": refunded}
                 if refunded
-                else "Your reservation is cancelled.",
+                else _("Your reservation is cancelled."),
             )
         return redirect("enrollment:my_groups")
     return render(
@@ -206,7 +228,7 @@ def my_groups(request: HttpRequest) -> HttpResponse:
                 and r not in ran_out
             ][:10],
             "member_tz": _member_tz(request),
-            "member_tz_name": TIME_ZONE_NAMES.get(_member_tz(request), _member_tz(request)),
+            "member_tz_name": time_zone_name(_member_tz(request)),
             "now": now,
         },
     )
@@ -219,7 +241,7 @@ def waitlist_join_view(request: HttpRequest, slug: str) -> HttpResponse:
     if group is None:
         raise Http404("No such group.")
     waitlist_join(member=request.user, group=group)
-    messages.success(request, "You are on the waitlist. We will email you if a seat opens.")
+    messages.success(request, _("You are on the waitlist. We will email you if a seat opens."))
     return redirect("enrollment:my_groups")
 
 
@@ -228,7 +250,7 @@ def waitlist_join_view(request: HttpRequest, slug: str) -> HttpResponse:
 def waitlist_leave_view(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
     waitlist_leave(entry=entry, actor=request.user)
-    messages.success(request, "You have left the waitlist.")
+    messages.success(request, _("You have left the waitlist."))
     return redirect("enrollment:my_groups")
 
 
@@ -236,18 +258,48 @@ def waitlist_leave_view(request: HttpRequest, pk: int) -> HttpResponse:
 def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
     if entry.status != WaitlistEntry.Status.OFFERED:
-        messages.info(request, "This offer is no longer open.")
+        messages.info(request, _("This offer is no longer open."))
         return redirect("enrollment:my_groups")
-    form = AttestationForm(request.POST or None)
+    agreement = agreement_current()
+    form = AttestationForm(
+        request.POST or None,
+        therapy=entry.group.kind == Group.Kind.THERAPY,
+        agreement_version=agreement.version,
+    )
     if request.method == "POST" and form.is_valid():
-        _reservation, action = waitlist_offer_accept(
-            entry=entry, member=request.user, attestations=form.attestations()
-        )
-        return redirect(action.url)
+        try:
+            _reservation, action = waitlist_offer_accept(
+                entry=entry, member=request.user, attestations=form.attestations()
+            )
+        except AttestationRequired as error:
+            form.add_error(None, error.detail)
+        else:
+            return redirect(action.url)
     return render(
         request,
         "enrollment/offer_accept.html",
-        {"entry": entry, "group": entry.group, "form": form, "member_tz": _member_tz(request)},
+        {
+            "entry": entry,
+            "group": entry.group,
+            "form": form,
+            "member_tz": _member_tz(request),
+            "agreement": agreement,
+            "agreement_text": agreement.body_in(get_language() or "en"),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def agreement(request: HttpRequest, version: int | None = None) -> HttpResponse:
+    """The group agreement: today's, or an earlier version by number (what someone accepted)."""
+    agreements = GroupAgreement.objects.order_by("-version")
+    shown = (agreements.filter(version=version) if version else agreements).first()
+    if shown is None:
+        raise Http404("No such version.")
+    return render(
+        request,
+        "enrollment/agreement.html",
+        {"agreement": shown, "text": shown.body_in(get_language() or "en"), "current": agreements.first()},
     )
 
 
@@ -256,7 +308,7 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
 def offer_decline(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
     waitlist_offer_decline(entry=entry, actor=request.user)
-    messages.success(request, "You declined the seat. It goes to the next person in line.")
+    messages.success(request, _("You declined the seat. It goes to the next person in line."))
     return redirect("enrollment:my_groups")
 
 
@@ -265,7 +317,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         notices = member_profile_update(member=request.user, data=form.cleaned_data, actor=request.user)
-        messages.success(request, "Your profile is saved.")
+        messages.success(request, _("Your profile is saved."))
         for notice in notices:
             messages.warning(request, notice)
         next_url = request.POST.get("next") or request.GET.get("next")
@@ -287,5 +339,5 @@ def profile(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
     """Sign out an app that used an API token (the profile page lists them)."""
     AuthToken.objects.filter(user=request.user, token_key=token_id).delete()
-    messages.success(request, "That app is signed out.")
+    messages.success(request, _("That app is signed out."))
     return redirect("enrollment:profile")

@@ -37,3 +37,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_email_confirmation_url(self, request, emailconfirmation) -> str:
         return on_site_url(super().get_email_confirmation_url(request, emailconfirmation))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # The crisis line at the top of every account email links to the site's help page.
+        super().send_mail(template_prefix, email, {"site_url": settings.SITE_URL, **context})

@@ -4,7 +4,9 @@ from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
 from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
 from knox.settings import knox_settings
@@ -21,7 +23,7 @@ from grouport.forms import ProfileForm
 from grouport.models import User
 from grouport.roles import needs_second_factor
 from grouport.services import member_profile_update
-from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES, default_time_zone
+from grouport.states import STATE_CHOICES, default_time_zone
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -79,14 +81,14 @@ class TokenApi(APIView):
             )
         except DjangoValidationError:
             raise Throttled(
-                detail="Too many failed sign-ins. Please wait a few minutes and try again."
+                detail=_("Too many failed sign-ins. Please wait a few minutes and try again.")
             ) from None
         if user is None or not user.is_active:
             # The same answer for an unknown email and a wrong password: no account enumeration.
-            raise InvalidInput("Email or password is not correct.", code="invalid_credentials")
+            raise InvalidInput(_("Email or password is not correct."), code="invalid_credentials")
         if not EmailAddress.objects.filter(user=user, verified=True).exists():
             raise Forbidden(
-                "Confirm your email address first: open the link we sent you.", code="email_unverified"
+                _("Confirm your email address first: open the link we sent you."), code="email_unverified"
             )
         self._second_factor(user, serializer.validated_data.get("code", ""))
         # Oldest first out, past the per-user limit.
@@ -102,21 +104,26 @@ class TokenApi(APIView):
         if is_mfa_enabled(user):
             if not code:
                 raise InvalidInput(
-                    "Your account uses two-step sign-in: send a code from your authenticator app as `code`.",
+                    _(
+                        "Your account uses two-step sign-in: send a code from your authenticator "
+                        "app as `code`."
+                    ),
                     code="second_factor_required",
                 )
             form = AuthenticateForm(user=user, data={"code": code})
             if not form.is_valid():
                 raise InvalidInput(
-                    "That code is not correct.",
+                    _("That code is not correct."),
                     code="incorrect_code",
                     errors={"code": [str(e) for e in form.errors.get("code", [])]},
                 )
             form.authenticator.record_usage()  # validating spent the code: it works once
         elif needs_second_factor(user):
             raise Forbidden(
-                "Your account can see members' health information: set up two-step sign-in on the "
-                "site before asking for an API token.",
+                _(
+                    "Your account can see members' health information: set up two-step sign-in on the "
+                    "site before asking for an API token."
+                ),
                 code="second_factor_not_set_up",
             )
 
@@ -135,9 +142,9 @@ class TokenRevokeApi(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, token_id: str) -> Response:
-        deleted, _ = AuthToken.objects.filter(user=request.user, token_key=token_id).delete()
+        deleted, _by_model = AuthToken.objects.filter(user=request.user, token_key=token_id).delete()
         if not deleted:
-            raise NotFound("You have no token with that id.")
+            raise NotFound(_("You have no token with that id."))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -155,11 +162,16 @@ class LogoutApi(APIView):
 
 class MeSerializer(serializers.ModelSerializer):
     state = serializers.ChoiceField(choices=STATE_CHOICES)
-    time_zone = serializers.ChoiceField(choices=TIME_ZONE_CHOICES, allow_blank=True, required=False)
+    time_zone = serializers.CharField(
+        allow_blank=True, required=False, help_text="Any IANA zone, e.g. America/New_York or Europe/Madrid."
+    )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES, allow_blank=True, required=False, help_text="For the site and emails."
+    )
 
     class Meta:
         model = User
-        fields = ["id", "email", "first_name", "last_name", "state", "time_zone"]
+        fields = ["id", "email", "first_name", "last_name", "state", "time_zone", "language"]
         read_only_fields = ["id", "email"]
 
 
@@ -187,12 +199,12 @@ class MeApi(APIView):
         # The profile form holds the rules (Florida must pick a zone), for the API and the page.
         current = MeSerializer(request.user).data
         if not hasattr(request.data, "get"):
-            raise InvalidInput("Send a JSON object of profile fields.", code="invalid")
+            raise InvalidInput(_("Send a JSON object of profile fields."), code="invalid")
         # Types first (a name is a string, a zone is not null), then the form's rules.
         typed = MeSerializer(request.user, data=request.data, partial=True)
         if not typed.is_valid():
             raise InvalidInput(
-                "Some fields are not valid.",
+                _("Some fields are not valid."),
                 errors={field: [str(e) for e in errors] for field, errors in typed.errors.items()},
             )
         data = {key: request.data.get(key, current[key]) for key in ProfileForm.Meta.fields}

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -19,7 +20,7 @@ class DomainError(Exception):
 
     code = "error"
     status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "The request could not be completed."
+    default_detail = _("The request could not be completed.")
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.default_detail
@@ -29,7 +30,8 @@ class DomainError(Exception):
         super().__init__(self.detail)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "detail": self.detail, **self.extra}
+        # str(): a lazy message is rendered in the language of the request being answered.
+        return {"code": self.code, "detail": str(self.detail), **self.extra}
 
 
 class InvalidInput(DomainError):
@@ -40,7 +42,7 @@ class InvalidInput(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     status_code = status.HTTP_404_NOT_FOUND
-    default_detail = "Not found."
+    default_detail = _("Not found.")
 
 
 class Conflict(DomainError):
@@ -73,7 +75,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return response
     body: dict[str, Any] = {"code": _drf_code(exc)}
     if isinstance(exc, drf_exceptions.ValidationError):
-        body["detail"] = "Some fields are not valid."
+        body["detail"] = str(_("Some fields are not valid."))
         body["errors"] = exc.detail
     else:
         body["detail"] = str(exc.detail)

@@ -5,10 +5,13 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 from grouport.audit import client_ip, current_ip
 from grouport.exceptions import DomainError
@@ -118,6 +121,28 @@ class UnprintableInputMiddleware:
         return False
 
 
+class MemberLanguageMiddleware:
+    """Use a signed-in member's saved language when the browser has not picked one here.
+
+    The switcher sets a cookie (and saves the choice on the profile); without the cookie, a
+    member who chose Spanish on another device still reads Spanish.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and getattr(user, "language", "")
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        ):
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)
+
+
 # Where members' data is shown to staff and therapists: the admin (rosters, exports) and reports.
 PROTECTED_PREFIXES = ("/admin/", "/reports/")
 
@@ -152,9 +177,11 @@ class SecondFactorMiddleware:
         if not is_mfa_enabled(request.user):
             messages.info(
                 request,
-                "Your account can see members' health information, so it needs a second factor. "
-                "Set up an authenticator app to continue.",
+                _(
+                    "Your account can see members' health information, so it needs a second factor. "
+                    "Set up an authenticator app to continue."
+                ),
             )
             return redirect(f"/accounts/2fa/totp/activate/?{query}")
-        messages.info(request, "Enter a code from your authenticator app to continue.")
+        messages.info(request, _("Enter a code from your authenticator app to continue."))
         return redirect(f"/accounts/2fa/reauthenticate/?{query}")

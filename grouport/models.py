@@ -1,11 +1,12 @@
 """The user model: one account for members, therapists and staff, with email as the login."""
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
-from grouport.states import STATE_CHOICES, TIME_ZONE_CHOICES
+from grouport.states import STATE_CHOICES
 
 
 class UserManager(BaseUserManager["User"]):
@@ -41,7 +42,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     state = models.CharField("state of residence", max_length=2, choices=STATE_CHOICES, blank=True)
-    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, blank=True)
+    # Any IANA zone: a member may live, or travel, anywhere (validated against the tz database).
+    time_zone = models.CharField(max_length=64, blank=True)
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, blank=True, help_text="For the site and for emails."
+    )
     is_staff = models.BooleanField(
         default=False, help_text="Designates whether the user can log into the admin site."
     )

@@ -36,6 +36,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "enrollment.attendance": ("view", "add", "change"),
         "enrollment.reminder": ("view",),
         "enrollment.residencealert": ("view", "change"),
+        "enrollment.groupagreement": ("view", "add"),
         "billing.payment": ("view", "change"),
         "billing.refund": ("view",),
         "billing.webhookrejection": ("view",),

@@ -10,7 +10,7 @@ from grouport.signals import residence_changed
 
 logger = logging.getLogger(__name__)
 
-PROFILE_FIELDS = ("first_name", "last_name", "state", "time_zone")
+PROFILE_FIELDS = ("first_name", "last_name", "state", "time_zone", "language")
 
 
 def member_profile_update(*, member: User, data: dict[str, str], actor: User | None) -> list[str]:

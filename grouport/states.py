@@ -4,88 +4,125 @@ A state's time zone is only a default for a member's profile: several states spa
 zones (Florida's panhandle is Central), so the member can always pick another.
 """
 
+import functools
+import zoneinfo
+
 from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 OUTSIDE_US = "XX"
 
 # code, name, default IANA time zone
-_STATES: tuple[tuple[str, str, str], ...] = (
-    ("AL", "Alabama", "America/Chicago"),
-    ("AK", "Alaska", "America/Anchorage"),
-    ("AZ", "Arizona", "America/Phoenix"),
-    ("AR", "Arkansas", "America/Chicago"),
-    ("CA", "California", "America/Los_Angeles"),
-    ("CO", "Colorado", "America/Denver"),
-    ("CT", "Connecticut", "America/New_York"),
-    ("DE", "Delaware", "America/New_York"),
-    ("DC", "District of Columbia", "America/New_York"),
-    ("FL", "Florida", "America/New_York"),
-    ("GA", "Georgia", "America/New_York"),
-    ("HI", "Hawaii", "Pacific/Honolulu"),
-    ("ID", "Idaho", "America/Boise"),
-    ("IL", "Illinois", "America/Chicago"),
-    ("IN", "Indiana", "America/Indiana/Indianapolis"),
-    ("IA", "Iowa", "America/Chicago"),
-    ("KS", "Kansas", "America/Chicago"),
-    ("KY", "Kentucky", "America/New_York"),
-    ("LA", "Louisiana", "America/Chicago"),
-    ("ME", "Maine", "America/New_York"),
-    ("MD", "Maryland", "America/New_York"),
-    ("MA", "Massachusetts", "America/New_York"),
-    ("MI", "Michigan", "America/Detroit"),
-    ("MN", "Minnesota", "America/Chicago"),
-    ("MS", "Mississippi", "America/Chicago"),
-    ("MO", "Missouri", "America/Chicago"),
-    ("MT", "Montana", "America/Denver"),
-    ("NE", "Nebraska", "America/Chicago"),
-    ("NV", "Nevada", "America/Los_Angeles"),
-    ("NH", "New Hampshire", "America/New_York"),
-    ("NJ", "New Jersey", "America/New_York"),
-    ("NM", "New Mexico", "America/Denver"),
-    ("NY", "New York", "America/New_York"),
-    ("NC", "North Carolina", "America/New_York"),
-    ("ND", "North Dakota", "America/Chicago"),
-    ("OH", "Ohio", "America/New_York"),
-    ("OK", "Oklahoma", "America/Chicago"),
-    ("OR", "Oregon", "America/Los_Angeles"),
-    ("PA", "Pennsylvania", "America/New_York"),
-    ("RI", "Rhode Island", "America/New_York"),
-    ("SC", "South Carolina", "America/New_York"),
-    ("SD", "South Dakota", "America/Chicago"),
-    ("TN", "Tennessee", "America/Chicago"),
-    ("TX", "Texas", "America/Chicago"),
-    ("UT", "Utah", "America/Denver"),
-    ("VT", "Vermont", "America/New_York"),
-    ("VA", "Virginia", "America/New_York"),
-    ("WA", "Washington", "America/Los_Angeles"),
-    ("WV", "West Virginia", "America/New_York"),
-    ("WI", "Wisconsin", "America/Chicago"),
-    ("WY", "Wyoming", "America/Denver"),
-    ("PR", "Puerto Rico", "America/Puerto_Rico"),
+_STATES: tuple[tuple[str, Promise, str], ...] = (
+    ("AL", _("Alabama"), "America/Chicago"),
+    ("AK", _("Alaska"), "America/Anchorage"),
+    ("AZ", _("Arizona"), "America/Phoenix"),
+    ("AR", _("Arkansas"), "America/Chicago"),
+    ("CA", _("California"), "America/Los_Angeles"),
+    ("CO", _("Colorado"), "America/Denver"),
+    ("CT", _("Connecticut"), "America/New_York"),
+    ("DE", _("Delaware"), "America/New_York"),
+    ("DC", _("District of Columbia"), "America/New_York"),
+    ("FL", _("Florida"), "America/New_York"),
+    ("GA", _("Georgia"), "America/New_York"),
+    ("HI", _("Hawaii"), "Pacific/Honolulu"),
+    ("ID", _("Idaho"), "America/Boise"),
+    ("IL", _("Illinois"), "America/Chicago"),
+    ("IN", _("Indiana"), "America/Indiana/Indianapolis"),
+    ("IA", _("Iowa"), "America/Chicago"),
+    ("KS", _("Kansas"), "America/Chicago"),
+    ("KY", _("Kentucky"), "America/New_York"),
+    ("LA", _("Louisiana"), "America/Chicago"),
+    ("ME", _("Maine"), "America/New_York"),
+    ("MD", _("Maryland"), "America/New_York"),
+    ("MA", _("Massachusetts"), "America/New_York"),
+    ("MI", _("Michigan"), "America/Detroit"),
+    ("MN", _("Minnesota"), "America/Chicago"),
+    ("MS", _("Mississippi"), "America/Chicago"),
+    ("MO", _("Missouri"), "America/Chicago"),
+    ("MT", _("Montana"), "America/Denver"),
+    ("NE", _("Nebraska"), "America/Chicago"),
+    ("NV", _("Nevada"), "America/Los_Angeles"),
+    ("NH", _("New Hampshire"), "America/New_York"),
+    ("NJ", _("New Jersey"), "America/New_York"),
+    ("NM", _("New Mexico"), "America/Denver"),
+    ("NY", _("New York"), "America/New_York"),
+    ("NC", _("North Carolina"), "America/New_York"),
+    ("ND", _("North Dakota"), "America/Chicago"),
+    ("OH", _("Ohio"), "America/New_York"),
+    ("OK", _("Oklahoma"), "America/Chicago"),
+    ("OR", _("Oregon"), "America/Los_Angeles"),
+    ("PA", _("Pennsylvania"), "America/New_York"),
+    ("RI", _("Rhode Island"), "America/New_York"),
+    ("SC", _("South Carolina"), "America/New_York"),
+    ("SD", _("South Dakota"), "America/Chicago"),
+    ("TN", _("Tennessee"), "America/Chicago"),
+    ("TX", _("Texas"), "America/Chicago"),
+    ("UT", _("Utah"), "America/Denver"),
+    ("VT", _("Vermont"), "America/New_York"),
+    ("VA", _("Virginia"), "America/New_York"),
+    ("WA", _("Washington"), "America/Los_Angeles"),
+    ("WV", _("West Virginia"), "America/New_York"),
+    ("WI", _("Wisconsin"), "America/Chicago"),
+    ("WY", _("Wyoming"), "America/Denver"),
+    ("PR", _("Puerto Rico"), "America/Puerto_Rico"),
 )
 
-STATE_CHOICES: list[tuple[str, str]] = [(code, name) for code, name, _ in _STATES] + [
-    (OUTSIDE_US, "Outside the US"),
+STATE_CHOICES: list[tuple[str, Promise]] = [(code, name) for code, name, _zone in _STATES] + [
+    (OUTSIDE_US, _("Outside the US")),
 ]
-STATE_NAMES: dict[str, str] = dict(STATE_CHOICES)
-DEFAULT_TIME_ZONE: dict[str, str] = {code: tz for code, _, tz in _STATES}
+STATE_NAMES: dict[str, Promise] = dict(STATE_CHOICES)
+DEFAULT_TIME_ZONE: dict[str, str] = {code: tz for code, _name, tz in _STATES}
 
-# Time zones a member may pick, and a group may be scheduled in.
-TIME_ZONE_CHOICES: list[tuple[str, str]] = [
-    ("America/New_York", "Eastern"),
-    ("America/Chicago", "Central"),
-    ("America/Denver", "Mountain"),
-    ("America/Phoenix", "Arizona"),
-    ("America/Los_Angeles", "Pacific"),
-    ("America/Anchorage", "Alaska"),
-    ("Pacific/Honolulu", "Hawaii"),
-    ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
-    ("America/Boise", "Mountain (Boise)"),
-    ("America/Indiana/Indianapolis", "Eastern (Indiana)"),
-    ("America/Detroit", "Eastern (Michigan)"),
+# The US zones a group may be scheduled in (and that head a member's list).
+TIME_ZONE_CHOICES: list[tuple[str, Promise]] = [
+    ("America/New_York", _("Eastern")),
+    ("America/Chicago", _("Central")),
+    ("America/Denver", _("Mountain")),
+    ("America/Phoenix", _("Arizona")),
+    ("America/Los_Angeles", _("Pacific")),
+    ("America/Anchorage", _("Alaska")),
+    ("Pacific/Honolulu", _("Hawaii")),
+    ("America/Puerto_Rico", _("Atlantic (Puerto Rico)")),
+    ("America/Boise", _("Mountain (Boise)")),
+    ("America/Indiana/Indianapolis", _("Eastern (Indiana)")),
+    ("America/Detroit", _("Eastern (Michigan)")),
     ("UTC", "UTC"),
 ]
-TIME_ZONE_NAMES: dict[str, str] = dict(TIME_ZONE_CHOICES)
+TIME_ZONE_NAMES: dict[str, Promise] = dict(TIME_ZONE_CHOICES)
+
+
+@functools.cache
+def world_time_zones() -> tuple[str, ...]:
+    """Every IANA zone a person may be in (the tz database's canonical names)."""
+    return tuple(
+        sorted(
+            zone
+            for zone in zoneinfo.available_timezones()
+            if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
+        )
+    )
+
+
+def member_time_zone_choices() -> list[tuple[str, object]]:
+    """The zones a member may pick: the US ones first, then every zone in the world."""
+    us = [zone for zone, _label in TIME_ZONE_CHOICES]
+    return [
+        *TIME_ZONE_CHOICES,
+        *((zone, zone.replace("_", " ")) for zone in world_time_zones() if zone not in us),
+    ]
+
+
+def is_valid_time_zone(zone: str) -> bool:
+    return zone == "UTC" or zone in world_time_zones()
+
+
+def time_zone_name(zone: str) -> str:
+    """How a zone is named on a page: "Eastern" for the US zones, else its city ("Europe/Madrid")."""
+    return str(TIME_ZONE_NAMES.get(zone, zone.replace("_", " ")))
+
+
 FALLBACK_TIME_ZONE = "America/New_York"
 
 # States where a member must choose between two zones rather than take the default.

@@ -1,15 +1,19 @@
-"""Error pages (each carries the crisis footer like every other page), the admin's hand-over
-to the one sign-in, and the health check."""
+"""Error pages (each carries the crisis line like every other page), the crisis help and
+trust pages, the language switch, the admin's hand-over to the one sign-in, the health check."""
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from grouport.services import member_profile_update
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -75,3 +79,42 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:
         return JsonResponse({"ok": False}, status=503)
     return JsonResponse({"ok": True})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The site's own page when a form's security check fails (cookies cleared, an old tab)."""
+    return HttpResponse(render_to_string("403_csrf.html", request=request), status=403)
+
+
+def crisis_help(request: HttpRequest) -> HttpResponse:
+    """Help now: 988 by call or text, in English or Spanish, 911, and outside the US."""
+    return render(request, "pages/help.html")
+
+
+def page(request: HttpRequest, name: str) -> HttpResponse:
+    """The pages that say who we are and what we do with what members tell us."""
+    return render(request, f"pages/{name}.html")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Switch the site's language; a signed-in member's choice is kept for their emails too."""
+    language = request.POST.get("language", "")
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = redirect(target)
+    if language not in dict(settings.LANGUAGES):
+        return response
+    if request.user.is_authenticated and request.user.language != language:
+        member_profile_update(member=request.user, data={"language": language}, actor=request.user)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=request.is_secure(),
+    )
+    return response

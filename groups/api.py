@@ -3,6 +3,7 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -82,7 +83,7 @@ FILTER_PARAMETERS = [
     OpenApiParameter(
         "state",
         str,
-        enum=[code for code, _ in STATE_CHOICES],
+        enum=[code for code, _name in STATE_CHOICES],
         description="Only groups someone living in this state may join (XX: outside the US).",
     ),
     OpenApiParameter("kind", str, enum=Group.Kind.values),
@@ -127,7 +128,7 @@ class GroupDetailApi(RetrieveAPIView):
     def get_object(self) -> Group:
         group = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
         if group is None:
-            raise NotFound("No published group has that id.")
+            raise NotFound(_("No published group has that id."))
         return group
 
 
@@ -151,7 +152,7 @@ class EligibilityApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("state", str, required=True, enum=[code for code, _ in STATE_CHOICES]),
+            OpenApiParameter("state", str, required=True, enum=[code for code, _name in STATE_CHOICES]),
             OpenApiParameter("group", int, description="A group id; without it, any therapy group."),
         ],
         responses=EligibilityResponseSerializer,
@@ -171,6 +172,6 @@ class EligibilityApi(APIView):
                 raise InvalidInput("group: give a group id.", code="invalid_group")
             group = group_public().filter(pk=int(group_id)).first()
             if group is None:
-                raise NotFound("No published group has that id.")
+                raise NotFound(_("No published group has that id."))
         answer = eligibility_check(state=state, group=group)
         return Response(EligibilityResponseSerializer(answer).data)

@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from grouport.states import OUTSIDE_US, is_valid_state
 
 
@@ -22,14 +25,21 @@ class Reason(StrEnum):
     NO_THERAPY_GROUP = "no_open_therapy_group_in_state"
 
 
-REASON_TEXT: dict[Reason, str] = {
-    Reason.INVALID_STATE: "That is not a state we know.",
-    Reason.OUTSIDE_US: "Therapy groups are open only to people living in the United States states we serve.",
-    Reason.NOT_SERVICE_STATE: "Because of therapist licensing, our therapy groups are open only "
-    "to residents of Florida, New York and New Jersey.",
-    Reason.THERAPIST_NOT_LICENSED: "This group's therapist is not licensed in your state.",
-    Reason.LICENSE_EXPIRES: "This group's therapist is not licensed in your state for the whole program.",
-    Reason.NO_THERAPY_GROUP: "No therapy group with open enrollment is available for your state right now.",
+REASON_TEXT: dict[Reason, Promise] = {
+    Reason.INVALID_STATE: _("That is not a state we know."),
+    Reason.OUTSIDE_US: _(
+        "Therapy groups are open only to people living in the states we serve: "
+        "Florida, New York and New Jersey."
+    ),
+    Reason.NOT_SERVICE_STATE: _(
+        "Because of therapist licensing, our therapy groups are open only to residents of Florida, "
+        "New York and New Jersey."
+    ),
+    Reason.THERAPIST_NOT_LICENSED: _("This group's therapist is not licensed in your state."),
+    Reason.LICENSE_EXPIRES: _("This group's therapist is not licensed in your state for the whole program."),
+    Reason.NO_THERAPY_GROUP: _(
+        "No therapy group with open enrollment is available for your state right now."
+    ),
 }
 
 

@@ -1,48 +1,63 @@
 """The catalog filters, shared by the pages and the API so both validate the same way."""
 
+from urllib.parse import unquote
+
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from grouport.states import (
     FALLBACK_TIME_ZONE,
     STATE_CHOICES,
-    TIME_ZONE_CHOICES,
-    TIME_ZONE_NAMES,
     default_time_zone,
+    is_valid_time_zone,
+    member_time_zone_choices,
 )
 from groups.models import Group, Module
 from groups.selectors import TIME_OF_DAY
 
 TIME_OF_DAY_CHOICES = [
-    ("morning", "Morning (5 am – noon)"),
-    ("afternoon", "Afternoon (noon – 5 pm)"),
-    ("evening", "Evening (after 5 pm)"),
+    ("morning", _("Morning (5 am – noon)")),
+    ("afternoon", _("Afternoon (noon – 5 pm)")),
+    ("evening", _("Evening (after 5 pm)")),
 ]
-assert {code for code, _ in TIME_OF_DAY_CHOICES} == set(TIME_OF_DAY)
+assert {code for code, _label in TIME_OF_DAY_CHOICES} == set(TIME_OF_DAY)
+
+# The visitor's own zone, read by a small script on the page (pages work without it).
+BROWSER_ZONE_COOKIE = "tz"
+
+
+def _zone_choices():
+    return [("", _("My own time")), *member_time_zone_choices()]
 
 
 class CatalogFilterForm(forms.Form):
     state = forms.ChoiceField(
-        label="I live in",
+        label=_("I live in"),
         required=False,
-        choices=[("", "Any state"), *STATE_CHOICES],
-        error_messages={"invalid_choice": "Choose a US state, or “Outside the US”."},
+        choices=[("", _("Any state")), *STATE_CHOICES],
+        error_messages={
+            "invalid_choice": _("We don't know that state. Choose a US state, or “Outside the US”.")
+        },
     )
-    kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any kind"), *Group.Kind.choices])
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("Any kind")), *Group.Kind.choices]
+    )
     weekday = forms.TypedChoiceField(
-        label="Day",
+        label=_("Day (your time)"),
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "Any day"), *Group.Weekday.choices],
+        choices=[("", _("Any day")), *Group.Weekday.choices],
     )
     time_of_day = forms.ChoiceField(
-        label="Time of day", required=False, choices=[("", "Any time"), *TIME_OF_DAY_CHOICES]
+        label=_("Time of day"), required=False, choices=[("", _("Any time")), *TIME_OF_DAY_CHOICES]
     )
-    module = forms.ChoiceField(label="Module", required=False, choices=[("", "Any module"), *Module.choices])
-    tz = forms.ChoiceField(
-        label="Show times in", required=False, choices=[("", "My state's time"), *TIME_ZONE_CHOICES]
+    module = forms.ChoiceField(
+        label=_("Module"), required=False, choices=[("", _("Any module")), *Module.choices]
     )
+    tz = forms.ChoiceField(label=_("Show times in"), required=False, choices=_zone_choices)
 
     def __init__(self, data=None, *args, **kwargs) -> None:
         if data is not None and data.get("state"):
@@ -66,15 +81,24 @@ class CatalogFilterForm(forms.Form):
         }
 
 
-def viewer_time_zone(request: HttpRequest, *, tz: str | None = None, state: str | None = None) -> str:
-    """Return the zone to show times in: chosen, else the member's, else their state's usual one."""
-    if tz in TIME_ZONE_NAMES:
-        return tz
+def viewer_zone(request: HttpRequest, *, tz: str | None = None, state: str | None = None) -> tuple[str, str]:
+    """Return the one zone a page shows times in, and where it came from.
+
+    Chosen on the page ("choice"); else a member's own ("profile"); else the browser's, which
+    the page's script tells us ("browser"); else the usual zone of the state asked about, or of
+    the member's state, or the fallback ("guess": the page's script may show it again in the
+    browser's zone).
+    """
+    if tz and is_valid_time_zone(tz):
+        return tz, "choice"
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.time_zone:
-        return user.time_zone
+    if user is not None and user.is_authenticated and user.time_zone and is_valid_time_zone(user.time_zone):
+        return user.time_zone, "profile"
+    browser = unquote(request.COOKIES.get(BROWSER_ZONE_COOKIE, ""))
+    if browser and is_valid_time_zone(browser):
+        return browser, "browser"
     if state:
-        return default_time_zone(state)
+        return default_time_zone(state), "guess"
     if user is not None and user.is_authenticated and user.state:
-        return default_time_zone(user.state)
-    return FALLBACK_TIME_ZONE
+        return default_time_zone(user.state), "guess"
+    return getattr(settings, "FALLBACK_TIME_ZONE", FALLBACK_TIME_ZONE), "guess"

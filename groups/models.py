@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from grouport.states import OUTSIDE_US, STATE_CHOICES, TIME_ZONE_CHOICES, TIME_ZONE_NAMES
 
@@ -15,14 +16,25 @@ from grouport.states import OUTSIDE_US, STATE_CHOICES, TIME_ZONE_CHOICES, TIME_Z
 class Module(models.TextChoices):
     """The DBT skills modules, in the order a cohort usually meets them."""
 
-    CORE_PRINCIPLES = "core_principles", "DBT core principles"
-    MINDFULNESS = "mindfulness", "Mindfulness"
-    DISTRESS_TOLERANCE = "distress_tolerance", "Distress tolerance"
-    EMOTION_REGULATION = "emotion_regulation", "Emotion regulation"
-    INTERPERSONAL_EFFECTIVENESS = "interpersonal_effectiveness", "Interpersonal effectiveness"
+    CORE_PRINCIPLES = "core_principles", _("DBT core principles")
+    MINDFULNESS = "mindfulness", _("Mindfulness")
+    DISTRESS_TOLERANCE = "distress_tolerance", _("Distress tolerance")
+    EMOTION_REGULATION = "emotion_regulation", _("Emotion regulation")
+    INTERPERSONAL_EFFECTIVENESS = "interpersonal_effectiveness", _("Interpersonal effectiveness")
 
 
 MODULE_ORDER = {code: index for index, code in enumerate(Module.values)}
+
+# "Tuesdays": a group's weekly day as a sentence says it (Spanish: "los martes").
+WEEKDAYS_PLURAL = {
+    0: _("Mondays"),
+    1: _("Tuesdays"),
+    2: _("Wednesdays"),
+    3: _("Thursdays"),
+    4: _("Fridays"),
+    5: _("Saturdays"),
+    6: _("Sundays"),
+}
 
 LICENSE_STATE_CHOICES = [(code, name) for code, name in STATE_CHOICES if code != OUTSIDE_US]
 
@@ -66,8 +78,8 @@ class Group(models.Model):
     """A cohort: one therapist, one weekly slot, a start date, a number of weeks, a seat limit."""
 
     class Kind(models.TextChoices):
-        THERAPY = "therapy", "DBT group therapy"
-        SKILLS = "skills", "DBT skills group"
+        THERAPY = "therapy", _("DBT group therapy")
+        SKILLS = "skills", _("DBT skills group")
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -82,13 +94,13 @@ class Group(models.Model):
     }
 
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, "Monday"
-        TUESDAY = 1, "Tuesday"
-        WEDNESDAY = 2, "Wednesday"
-        THURSDAY = 3, "Thursday"
-        FRIDAY = 4, "Friday"
-        SATURDAY = 5, "Saturday"
-        SUNDAY = 6, "Sunday"
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
 
     title = models.CharField(max_length=140)
     slug = models.SlugField(max_length=140, unique=True)
@@ -170,6 +182,10 @@ class Group(models.Model):
         return self.starts_on + dt.timedelta(days=(self.weekday - self.starts_on.weekday()) % 7)
 
     @property
+    def weekday_plural(self):
+        return WEEKDAYS_PLURAL[self.weekday]
+
+    @property
     def is_free(self) -> bool:
         return self.price == 0
 
@@ -197,8 +213,8 @@ class GroupSession(models.Model):
     """One weekly meeting of a group; start and end are stored in UTC."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CANCELLED = "cancelled", "Cancelled"
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
 
     AUDIT_NAME = "session"
     # Members are told of a cancellation once; a cancelled session is not brought back.

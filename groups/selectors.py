@@ -87,6 +87,28 @@ def _time_of_day_q(part: str, viewer_tz: str, now: dt.datetime) -> Q:
     return q
 
 
+def _weekday_q(weekday: int, viewer_tz: str, now: dt.datetime) -> Q:
+    """Match groups that meet on ``weekday`` on the viewer's clock.
+
+    A group on Tuesday at 9 PM Pacific meets on Wednesday in New York: its weekly slot is
+    shifted by the difference between the two zones today, like the time-of-day filter.
+    """
+    viewer_offset = now.astimezone(ZoneInfo(viewer_tz)).utcoffset()
+    q = Q(pk__in=[])
+    for tz, _label in TIME_ZONE_CHOICES:
+        # The viewer's clock reads the group's local minute m as m + shift.
+        shift = int((viewer_offset - now.astimezone(ZoneInfo(tz)).utcoffset()).total_seconds() // 60)
+        same_day = Q(time_zone=tz, weekday=weekday)
+        if shift < 0:
+            same_day &= Q(start_time__gte=_minutes_to_time(-shift))
+            q |= Q(time_zone=tz, weekday=(weekday + 1) % 7, start_time__lt=_minutes_to_time(-shift))
+        elif shift > 0:
+            same_day &= Q(start_time__lt=_minutes_to_time(1440 - shift))
+            q |= Q(time_zone=tz, weekday=(weekday - 1) % 7, start_time__gte=_minutes_to_time(1440 - shift))
+        q |= same_day
+    return q
+
+
 def _wrap(lo: int, hi: int) -> list[tuple[int, int]]:
     lo, hi = lo % 1440, hi % 1440 or 1440
     return [(lo, hi)] if lo < hi else [(lo, 1440), (0, hi)]
@@ -128,6 +150,7 @@ def group_catalog(
     state: str | None = None,
     kind: str | None = None,
     weekday: int | None = None,
+    weekday_on_viewer_clock: bool = False,
     module: str | None = None,
     time_of_day: str | None = None,
     viewer_tz: str = "America/New_York",
@@ -143,7 +166,8 @@ def group_catalog(
     if kind:
         qs = qs.filter(kind=kind)
     if weekday is not None:
-        qs = qs.filter(weekday=weekday)
+        # Pages ask for a day on the visitor's clock; the API for the group's own weekday.
+        qs = qs.filter(_weekday_q(weekday, viewer_tz, now) if weekday_on_viewer_clock else Q(weekday=weekday))
     if module:
         qs = qs.filter(Exists(GroupModule.objects.filter(group=OuterRef("pk"), module=module)))
     if time_of_day:
@@ -224,3 +248,13 @@ def eligibility_check(
         alternatives=[] if decision.eligible else skills_alternatives(now=now),
         group=group,
     )
+
+
+def group_licenses_shown(group: Group) -> list[License]:
+    """The therapist's licenses a group's page lists (state and number): the service states'
+    ones valid through the group's last session, so a member can check them."""
+    return [
+        lic
+        for lic in group.therapist.licenses.all()
+        if lic.state in service_states() and lic.expires_on >= group.ends_on
+    ]

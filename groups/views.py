@@ -5,14 +5,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from grouport.states import STATE_CHOICES, STATE_NAMES, TIME_ZONE_NAMES, is_valid_state
+from grouport.states import STATE_CHOICES, STATE_NAMES, is_valid_state, time_zone_name
 from groups.eligibility import REASON_TEXT, Reason
-from groups.forms import CatalogFilterForm, viewer_time_zone
+from groups.forms import CatalogFilterForm, viewer_zone
 from groups.models import Group
 from groups.selectors import (
     eligibility_check,
     group_catalog,
     group_eligible_states,
+    group_licenses_shown,
     group_public,
     skills_alternatives,
 )
@@ -30,13 +31,13 @@ def catalog(request: HttpRequest) -> HttpResponse:
     filters: dict[str, object] = {}
     if form.is_bound and form.is_valid():
         filters = form.filters()
-    tz = viewer_time_zone(
+    tz, tz_source = viewer_zone(
         request,
         tz=form.cleaned_data.get("tz") if form.is_bound and form.is_valid() else None,
         state=filters.get("state"),
     )
     now = timezone.now()
-    groups = group_catalog(**filters, viewer_tz=tz, now=now)
+    groups = group_catalog(**filters, weekday_on_viewer_clock=True, viewer_tz=tz, now=now)
     page = Paginator(groups, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
     state = filters.get("state")
     answer = eligibility_check(state=state, now=now) if state else None
@@ -54,7 +55,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
             "answer": answer,
             "answer_reasons": [REASON_TEXT[Reason(r)] for r in answer.reasons] if answer else [],
             "viewer_tz": tz,
-            "viewer_tz_name": TIME_ZONE_NAMES.get(tz, tz),
+            "viewer_tz_name": time_zone_name(tz),
+            "viewer_tz_source": tz_source,
             "query": query.urlencode(),
             "from_profile": from_profile,
         },
@@ -67,7 +69,7 @@ def group_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such group.")
     state = request.GET.get("state") or (request.user.state if request.user.is_authenticated else "")
     answer = eligibility_check(state=state, group=group) if state and is_valid_state(state) else None
-    tz = viewer_time_zone(request, tz=request.GET.get("tz"), state=state or None)
+    tz, tz_source = viewer_zone(request, tz=request.GET.get("tz"), state=state or None)
     sessions = list(group.sessions.order_by("number"))
     return render(
         request,
@@ -83,8 +85,11 @@ def group_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "state": state,
             "state_choices": STATE_CHOICES,
             "viewer_tz": tz,
-            "viewer_tz_name": TIME_ZONE_NAMES.get(tz, tz),
+            "viewer_tz_name": time_zone_name(tz),
+            "viewer_tz_source": tz_source,
             "now": timezone.now(),
+            "licenses": group_licenses_shown(group),
+            "may_reserve": answer is None or answer.eligible,
             "skills_groups": [] if group.kind == Group.Kind.SKILLS else skills_alternatives(limit=3),
         },
     )

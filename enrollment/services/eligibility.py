@@ -40,7 +40,7 @@ def not_eligible_error(decision: Decision) -> NotEligible:
     """The error a member sees when ``decision`` says no, with the skills groups open to all."""
     alternatives = [{"id": g.pk, "slug": g.slug, "title": g.title} for g in skills_alternatives()]
     return NotEligible(
-        " ".join(REASON_TEXT[Reason(r)] for r in decision.reason_codes),
+        " ".join(str(REASON_TEXT[Reason(r)]) for r in decision.reason_codes),
         reasons=decision.reason_codes,
         alternatives=alternatives,
     )

@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext
 
 from enrollment.calendar import reservation_calendar
 from enrollment.models import Reminder, Reservation
 from grouport.emails import email_send
+from grouport.models import User
 from grouport.outbox import publish_on_commit
 from grouport.states import default_time_zone
 from grouport.transitions import transition, transition_rows
@@ -194,14 +196,21 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
 
 
 def relative_day(starts_at: dt.datetime, time_zone: str, now: dt.datetime) -> str:
-    """Say when a session is on the member's own calendar: "today", "tomorrow", "on Friday"."""
+    """Say when a session is on the member's own calendar, in the active language:
+    "today", "tomorrow", "on Friday"."""
     zone = ZoneInfo(time_zone)
-    days = (starts_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+    local = starts_at.astimezone(zone)
+    days = (local.date() - now.astimezone(zone).date()).days
     if days == 0:
-        return "today"
+        return gettext("today")
     if days == 1:
-        return "tomorrow"
-    return f"on {starts_at.astimezone(zone):%A}"
+        return gettext("tomorrow")
+    return gettext("on %(weekday)s") % {"weekday": dateformat.format(local, "l")}
+
+
+def _when_for(member: User, starts_at: dt.datetime, member_tz: str) -> str:
+    with translation.override(member.language or settings.LANGUAGE_CODE):
+        return relative_day(starts_at, member_tz, timezone.now())
 
 
 def _deliver(reminder: Reminder) -> None:
@@ -220,7 +229,7 @@ def _deliver(reminder: Reminder) -> None:
             "reservation": reservation,
             "kind": reminder.kind,
             # Subjects show on lock screens: when, never what kind of group.
-            "when": relative_day(session.starts_at, member_tz, timezone.now()),
+            "when": _when_for(member, session.starts_at, member_tz),
         },
         attachments=[] if cancelled else [(f"session-{session.pk}.ics", calendar, "text/calendar")],
     )

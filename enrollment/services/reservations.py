@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from enrollment.errors import (
     AlreadyReserved,
@@ -25,9 +26,9 @@ from enrollment.errors import (
     HoldExpired,
     InvalidTransition,
 )
-from enrollment.models import Reservation, WaitlistEntry
+from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
 from enrollment.ports import NextAction, PaymentUnavailable, payment_port
-from enrollment.selectors import seat_holding_q
+from enrollment.selectors import agreement_current, seat_holding_q
 from enrollment.services.eligibility import (
     member_check_may_join,
     not_eligible_error,
@@ -63,14 +64,32 @@ class Attestations:
     residence: bool  # lives in the state on their profile
     location: bool  # will attend every session from an eligible state
     agreement: bool  # accepts the group agreement, crisis plan included
+    agreement_version: int | None = None  # the version they read (None: today's)
 
-    def missing(self) -> list[str]:
+    def missing(self, *, therapy: bool = True) -> list[str]:
+        """The statements not confirmed. Residence and location matter for therapy groups
+        only (licensing); everyone accepts the group agreement."""
         names = {
             "residence": "attest_residence",
             "location": "attest_location",
             "agreement": "accept_agreement",
         }
-        return [names[k] for k in ("residence", "location", "agreement") if getattr(self, k) is not True]
+        wanted = ("residence", "location", "agreement") if therapy else ("agreement",)
+        return [names[k] for k in wanted if getattr(self, k) is not True]
+
+
+def agreement_accepted(attestations: Attestations) -> GroupAgreement:
+    """Return the agreement version being accepted: today's, and the one the member read.
+
+    A version published while the member had the page open is not accepted unseen.
+    """
+    agreement = agreement_current()
+    if attestations.agreement_version not in (None, agreement.version):
+        raise AttestationRequired(
+            _("The group agreement was just updated. Please read it again before you accept it."),
+            code="agreement_updated",
+        )
+    return agreement
 
 
 def group_check_open(group: Group, now: dt.datetime) -> None:
@@ -78,7 +97,7 @@ def group_check_open(group: Group, now: dt.datetime) -> None:
         return
     if group.status != Group.Status.PUBLISHED:
         raise GroupClosed()
-    raise GroupClosed("This group has finished.")
+    raise GroupClosed(_("This group has finished."))
 
 
 def _active_reservation_exists(*, member_id: int, group_id: int) -> bool:
@@ -100,9 +119,10 @@ def reservation_hold(
     and the insert run under the group's row lock, so the last seat goes to one member.
     """
     now = now or timezone.now()
-    if missing := attestations.missing():
+    if missing := attestations.missing(therapy=group.kind == Group.Kind.THERAPY):
         raise AttestationRequired(missing=missing)
     member_check_may_join(member=member, group=group)
+    agreement = agreement_accepted(attestations)
     # Lapsed holds free their seats, and free seats go to the waitlist first.
     group_refresh_seats_if_needed(group_id=group.pk, now=now)
     # Outside the lock: a second request racing this check is stopped by the partial unique
@@ -122,6 +142,7 @@ def reservation_hold(
                 expires_at=now + dt.timedelta(minutes=settings.RESERVATION_HOLD_MINUTES),
                 residence_state=member.state,
                 attested_at=now,
+                agreement_id=agreement.pk,
                 created_at=now,
             )
             audit_record(actor=member, action="reservation.held", obj=reservation, data={"group": group.pk})
@@ -156,7 +177,7 @@ def reservation_confirm(
         if reservation.expires_at <= now:
             raise HoldExpired()
         if reservation.attested_at is None:
-            raise AttestationRequired("Please confirm each statement before your seat is confirmed.")
+            raise AttestationRequired(_("Please confirm each statement before your seat is confirmed."))
         reservation_transition(reservation=reservation, to=Reservation.Status.CONFIRMED, actor=actor, now=now)
         reservation_notify(reservation, "confirmed")
     logger.info("reservation %s confirmed", reservation.pk)

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
 from enrollment.services.eligibility import residence_alert_open, seat_decision
@@ -63,16 +64,21 @@ def residence_change_handle(
         alerted.append(reservation.pk)
         if reservation.status == Reservation.Status.CONFIRMED:
             notices.append(
-                f"You told us you now live in {place}. Our therapists may only treat people in a state "
-                f"where they hold a license, so “{reservation.group.title}” may not be able to continue "
-                "for you. Your seat is kept for now, and your therapist will contact you about what "
-                "happens next."
+                _(
+                    "You told us you now live in %(place)s. Our therapists may only treat people in a "
+                    "state where they hold a license, so “%(title)s” may not be able to continue for you. "
+                    "Your seat is kept for now, and your therapist will contact you about what happens next."
+                )
+                % {"place": place, "title": reservation.group.title}
             )
         else:
             notices.append(
-                f"Your held seat in “{reservation.group.title}” cannot be confirmed while you live in "
-                f"{place}: its therapist is not licensed there. If a payment for it goes through, it "
-                "is refunded in full."
+                _(
+                    "Your held seat in “%(title)s” cannot be confirmed while you live in %(place)s: its "
+                    "therapist is not licensed there. If a payment for it goes through, it is refunded "
+                    "in full."
+                )
+                % {"place": place, "title": reservation.group.title}
             )
     entries = (
         WaitlistEntry.objects.filter(
@@ -89,13 +95,18 @@ def residence_change_handle(
             waitlist_offer_withdraw(entry=entry, actor=actor, now=now)
         waiting.append(entry.pk)
         notices.append(
-            f"You keep your place on the waitlist for “{entry.group.title}”, but a seat can only be "
-            f"offered to you while you live in a state where its therapist is licensed, not {place}."
+            _(
+                "You keep your place on the waitlist for “%(title)s”, but a seat can only be offered to "
+                "you while you live in a state where its therapist is licensed, not %(place)s."
+            )
+            % {"place": place, "title": entry.group.title}
         )
     if notices:
         notices.append(
-            "Our DBT skills groups are open to you wherever you live. If you are in crisis, call or text "
-            "988, or call 911 in an emergency."
+            _(
+                "Our DBT skills groups are open to you wherever you live. If you are in crisis, call or "
+                "text 988, or call 911 in an emergency."
+            )
         )
         outbox_add(
             kind="enrollment.residence_notice",

@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from enrollment.errors import (
     AlreadyReserved,
@@ -21,6 +22,7 @@ from enrollment.ports import NextAction
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import (
     Attestations,
+    agreement_accepted,
     group_check_open,
     reservation_cancel,
     reservation_next_step,
@@ -92,7 +94,7 @@ def waitlist_offer_accept(
     the line at once (they keep their place) rather than holding the seat for a day.
     """
     now = now or timezone.now()
-    if missing := attestations.missing():
+    if missing := attestations.missing(therapy=entry.group.kind == Group.Kind.THERAPY):
         raise AttestationRequired(missing=missing)
     try:
         member_check_may_join(member=member, group=entry.group)
@@ -105,16 +107,17 @@ def waitlist_offer_accept(
         offer = lock_reservation(entry.offer_id)
         entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED:
-            raise InvalidTransition("This offer is no longer open.")
+            raise InvalidTransition(_("This offer is no longer open."))
         if offer.status != Reservation.Status.HELD or offer.expires_at <= now:
-            raise HoldExpired("This offer has run out.")
+            raise HoldExpired(_("This offer has run out."))
         offer.residence_state = member.state
         offer.attested_at = now
+        offer.agreement = agreement_accepted(attestations)
         # However late in the window they accept, they get a normal hold's time to pay.
         offer.expires_at = max(
             offer.expires_at, now + dt.timedelta(minutes=settings.RESERVATION_HOLD_MINUTES)
         )
-        offer.save(update_fields=["residence_state", "attested_at", "expires_at", "updated_at"])
+        offer.save(update_fields=["residence_state", "attested_at", "agreement", "expires_at", "updated_at"])
         waitlist_transition(entry=entry, to=WaitlistEntry.Status.ACCEPTED, actor=member, now=now)
     logger.info("waitlist entry %s accepted its offer (reservation %s)", entry.pk, offer.pk)
     offer.refresh_from_db()
@@ -133,7 +136,7 @@ def waitlist_offer_decline(
         lock_group(entry.group_id)
         entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_id is None:
-            raise InvalidTransition("This offer is no longer open.")
+            raise InvalidTransition(_("This offer is no longer open."))
         reservation_cancel(
             reservation=entry.offer, actor=actor, reason=Reservation.EndReason.OFFER_DECLINED, now=now
         )

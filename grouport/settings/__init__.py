@@ -39,6 +39,7 @@ ENV_VARS = (
     "REFUND_FULL_BEFORE_HOURS",
     "REMINDER_HOURS_BEFORE",
     "CARE_TEAM_EMAIL",
+    "CONTACT_EMAIL",
     "TRUSTED_PROXY_COUNT",
     "API_TOKEN_TTL_HOURS",
     "SENTRY_DSN",
@@ -100,11 +101,13 @@ MIDDLEWARE = [
     "grouport.middleware.PrivateResponseMiddleware",
     "grouport.middleware.UnprintableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "grouport.middleware.MemberLanguageMiddleware",
     "grouport.middleware.SecondFactorMiddleware",
     "grouport.middleware.DomainErrorPageMiddleware",
     "grouport.middleware.AuditContextMiddleware",
@@ -125,6 +128,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "grouport.context_processors.site",
             ],
         },
@@ -213,9 +217,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# English and Spanish: many people in Florida, New York and New Jersey would rather read
+# Spanish. The language comes from the switcher (a cookie), a member's profile, or the
+# browser's Accept-Language, in that order; catalogs are compiled in locale/ (in the repo).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# A failed CSRF check (cookies gone, an old tab) is the site's own page, with the crisis line.
+CSRF_FAILURE_VIEW = "grouport.views.csrf_failure"
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -299,6 +312,8 @@ OUTBOX_GRACE_SECONDS = 10
 # Who is alerted, besides a group's therapist, when a member's seat needs a clinician's
 # review (a change of state) or a payment is disputed. No names go in these emails.
 CARE_TEAM_EMAIL = env.str("CARE_TEAM_EMAIL", default="care-team@grouport.local")
+# Where members write (the contact page): privacy requests, payments, questions.
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="hello@grouport.local")
 
 # --- The rule that shapes the product: therapy groups only for these states.
 SERVICE_STATES = tuple(env.list("SERVICE_STATES", default=["FL", "NY", "NJ"]))

@@ -81,7 +81,7 @@ def test_roster_csv_has_the_roster_columns_and_a_neutral_name(client, clinic):
     response = client.get(f"/admin/groups/group/{group.pk}/roster.csv")
     assert response["Content-Disposition"] == f'attachment; filename="roster-{group.pk}.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][:6] == ["name", "email", "state", "time zone", "joined on", "attendance rate"]
+    assert rows[0][:7] == ["name", "email", "state", "time zone", "joined on", "agreement", "attendance rate"]
     assert rows[1][0] == "Ana Alpha" and len(rows) == 2
     assert AuditEntry.objects.filter(action="roster.exported", actor=clinic["a"].user).count() == 1
 

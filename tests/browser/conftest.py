@@ -174,46 +174,62 @@ def page_log() -> PageLog:
 
 
 @pytest.fixture
-def page(chromium_browser: Browser, live_server, page_log: PageLog) -> Iterator[Page]:
+def page_factory(chromium_browser: Browser, live_server, page_log: PageLog) -> Iterator[Callable[..., Page]]:
+    """``page_factory(**context_options)``: a fresh phone-sized page in its own context (another
+    time zone, say: ``timezone_id="America/Los_Angeles"``), guarded and logged like ``page``."""
+    contexts = []
+
+    def make(**options) -> Page:
+        settings = {
+            "viewport": PHONE_VIEWPORT,
+            "device_scale_factor": 2,
+            "is_mobile": True,
+            "has_touch": True,
+            "locale": "en-US",
+            "service_workers": "block",
+            **options,
+        }
+        context = chromium_browser.new_context(**settings)
+        contexts.append(context)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+
+        def guard(route: Route, req: Request) -> None:
+            if is_local_url(req.url):
+                route.continue_()
+            else:
+                page_log.external_requests.append(f"{req.resource_type} {req.url}")
+                route.abort("blockedbyclient")
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                page_log.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+        def on_request_failed(req: Request) -> None:
+            # A request the browser itself abandoned (the page navigated on, or a download took
+            # over) is not a failure of ours; anything else on our origin is.
+            if is_local_url(req.url) and req.failure != "net::ERR_ABORTED":
+                page_log.failed_requests.append(f"{req.resource_type} {req.url}: {req.failure}")
+
+        context.route("**/*", guard)
+        new_page = context.new_page()
+        new_page.on("console", on_console)
+        new_page.on("pageerror", lambda error: page_log.page_errors.append(str(error)))
+        new_page.on("requestfailed", on_request_failed)
+        return new_page
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(page_factory: Callable[..., Page]) -> Page:
     """A fresh phone-sized page, in its own context.
 
     Requests to hosts other than 127.0.0.1/localhost are blocked and recorded in ``page_log``;
     the test then fails (see ``pytest_runtest_makereport``).
     """
-    context = chromium_browser.new_context(
-        viewport=PHONE_VIEWPORT,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="en-US",
-        service_workers="block",
-    )
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
-
-    def guard(route: Route, req: Request) -> None:
-        if is_local_url(req.url):
-            route.continue_()
-        else:
-            page_log.external_requests.append(f"{req.resource_type} {req.url}")
-            route.abort("blockedbyclient")
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            page_log.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
-
-    def on_request_failed(req: Request) -> None:
-        # A request the browser itself abandoned (the page navigated on, or a download took
-        # over) is not a failure of ours; anything else on our origin is.
-        if is_local_url(req.url) and req.failure != "net::ERR_ABORTED":
-            page_log.failed_requests.append(f"{req.resource_type} {req.url}: {req.failure}")
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: page_log.page_errors.append(str(error)))
-    page.on("requestfailed", on_request_failed)
-    try:
-        yield page
-    finally:
-        context.close()
+    return page_factory()

@@ -37,9 +37,7 @@ def test_visitor_filters_the_catalog_by_state_and_opens_a_skills_group(
     # California: no therapy groups, told why, and pointed at the skills group.
     page.get_by_label("I live in").select_option(label="California")
     page.get_by_role("button", name="Show groups").click()
-    expect(page.get_by_role("status")).to_contain_text(
-        "Therapy groups aren’t available for residents of California"
-    )
+    expect(page.get_by_role("status")).to_contain_text("Therapy groups aren't available in California")
     expect(card("DBT Skills for Everyone")).to_be_visible()
     expect(card("Brooklyn DBT Therapy")).to_have_count(0)
     expect(card("Miami DBT Therapy")).to_have_count(0)
@@ -60,7 +58,8 @@ def test_visitor_filters_the_catalog_by_state_and_opens_a_skills_group(
 
     # The crisis footer is on every page.
     footer = page.get_by_role("contentinfo")
-    expect(footer.get_by_role("link", name="988")).to_be_visible()
+    expect(footer.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
+    expect(footer.get_by_role("link", name="text 988", exact=True)).to_have_attribute("href", "sms:988")
     expect(footer.get_by_role("link", name="911")).to_be_visible()
     expect(footer.get_by_text("not a crisis service")).to_be_visible()
     screenshot(page, "skills-group")

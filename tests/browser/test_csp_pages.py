@@ -60,7 +60,7 @@ def test_every_member_page_runs_under_the_csp_without_a_violation(
     visit(page, f"{base}/groups/{group.slug}/reserve/", violations)
     page.get_by_label(re.compile("I live in the state shown")).check()
     page.get_by_label(re.compile("I will attend every session")).check()
-    page.get_by_label(re.compile("I accept the group agreement")).check()
+    page.get_by_label(re.compile("accept the group agreement")).check()
     page.get_by_role("button", name="Hold my seat and pay").click()
     expect(page.get_by_role("heading", name="Pay for your seat")).to_be_visible()
     violations.extend(page.evaluate("window.__csp || []"))

