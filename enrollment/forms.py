@@ -36,6 +36,15 @@ class AttestationForm(forms.Form):
             if isinstance(field, forms.BooleanField):
                 field.error_messages["required"] = _("Please confirm this statement.")
 
+    def agreement_changed(self, *, version: int, message: str) -> None:
+        """The agreement changed while the member had the form open: show them the new
+        version's text, untick "I accept" and say why; the next submit accepts ``version``."""
+        data = self.data.copy()
+        data["agreement_version"] = str(version)
+        data.pop("accept_agreement", None)
+        self.data = data
+        self.add_error("accept_agreement", message)
+
     def attestations(self) -> Attestations:
         data = self.cleaned_data
         return Attestations(

@@ -63,6 +63,13 @@ def _own_reservation(request: HttpRequest, pk: int) -> Reservation:
     return get_object_or_404(member_reservations(member=request.user), pk=pk)
 
 
+def _attestation_error(form: AttestationForm, error: AttestationRequired) -> None:
+    if error.code == "agreement_updated":
+        form.agreement_changed(version=agreement_current().version, message=error.detail)
+    else:
+        form.add_error(None, error.detail)
+
+
 @login_required
 def reserve(request: HttpRequest, slug: str) -> HttpResponse:
     group = group_public().filter(slug=slug).first()
@@ -80,7 +87,7 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except AttestationRequired as error:
             # Still on the form, with the reason next to it (the agreement changed, say).
-            form.add_error(None, error.detail)
+            _attestation_error(form, error)
         else:
             if action.type == "confirmed":
                 messages.success(request, _("Your seat is confirmed."))
@@ -272,7 +279,7 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
                 entry=entry, member=request.user, attestations=form.attestations()
             )
         except AttestationRequired as error:
-            form.add_error(None, error.detail)
+            _attestation_error(form, error)
         else:
             return redirect(action.url)
     return render(

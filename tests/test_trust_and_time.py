@@ -193,9 +193,17 @@ def test_a_new_version_published_mid_form_asks_to_read_it_again(client, therapy)
         f"/groups/{therapy.slug}/reserve/", {**ATTEST_FORM, "agreement_version": old.version}
     )
     assert response.status_code == 400
-    assert "agreement was just updated" in response.content.decode()
-    assert "New text." in response.content.decode()
+    page = response.content.decode()
+    assert "agreement was just updated" in page and "New text." in page
     assert not Reservation.objects.exists()
+    # Read and accepted again, the form now carries the new version and goes through.
+    assert f'name="agreement_version" value="{old.version + 1}"' in page
+    assert 'name="accept_agreement" id="id_accept_agreement" required checked' not in page  # unticked
+    again = client.post(
+        f"/groups/{therapy.slug}/reserve/", {**ATTEST_FORM, "agreement_version": old.version + 1}
+    )
+    assert again.status_code == 302
+    assert Reservation.objects.get().agreement.version == old.version + 1
 
 
 def test_the_agreement_page_shows_each_version_in_the_members_language(client):
