@@ -57,7 +57,7 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
         offline_payment_complete(reservation=reservation, member=request.user)
         reservation.refresh_from_db()
         if reservation.status == Reservation.Status.CONFIRMED:
-            messages.success(request, _("Payment received. Your seat is confirmed."))
+            messages.success(request, _("Payment received."))
         else:
             messages.warning(request, _("We could not give you this seat; your payment is refunded in full."))
         return redirect("enrollment:reservation", pk=reservation.pk)

@@ -20,7 +20,7 @@ Be kind. Disagreeing is fine; harassment, threats and hate speech are not, and c
 
 This group is not a crisis service. Your therapist cannot answer messages between sessions. If you are in crisis, call or text 988 (in Spanish: call 988 and press 2, or text AYUDA to 988), or call 911 in an emergency. If your therapist believes you are in immediate danger during a session, they may contact emergency services for you."""
 
-BODY_ES = """Bienvenido. Estas son las pocas cosas que hacen que un grupo sea seguro y útil para todos sus miembros.
+BODY_ES = """Le damos la bienvenida. Estas son las pocas cosas que hacen que un grupo sea seguro y útil para todos sus miembros.
 
 Venga a todas las sesiones que pueda. Conéctese a tiempo, desde un lugar tranquilo y privado, con la cámara encendida si puede. Si no puede asistir, avísenos antes de que empiece la sesión («Esta semana no puedo ir» en Mis grupos): eso cuenta como aviso.
 

@@ -25,9 +25,21 @@ class AttestationForm(forms.Form):
 
     error_messages = {"required": _("Please confirm this statement.")}
 
-    def __init__(self, *args, therapy: bool = True, agreement_version: int | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        therapy: bool = True,
+        agreement_version: int | None = None,
+        state_name: str = "",
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.therapy = therapy
+        if state_name:
+            # Say which state: "the state on my profile" asks them to remember it.
+            self.fields["attest_residence"].label = _("I live in %(state)s, the state on my profile.") % {
+                "state": state_name
+            }
         if not therapy:
             del self.fields["attest_residence"]
             del self.fields["attest_location"]

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from grouport.states import STATE_CHOICES
 from groups.models import Group, GroupSession
@@ -34,10 +35,11 @@ class Reservation(models.Model):
     """A member's place in a group: held while they pay, then confirmed, or let go."""
 
     class Status(models.TextChoices):
-        HELD = "held", _("Held")
-        CONFIRMED = "confirmed", _("Confirmed")
-        CANCELLED = "cancelled", _("Cancelled")
-        EXPIRED = "expired", _("Expired")
+        # "reservation" context: Spanish agrees with "la reserva" (confirmada, cancelada).
+        HELD = "held", pgettext_lazy("reservation", "Held")
+        CONFIRMED = "confirmed", pgettext_lazy("reservation", "Confirmed")
+        CANCELLED = "cancelled", pgettext_lazy("reservation", "Cancelled")
+        EXPIRED = "expired", pgettext_lazy("reservation", "Expired")
 
     class Source(models.TextChoices):
         DIRECT = "direct", "Reserved by the member"

@@ -78,7 +78,10 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
     member = request.user
     agreement = agreement_current()
     form = AttestationForm(
-        request.POST or None, therapy=group.kind == Group.Kind.THERAPY, agreement_version=agreement.version
+        request.POST or None,
+        therapy=group.kind == Group.Kind.THERAPY,
+        agreement_version=agreement.version,
+        state_name=str(STATE_NAMES.get(member.state, "")),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -89,8 +92,7 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             # Still on the form, with the reason next to it (the agreement changed, say).
             _attestation_error(form, error)
         else:
-            if action.type == "confirmed":
-                messages.success(request, _("Your seat is confirmed."))
+            # The reservation page says "Your seat is confirmed" itself: no second banner.
             return redirect(action.url)
     decision = seat_decision(state=member.state, group=group) if member.state else None
     # A hold that ran out is not "a seat you already have", even before the job marks it.
@@ -272,6 +274,7 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         therapy=entry.group.kind == Group.Kind.THERAPY,
         agreement_version=agreement.version,
+        state_name=str(STATE_NAMES.get(request.user.state, "")),
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 def login_attempts_key(email: str) -> str:
@@ -29,6 +30,14 @@ def on_site_url(url: str) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        # How long is "later"? Say it, and say it kindly.
+        "too_many_login_attempts": _(
+            "Too many failed sign-in attempts. Please wait a few minutes and try again."
+        ),
+    }
+
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         return login_attempts_key(credentials.get("email", credentials.get("username", "")))
 
@@ -39,5 +48,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return on_site_url(super().get_email_confirmation_url(request, emailconfirmation))
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        # The crisis line at the top of every account email links to the site's help page.
-        super().send_mail(template_prefix, email, {"site_url": settings.SITE_URL, **context})
+        # Every link in an account email points at SITE_URL (allauth builds some, like the
+        # sign-up link, from the request's Host); the crisis line at the top links to /help/.
+        links = {
+            key: on_site_url(value)
+            for key, value in context.items()
+            if key.endswith("_url") and isinstance(value, str) and value.startswith(("http://", "https://"))
+        }
+        super().send_mail(template_prefix, email, {**context, **links, "site_url": settings.SITE_URL})

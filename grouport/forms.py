@@ -33,10 +33,7 @@ class ProfileFieldsMixin(forms.Form):
         label=_("Your time zone"),
         required=False,
         choices=_zone_choices,
-        help_text=_(
-            "Florida spans two zones: the panhandle west of the Apalachicola River is Central. "
-            "Away from home? Pick the zone you are in."
-        ),
+        help_text=_("Away from home, or abroad? Pick the zone you are in."),
     )
 
     def clean_time_zone(self) -> str:
@@ -50,6 +47,8 @@ class ProfileFieldsMixin(forms.Form):
         state, tz = data.get("state"), data.get("time_zone")
         split = SPLIT_TIME_ZONE_STATES.get(state or "")
         if split and not tz:
+            # Florida: the panhandle west of the Apalachicola River is on Central time. Said only
+            # to the people it concerns, when they need to choose.
             names = str(_(" or ")).join(time_zone_name(z) for z in split)
             self.add_error(
                 "time_zone",
@@ -79,3 +78,9 @@ class ProfileForm(ProfileFieldsMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "state", "time_zone", "language"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance.language:
+            # No choice saved yet: the language they are reading now, not the list's first.
+            self.initial["language"] = (get_language() or settings.LANGUAGE_CODE)[:2]

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -125,7 +126,8 @@ class MemberLanguageMiddleware:
     """Use a signed-in member's saved language when the browser has not picked one here.
 
     The switcher sets a cookie (and saves the choice on the profile); without the cookie, a
-    member who chose Spanish on another device still reads Spanish.
+    member who chose Spanish on another device still reads Spanish. A member with no saved
+    choice gets the language they are reading in saved, for their emails.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -133,13 +135,17 @@ class MemberLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (
-            user.is_authenticated
-            and getattr(user, "language", "")
-            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
-        ):
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language
+        if user.is_authenticated and hasattr(user, "language"):
+            if user.language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = user.language
+            elif not user.language:
+                # No choice saved yet (an account from before languages): the one they read
+                # the site in becomes the one their emails and reminders are written in.
+                reading = (translation.get_language() or settings.LANGUAGE_CODE)[:2]
+                if reading in dict(settings.LANGUAGES):
+                    get_user_model().objects.filter(pk=user.pk, language="").update(language=reading)
+                    user.language = reading
         return self.get_response(request)
 
 

@@ -1,5 +1,5 @@
 """Account events: a password change signs every API token out; enrolling a second factor
-counts as using it for the session it happens in.
+counts as using it for the session it happens in; signing in switches to the member's language.
 
 Tokens are django-rest-knox's: stored as a hash, expiring after ``API_TOKEN_TTL_HOURS``,
 listed and revoked by their owner (``grouport/api.py``). Whatever changes a password (the
@@ -10,8 +10,11 @@ with a new hash, and that is when the tokens go.
 import logging
 
 from allauth.mfa.signals import authenticator_added
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
+from django.utils import translation
 from knox.models import AuthToken
 
 from grouport.models import User
@@ -43,3 +46,13 @@ def second_factor_enrolled(sender, request, user, authenticator, **kwargs) -> No
     # Activating an authenticator takes a valid code from it: this session has used it.
     if request is not None and hasattr(request, "session"):
         request.session[ENROLLED_SESSION_KEY] = user.pk
+
+
+@receiver(user_logged_in, dispatch_uid="grouport.language_at_sign_in")
+def language_at_sign_in(sender, request, user, **kwargs) -> None:
+    """From the moment they sign in, a member reads their own language: "Signed in as ..."
+    included (it is written right after this), unless this browser picked one with the switch."""
+    language = getattr(user, "language", "")
+    if request is not None and language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        translation.activate(language)
+        request.LANGUAGE_CODE = language

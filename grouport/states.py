@@ -119,8 +119,11 @@ def is_valid_time_zone(zone: str) -> bool:
 
 
 def time_zone_name(zone: str) -> str:
-    """How a zone is named on a page: "Eastern" for the US zones, else its city ("Europe/Madrid")."""
-    return str(TIME_ZONE_NAMES.get(zone, zone.replace("_", " ")))
+    """How a zone is named on a page: "Eastern" for the US zones, else its city: "Madrid" for
+    Europe/Madrid, "Buenos Aires" for America/Argentina/Buenos_Aires, "UTC" for UTC."""
+    if zone in TIME_ZONE_NAMES:
+        return str(TIME_ZONE_NAMES[zone])
+    return zone.rsplit("/", 1)[-1].replace("_", " ")
 
 
 FALLBACK_TIME_ZONE = "America/New_York"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("accounts/", include("allauth.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("help/", views.crisis_help, name="crisis_help"),
     path("about/", views.page, {"name": "about"}, name="about"),
     path("privacy/", views.page, {"name": "privacy"}, name="privacy"),

@@ -90,6 +90,9 @@ def group_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "now": timezone.now(),
             "licenses": group_licenses_shown(group),
             "may_reserve": answer is None or answer.eligible,
-            "skills_groups": [] if group.kind == Group.Kind.SKILLS else skills_alternatives(limit=3),
+            # Once, not twice: when the answer above lists skills groups, the aside does not.
+            "skills_groups": []
+            if group.kind == Group.Kind.SKILLS or (answer and answer.alternatives)
+            else skills_alternatives(limit=3),
         },
     )

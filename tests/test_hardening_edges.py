@@ -38,7 +38,7 @@ from tests.fake_stripe import sign
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 PASSWORD = "correct horse battery"
-LOCKED = "Too many failed login attempts"
+LOCKED = "Too many failed sign-in attempts"
 ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 
 

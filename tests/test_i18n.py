@@ -195,3 +195,49 @@ def test_allauths_account_emails_open_with_the_crisis_line_too(client, settings)
     client.post("/accounts/password/reset/", {"email": alex.email}, HTTP_ACCEPT_LANGUAGE="es")
     assert mail.outbox[-1].body.startswith("¿Necesita ayuda ahora?")
     assert "Restablecer la contraseña" in mail.outbox[-1].subject
+
+
+# --- Members from before languages, and the first page after signing in
+
+
+def test_a_member_with_no_saved_language_gets_the_one_they_read_in(client):
+    ana = member(language="")
+    client.force_login(ana)
+    client.get("/my/", HTTP_ACCEPT_LANGUAGE="es-US,es;q=0.9")
+    assert User.objects.get(pk=ana.pk).language == "es"  # so their emails are in Spanish too
+    profile = client.get("/account/profile/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert re.search(r'<option value="es"[^>]*selected', profile)  # saving keeps Spanish
+
+
+def test_the_profile_offers_the_page_language_when_none_is_saved():
+    from grouport.forms import ProfileForm
+
+    with translation.override("es"):
+        form = ProfileForm(instance=User(language=""))
+    assert form.initial["language"] == "es"
+
+
+def test_signing_in_switches_to_the_members_language_at_once(client):
+    ana = member(language="es")
+    credentials = {"login": ana.email, "password": "correct horse battery"}
+    answer = client.post("/accounts/login/", credentials, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    page = answer.content.decode()
+    assert '<html lang="es">' in page and "Signed in as" not in page and "Successfully signed in" not in page
+
+
+def test_spanish_pages_write_prices_and_statuses_as_us_spanish(client):
+    _group, _ana, reservation = seated_member(language="es")
+    GroupFactory(title="Paid", price=Decimal("320.00"), therapist=licensed_therapist("NY"))
+    catalog = client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "$320.00" in catalog and "$320,00" not in catalog
+    with translation.override("es"):
+        assert str(reservation.Status.CANCELLED.label) == "Cancelada"
+        assert translation.gettext("Wednesday") == "miércoles"  # mid-sentence, lower case
+
+
+def test_account_emails_are_ours_and_link_to_site_url_whatever_the_host(client, settings):
+    settings.SITE_URL = "https://groups.example.org"
+    client.post("/accounts/password/reset/", {"email": "nobody@example.test"}, HTTP_HOST="127.0.0.1")
+    body = mail.outbox[-1].body
+    assert "https://groups.example.org/accounts/signup/" in body
+    assert "127.0.0.1" not in body and "in our database" not in body

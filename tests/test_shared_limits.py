@@ -27,7 +27,7 @@ from tests.test_celery import database_url_for_this_test
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKED = "Too many failed login attempts"
+LOCKED = "Too many failed sign-in attempts"
 
 
 def free_port() -> int:

@@ -68,9 +68,9 @@ def test_wrong_passwords_lock_the_account_even_against_the_right_one(client):
     staff = staff_account()
     answers = [client.post("/accounts/login/", {"login": staff.email, "password": "guess"}) for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 6
-    assert "Too many failed login attempts" in answers[-1].content.decode()
+    assert "Too many failed sign-in attempts" in answers[-1].content.decode()
     right = client.post("/accounts/login/", {"login": staff.email, "password": PASSWORD})
-    assert right.status_code == 200 and "Too many failed login attempts" in right.content.decode()
+    assert right.status_code == 200 and "Too many failed sign-in attempts" in right.content.decode()
     assert "_auth_user_id" not in client.session
 
 

@@ -211,7 +211,7 @@ def test_the_agreement_page_shows_each_version_in_the_members_language(client):
     english = client.get("/agreement/").content.decode()
     assert "988" in english and f"version {current.version}" in english.lower()
     spanish = client.get("/agreement/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
-    assert "Bienvenido" in spanish
+    assert "Le damos la bienvenida" in spanish
     assert client.get(f"/agreement/v{current.version}/").status_code == 200
     assert client.get("/agreement/v999/").status_code == 404
 
@@ -281,3 +281,36 @@ def test_an_offer_shows_its_countdown_on_the_members_clock(client, therapy):
     page = client.get(f"/reservations/{held.pk}/").content.decode()
     assert re.search(r"\d+ minutes left \(until (today|tomorrow), \d{1,2}:\d{2} (AM|PM)\)", page)
     assert "min 59 s left" not in page
+
+
+def test_a_card_names_the_day_on_the_pages_clock(client):
+    with time_machine.travel(dt.datetime(2027, 1, 4, 12, tzinfo=dt.UTC), tick=False):
+        GroupFactory(
+            title="Late Tuesday", weekday=1, start_time=dt.time(22, 0), starts_on=dt.date(2027, 1, 5)
+        )
+        utc = client.get("/?tz=UTC").content.decode()
+        new_york = client.get("/?tz=America/New_York").content.decode()
+    assert "Wednesdays, 8 weeks" in utc and "Tuesdays" not in utc
+    assert "Tuesdays, 8 weeks" in new_york
+
+
+def test_skills_groups_are_offered_once_to_an_ineligible_member(client, therapy, skills):
+    client.force_login(member(state="CA"))
+    page = client.get(f"/groups/{therapy.slug}/").content.decode()
+    assert page.count(f'href="/groups/{skills.slug}/"') == 1
+
+
+def test_browsers_asking_for_favicon_ico_get_the_icon(client):
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 302 and answer.url.endswith("favicon.ico")
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("favicon.ico")
+
+
+def test_the_residence_statement_names_the_state(client, therapy):
+    client.force_login(member(state="NY"))
+    assert (
+        "I live in New York, the state on my profile."
+        in client.get(f"/groups/{therapy.slug}/reserve/").content.decode()
+    )

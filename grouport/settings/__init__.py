@@ -57,7 +57,10 @@ except ValueError as exc:
     raise environ.ImproperlyConfigured(str(exc)) from None
 
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else "dev-only-insecure-key-change-me")
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless asked for, in development too: `make run` shows members' pages as they will see
+# them (the site's own 404 with the help link, not Django's list of URL patterns). DEBUG=True
+# gives a developer Django's debug pages.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
@@ -187,6 +190,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SIGNUP_FORM_CLASS = "grouport.forms.ProfileSignupForm"
+ACCOUNT_FORMS = {"login": "grouport.account_forms.SignInForm"}
 ACCOUNT_USER_DISPLAY = "grouport.models.user_display"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[grouport] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
@@ -222,6 +226,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # browser's Accept-Language, in that order; catalogs are compiled in locale/ (in the repo).
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
+FORMAT_MODULE_PATH = ["grouport.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 LANGUAGE_COOKIE_SAMESITE = "Lax"

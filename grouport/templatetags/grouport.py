@@ -23,10 +23,10 @@ FORMATS = {
         "time_tz": "g:i A T",
     },
     "es": {
-        "short": "D j M, H:i",
-        "short_tz": "D j M, H:i T",
+        "short": "D j b, H:i",
+        "short_tz": "D j b, H:i T",
         "long": r"l j \d\e F, H:i T",
-        "full": "D j M Y, H:i T",
+        "full": "D j b Y, H:i T",
         "day": r"l j \d\e F",
         "time": "H:i",
         "time_tz": "H:i T",

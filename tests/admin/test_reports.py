@@ -116,6 +116,7 @@ def test_the_report_runs_the_same_number_of_queries_for_more_data(client, fixtur
     role_grant(staff, STAFF)
     sign_in(client, staff)
     url = "/reports/?date_from=2027-02-01&date_to=2027-04-30"
+    client.get(url)  # a first request saves the language the account reads in (once)
     with CaptureQueriesContext(connection) as small:
         assert client.get(url).status_code == 200
     for n in range(5):

@@ -58,7 +58,7 @@ def test_every_member_page_runs_under_the_csp_without_a_violation(
     sign_in(page, base, alex.email)
     expect(page).to_have_url(re.compile(r"/my/$"))
     visit(page, f"{base}/groups/{group.slug}/reserve/", violations)
-    page.get_by_label(re.compile("I live in the state shown")).check()
+    page.get_by_label(re.compile("the state on my profile")).check()
     page.get_by_label(re.compile("I will attend every session")).check()
     page.get_by_label(re.compile("accept the group agreement")).check()
     page.get_by_role("button", name="Hold my seat and pay").click()

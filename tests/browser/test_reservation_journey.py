@@ -43,7 +43,7 @@ def test_new_member_signs_up_reserves_pays_offline_and_cancels(page: Page, live_
 
     # The eligibility answer in plain words, the attestations, the hold.
     expect(page.get_by_text("as a resident of New Jersey you can join this group")).to_be_visible()
-    page.get_by_label(re.compile("I live in the state shown")).check()
+    page.get_by_label(re.compile("the state on my profile")).check()
     page.get_by_label(re.compile("I will attend every session")).check()
     page.get_by_label(re.compile("accept the group agreement")).check()
     screenshot(page, "attestations")

@@ -28,7 +28,7 @@ def test_member_pays_on_the_hosted_checkout_and_the_webhook_confirms(
         page.get_by_label(re.compile(r"^Password")).fill("correct horse battery")
         page.get_by_role("main").get_by_role("button", name=re.compile("sign in", re.I)).click()
         expect(page.get_by_role("heading", name="Reserve a seat")).to_be_visible()
-        page.get_by_label(re.compile("I live in the state shown")).check()
+        page.get_by_label(re.compile("the state on my profile")).check()
         page.get_by_label(re.compile("I will attend every session")).check()
         page.get_by_label(re.compile("accept the group agreement")).check()
         page.get_by_role("button", name="Hold my seat and pay").click()
