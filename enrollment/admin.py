@@ -9,22 +9,24 @@ and every change is written to the audit trail.
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from enrollment.models import (
     Attendance,
+    AttendanceFlag,
     GroupAgreement,
     Reminder,
     Reservation,
     ResidenceAlert,
     WaitlistEntry,
 )
-from enrollment.roster import group_roster, roster_csv
-from enrollment.services.attendance import attendance_mark, reservation_move
+from enrollment.roster import group_roster, roster_csv, session_live
+from enrollment.services.attendance import attendance_flag_review, attendance_mark, reservation_move
 from enrollment.services.eligibility import residence_alert_review
 from enrollment.services.reservations import reservation_cancel
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
@@ -34,6 +36,13 @@ from groups.admin import GroupAdmin, GroupSessionAdmin
 from groups.admin_scoping import TherapistScopedAdmin
 from groups.models import Group, GroupSession
 from groups.services import session_cancel
+
+LIVE_STATUSES = {
+    "checked_in": "Checked in",
+    "excused": "Can't make it",
+    "refused": "Tried from elsewhere",
+    "not_joined": "Not joined yet",
+}
 
 
 class GroupRosterAdmin(GroupAdmin):
@@ -56,6 +65,11 @@ class GroupRosterAdmin(GroupAdmin):
                 "<int:object_id>/roster.csv",
                 self.admin_site.admin_view(self.roster_csv_view),
                 name="groups_group_roster_csv",
+            ),
+            path(
+                "<int:object_id>/roster/attendance-flags/<int:flag_id>/",
+                self.admin_site.admin_view(self.attendance_flag_view),
+                name="groups_group_attendance_flag",
             ),
             *super().get_urls(),
         ]
@@ -80,6 +94,38 @@ class GroupRosterAdmin(GroupAdmin):
         }
         return TemplateResponse(request, "admin/enrollment/roster.html", context)
 
+    def attendance_flag_view(self, request: HttpRequest, object_id: int, flag_id: int) -> HttpResponse:
+        """A clinician's decision on sessions missed in a row: keep the seat (reviewed), or, at
+        the group's limit, end it under the attendance rule. One click, by a person."""
+        group = self._scoped_group(request, object_id)
+        flag = AttendanceFlag.objects.filter(pk=flag_id, reservation__group=group).first()
+        if flag is None:
+            raise Http404
+        if request.method == "POST":
+            decision = request.POST.get("decision")
+            note = request.POST.get("note", "").strip()
+            if decision not in ("reviewed", "end_seat"):
+                messages.error(request, "Choose to keep the seat or to end it.")
+            else:
+                try:
+                    attendance_flag_review(
+                        flag=flag,
+                        actor=request.user,
+                        note=note,
+                        end_seat=decision == "end_seat",
+                        request=request,
+                    )
+                except DomainError as error:
+                    messages.error(request, error.detail)
+                else:
+                    messages.success(
+                        request,
+                        "The seat was ended under the attendance rule; the member is emailed."
+                        if decision == "end_seat"
+                        else "Marked reviewed; the seat stays.",
+                    )
+        return redirect("admin:groups_group_roster", object_id=group.pk)
+
     def roster_csv_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         group = self._scoped_group(request, object_id)
         audit_record(actor=request.user, action="roster.exported", obj=group, request=request)
@@ -98,7 +144,9 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
     @admin.display(description="Attendance")
     def attendance_link(self, obj: GroupSession) -> str:
         return format_html(
-            '<a href="{}">Mark attendance</a>', reverse("admin:groups_groupsession_attendance", args=[obj.pk])
+            '<a href="{}">Live</a> · <a href="{}">Mark attendance</a>',
+            reverse("admin:groups_groupsession_live", args=[obj.pk]),
+            reverse("admin:groups_groupsession_attendance", args=[obj.pk]),
         )
 
     @admin.action(description="Cancel the selected sessions and tell their members")
@@ -114,8 +162,35 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
                 self.admin_site.admin_view(self.attendance_view),
                 name="groups_groupsession_attendance",
             ),
+            path(
+                "<int:object_id>/live/",
+                self.admin_site.admin_view(self.live_view),
+                name="groups_groupsession_live",
+            ),
             *super().get_urls(),
         ]
+
+    def live_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The session as it happens, refreshed every 30 seconds: checked in (when, from where,
+        how late), can't make it, tried from elsewhere, not joined yet."""
+        session = self.get_object(request, str(object_id))
+        if session is None or not self.has_view_permission(request, session):
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        rows = session_live(session=session)
+        audit_record(actor=request.user, action="session.live_viewed", obj=session, request=request)
+        counts = {status: sum(1 for r in rows if r.status == status) for status in LIVE_STATUSES}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Live: {session}",
+            "session": session,
+            "rows": rows,
+            "counts": counts,
+            "labels": LIVE_STATUSES,
+            "now": timezone.now(),
+            "original": session,
+        }
+        return TemplateResponse(request, "admin/enrollment/session_live.html", context)
 
     def attendance_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         session = self.get_object(request, str(object_id))

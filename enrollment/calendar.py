@@ -5,6 +5,7 @@ import datetime as dt
 from django.conf import settings
 from icalendar import Calendar, Event, vCalAddress
 
+from enrollment.join import join_url
 from enrollment.models import Reservation
 from groups.models import GroupSession
 
@@ -28,9 +29,12 @@ def reservation_calendar(*, reservation: Reservation, sessions: list[GroupSessio
         event.add("dtend", session.ends_at)
         event.add("summary", f"Group session (week {session.number})")
         details = [f"My groups: {settings.SITE_URL}/my/"]
-        if confirmed and reservation.group.video_url:
-            event.add("location", reservation.group.video_url)
-            details.insert(0, f"Join: {reservation.group.video_url}")
+        if confirmed:
+            # The member's own link for this session (it opens shortly before it starts);
+            # the group's video link is never in a calendar file, which is often shared.
+            link = join_url(reservation_id=reservation.pk, session_id=session.pk)
+            event.add("location", link)
+            details.insert(0, f"Join: {link}")
         details.append("Need help now? Call or text 988. In an emergency, call 911.")
         event.add("description", "\n".join(details))
         if session.status == GroupSession.Status.CANCELLED:

@@ -51,6 +51,7 @@ class Reservation(models.Model):
         MOVED = "moved", "Moved to another group"
         OFFER_DECLINED = "offer_declined", "Waitlist offer declined"
         NOT_ELIGIBLE = "not_eligible", "Not eligible when payment arrived"
+        ATTENDANCE_RULE = "attendance_rule", "Ended under the group's attendance rule"
 
     ACTIVE = (Status.HELD, Status.CONFIRMED)
     # The only moves a reservation may make; services check every change against this map.
@@ -239,12 +240,19 @@ class Reminder(models.Model):
 
 
 class Attendance(models.Model):
-    """Whether a member came to one session, as their therapist marked it."""
+    """Whether a member came to one session: from their check-in, their "I can't make it
+    this week", the close of the session (absent), or their therapist, who may correct any."""
 
     class Status(models.TextChoices):
         PRESENT = "present", "Present"
         ABSENT = "absent", "Absent"
         EXCUSED = "excused", "Excused"
+
+    class Source(models.TextChoices):
+        THERAPIST = "therapist", "Marked by the therapist"
+        CHECK_IN = "check_in", "Checked in"
+        MEMBER_NOTICE = "member_notice", "Told us ahead"
+        SESSION_CLOSED = "session_closed", "Not joined by the end"
 
     # A therapist may correct any mark.
     TRANSITIONS: dict[str, frozenset[str]] = {
@@ -260,6 +268,8 @@ class Attendance(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     marked_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.THERAPIST)
+    joined_at = models.DateTimeField(null=True, blank=True, help_text="When the member checked in.")
 
     class Meta:
         verbose_name_plural = "attendance"
@@ -270,6 +280,96 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"Attendance #{self.pk}"
+
+
+class CheckIn(models.Model):
+    """A member's check-in before a session's video: where they said they are, and whether
+    that let them in (licensing follows where the member is during the session).
+
+    One admitted check-in per member and session (a second tap, or two at once, is the
+    same check-in); refused ones are all kept, for the therapist's roster and the audit.
+    """
+
+    session = models.ForeignKey(GroupSession, on_delete=models.CASCADE, related_name="check_ins")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="check_ins")
+    at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(
+        "state they were in", max_length=2, choices=STATE_CHOICES, blank=True,
+        help_text="Blank for a skills group's one-tap check-in.",
+    )  # fmt: skip
+    admitted = models.BooleanField()
+    reasons = models.JSONField(default=list, blank=True, help_text="Why they were not let in (codes).")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "reservation"], condition=Q(admitted=True), name="check_in_admitted_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "admitted"])]
+
+    def __str__(self) -> str:
+        return f"Check-in #{self.pk}"
+
+
+class SessionClosing(models.Model):
+    """That a session's attendance was closed (absences marked, misses counted): once each."""
+
+    session = models.OneToOneField(
+        GroupSession, on_delete=models.CASCADE, primary_key=True, related_name="closing"
+    )
+    closed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Session {self.session_id} closed"
+
+
+class AttendanceFlag(models.Model):
+    """Sessions missed in a row without notice, counted when a session closes: a caring email
+    to the member and a note on the roster at each step, and, at the group's limit, a
+    decision for a person (never the computer) to make. Open until a clinician reviews it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Needs review"
+        REVIEWED = "reviewed", "Reviewed"
+        SEAT_ENDED = "seat_ended", "Seat ended under the attendance rule"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.REVIEWED, Status.SEAT_ENDED}),
+        Status.REVIEWED: frozenset(),
+        Status.SEAT_ENDED: frozenset(),
+    }
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="attendance_flags")
+    session = models.ForeignKey(
+        GroupSession, on_delete=models.CASCADE, related_name="+", help_text="The session that made the count."
+    )
+    misses = models.PositiveSmallIntegerField(help_text="Sessions missed in a row without notice.")
+    limit = models.PositiveSmallIntegerField(help_text="The group's rule when this was counted.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation", "session"], name="attendance_flag_once_per_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attendance flag #{self.pk}"
+
+    @property
+    def limit_reached(self) -> bool:
+        return self.misses >= self.limit
 
 
 class ResidenceAlert(models.Model):

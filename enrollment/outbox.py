@@ -16,6 +16,7 @@ from grouport.emails import email_send
 from grouport.models import User
 from grouport.outbox import outbox_handler
 from grouport.states import STATE_NAMES
+from groups.models import GroupSession
 
 
 @outbox_handler("enrollment.reservation_email")
@@ -31,6 +32,7 @@ def reservation_email(payload: dict) -> None:
             "group": reservation.group,
             "paid": payment_port().paid_amount(reservation=reservation),
             "reason": payload.get("reason", ""),
+            "misses": payload.get("misses", 0),
         },
     )
 
@@ -78,3 +80,30 @@ def staff_alert_email(payload: dict) -> None:
         # One message per address: no recipient sees another's.
         message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
         message.send()
+
+
+@outbox_handler("enrollment.therapist_note")
+def therapist_note_email(payload: dict) -> None:
+    """Tell a group's therapist something about a session that waits in the admin: a member
+    can't make it ("excused"), or one reached the group's attendance rule (to the care team
+    too). Like every staff email, it names no member and no diagnosis."""
+    session = GroupSession.objects.select_related("group", "group__therapist__user").get(
+        pk=payload["session"]
+    )
+    kind = payload["kind"]
+    if kind == "excused":
+        link = f"{settings.SITE_URL}/admin/groups/groupsession/{session.pk}/live/"
+        addresses = [session.group.therapist.user.email] if session.group.therapist.user.email else []
+    else:
+        link = f"{settings.SITE_URL}/admin/groups/group/{session.group_id}/roster/"
+        addresses = care_team_addresses(session.group)
+    context = {
+        "kind": kind,
+        "link": link,
+        "limit": session.group.missed_in_a_row_limit,
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string("emails/therapist_note.subject.txt", context).strip()
+    text = render_to_string("emails/therapist_note.txt", context)
+    for address in addresses:
+        EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()

@@ -1,11 +1,12 @@
 """A group's roster as its therapist sees it: a fixed handful of queries, whatever its size."""
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Count
 from django.utils import timezone
 
-from enrollment.models import Attendance, Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.models import Attendance, AttendanceFlag, CheckIn, Reservation, ResidenceAlert, WaitlistEntry
 from grouport.exports import csv_text
 from grouport.states import STATE_NAMES, time_zone_name
 from groups.models import Group, GroupSession
@@ -23,6 +24,7 @@ class RosterRow:
     present: int = 0
     marked: int = 0
     flagged: bool = False
+    missed: int = 0  # sessions missed in a row, when a flag for it is open
     by_session: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -39,6 +41,8 @@ class Roster:
     sessions: list[GroupSession]
     present_by_session: dict[int, int]
     alerts: list[ResidenceAlert] = field(default_factory=list)
+    attendance_flags: list[AttendanceFlag] = field(default_factory=list)
+    refused: list[CheckIn] = field(default_factory=list)
 
 
 def group_roster(*, group: Group) -> Roster:
@@ -94,7 +98,64 @@ def group_roster(*, group: Group) -> Roster:
     for alert in alerts:
         if alert.reservation_id in rows:
             rows[alert.reservation_id].flagged = True
-    return Roster(group, list(rows.values()), held, waitlist, sessions, present, alerts)
+    flags = list(
+        AttendanceFlag.objects.filter(reservation__group=group, status=AttendanceFlag.Status.OPEN)
+        .select_related("reservation__member", "session")
+        .order_by("-misses", "created_at")
+    )
+    for flag in flags:
+        if flag.reservation_id in rows:
+            rows[flag.reservation_id].missed = max(rows[flag.reservation_id].missed, flag.misses)
+    # Check-ins refused because of where the member was: the therapist's to follow up.
+    refused = list(
+        CheckIn.objects.filter(session__group=group, admitted=False)
+        .select_related("reservation__member", "session")
+        .order_by("-at")[:50]
+    )
+    return Roster(group, list(rows.values()), held, waitlist, sessions, present, alerts, flags, refused)
+
+
+@dataclass
+class LiveRow:
+    name: str
+    status: str  # checked_in, excused, refused, not_joined
+    joined_at: dt.datetime | None = None
+    late_minutes: int = 0
+    state: str = ""
+
+
+def session_live(*, session: GroupSession) -> list[LiveRow]:
+    """A session as it happens: who checked in (when, from where, how late), who said they
+    could not come, who tried from a state the therapist may not treat them in, who has
+    not joined yet."""
+    members = list(
+        Reservation.objects.filter(
+            group_id=session.group_id, status=Reservation.Status.CONFIRMED, confirmed_at__lt=session.ends_at
+        )
+        .select_related("member")
+        .order_by("member__last_name", "member__first_name", "pk")
+    )
+    marks = {a.reservation_id: a for a in Attendance.objects.filter(session=session, reservation__in=members)}
+    check_ins: dict[int, list[CheckIn]] = {}
+    for c in CheckIn.objects.filter(session=session, reservation__in=members).order_by("at"):
+        check_ins.setdefault(c.reservation_id, []).append(c)
+    rows = []
+    for r in members:
+        name = r.member.get_full_name() or f"Member #{r.member_id}"
+        admitted = next((c for c in check_ins.get(r.pk, []) if c.admitted), None)
+        mark = marks.get(r.pk)
+        if admitted is not None:
+            late = max(0, int((admitted.at - session.starts_at).total_seconds() // 60))
+            rows.append(LiveRow(name, "checked_in", admitted.at, late, STATE_NAMES.get(admitted.state, "")))
+        elif mark is not None and mark.status == Attendance.Status.PRESENT:
+            rows.append(LiveRow(name, "checked_in", mark.joined_at))
+        elif mark is not None and mark.status == Attendance.Status.EXCUSED:
+            rows.append(LiveRow(name, "excused"))
+        elif tried := check_ins.get(r.pk):
+            rows.append(LiveRow(name, "refused", tried[-1].at, state=STATE_NAMES.get(tried[-1].state, "")))
+        else:
+            rows.append(LiveRow(name, "not_joined"))
+    return rows
 
 
 ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "agreement", "attendance rate"]

@@ -19,6 +19,14 @@ def refresh_all_seats() -> int:
 
 
 @shared_task(acks_late=True)
+def close_ended_sessions() -> int:
+    """Close sessions that have ended: absences marked, misses counted (idempotent)."""
+    from enrollment.services.attendance import sessions_close
+
+    return sessions_close(now=timezone.now())
+
+
+@shared_task(acks_late=True)
 def send_due_reminders() -> int:
     """Claim the reminders that are due and queue one send each (runs every 5 minutes)."""
     from enrollment.services.reminders import reminders_claim_due, reminders_stalled

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import views
+from enrollment import join_views, views
 
 app_name = "enrollment"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("waitlist/<int:pk>/accept/", views.offer_accept, name="offer_accept"),
     path("waitlist/<int:pk>/decline/", views.offer_decline, name="offer_decline"),
     path("my/", views.my_groups, name="my_groups"),
+    path("join/<str:token>/", join_views.join, name="join"),
+    path("join/<str:token>/cant-make-it/", join_views.join_excuse, name="join_excuse"),
     path("agreement/", views.agreement, name="agreement"),
     path("agreement/v<int:version>/", views.agreement, name="agreement_version"),
     path("account/profile/", views.profile, name="profile"),

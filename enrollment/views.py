@@ -22,6 +22,7 @@ from knox.models import AuthToken
 from enrollment.calendar import reservation_calendar
 from enrollment.errors import AttestationRequired
 from enrollment.forms import AttestationForm
+from enrollment.join_views import next_sessions_for
 from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
 from enrollment.ports import payment_port
 from enrollment.selectors import (
@@ -222,11 +223,14 @@ def my_groups(request: HttpRequest) -> HttpResponse:
         for entry in member_waitlist(member=member).filter(status__in=WaitlistEntry.ACTIVE)
     ]
     flagged = member_open_alerts(member=member)
+    upcoming = next_sessions_for(reservations=confirmed, sessions=sessions, now=now)
     return render(
         request,
         "enrollment/my_groups.html",
         {
-            "confirmed": [(r, by_group.get(r.group_id, []), r.pk in flagged) for r in confirmed],
+            "confirmed": [
+                (r, by_group.get(r.group_id, []), r.pk in flagged, upcoming.get(r.pk)) for r in confirmed
+            ],
             "held": [(r, reservation_next_action(reservation=r, now=now)) for r in held],
             "ran_out": [(r, reservation_next_action(reservation=r, now=now)) for r in ran_out[:5]],
             "entries": entries,

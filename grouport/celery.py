@@ -22,5 +22,6 @@ app.conf.beat_schedule = {
     "sweep-outbox": {"task": "grouport.tasks.sweep_outbox", "schedule": 60},
     "send-due-reminders": {"task": "enrollment.tasks.send_due_reminders", "schedule": 5 * 60},
     "refresh-seats": {"task": "enrollment.tasks.refresh_all_seats", "schedule": 60},
+    "close-ended-sessions": {"task": "enrollment.tasks.close_ended_sessions", "schedule": 5 * 60},
     "extend-sessions": {"task": "groups.tasks.sync_running_groups", "schedule": crontab(hour=3, minute=17)},
 }

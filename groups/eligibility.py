@@ -1,8 +1,10 @@
-"""Who may join which group: pure functions, no database.
+"""Who may join which group, and from where: pure functions, no database.
 
 A member living in state S may join a therapy group if and only if S is a service state
 and the group's therapist holds a license for S that lasts until the group's last
-session. Skills groups are educational, not therapy, and are open to everyone.
+session. Telehealth follows where the member *is*: during each session they must be in a
+service state where the therapist's license is valid that day (``session_location_decision``).
+Skills groups are educational, not therapy, and are open to everyone, from anywhere.
 """
 
 import datetime as dt
@@ -23,6 +25,7 @@ class Reason(StrEnum):
     THERAPIST_NOT_LICENSED = "therapist_not_licensed_in_state"
     LICENSE_EXPIRES = "license_expires_before_group_ends"
     NO_THERAPY_GROUP = "no_open_therapy_group_in_state"
+    NOT_LICENSED_WHERE_YOU_ARE = "therapist_not_licensed_where_you_are"
 
 
 REASON_TEXT: dict[Reason, Promise] = {
@@ -39,6 +42,10 @@ REASON_TEXT: dict[Reason, Promise] = {
     Reason.LICENSE_EXPIRES: _("This group's therapist is not licensed in your state for the whole program."),
     Reason.NO_THERAPY_GROUP: _(
         "No therapy group with open enrollment is available for your state right now."
+    ),
+    Reason.NOT_LICENSED_WHERE_YOU_ARE: _(
+        "Your therapist is not licensed in the state you are in right now, so the law does not "
+        "let them meet with you there."
     ),
 }
 
@@ -119,3 +126,26 @@ def group_decision(
     return therapy_group_decision(
         state=state, licenses=licenses, last_session_on=last_session_on, service_states=service_states
     )
+
+
+def session_location_decision(
+    *,
+    state: str,
+    kind: str,
+    licenses: Iterable[LicenseFact],
+    session_on: dt.date,
+    service_states: Iterable[str],
+) -> Decision:
+    """Decide whether someone who is in ``state`` right now may join one session of a group.
+
+    Therapy: a service state where the therapist's license is valid on the session's day.
+    Skills groups: anywhere.
+    """
+    if kind == "skills":
+        return ELIGIBLE
+    decision = therapy_group_decision(
+        state=state, licenses=licenses, last_session_on=session_on, service_states=service_states
+    )
+    if decision.eligible or Reason.INVALID_STATE in decision.reasons:
+        return decision
+    return Decision(False, (Reason.NOT_LICENSED_WHERE_YOU_ARE,))

@@ -133,7 +133,18 @@ class Group(models.Model):
     currency = models.CharField(max_length=3, default="usd", choices=[("usd", "USD")])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     video_url = models.URLField(
-        "private video link", blank=True, help_text="Shown only to confirmed members."
+        "private video link",
+        blank=True,
+        help_text="Never shown as such: members reach it through their own join link, after checking in.",
+    )
+    missed_in_a_row_limit = models.PositiveSmallIntegerField(
+        "attendance rule: sessions missed in a row",
+        default=4,
+        validators=[MinValueValidator(2), MaxValueValidator(20)],
+        help_text=(
+            "Missing this many sessions in a row without notice may end a seat (the classic DBT rule is 4). "
+            "Members are written to before that; a person decides, never the computer."
+        ),
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,6 +16,7 @@ from groups.eligibility import (
     Reason,
     group_decision,
     licensed_states,
+    session_location_decision,
     state_decision,
 )
 from groups.models import Group, GroupModule, GroupSession, License, Therapist
@@ -51,6 +52,17 @@ def therapist_of(user: User) -> Therapist | None:
     if not user.is_authenticated or is_operations(user):
         return None
     return Therapist.objects.filter(user=user).first()
+
+
+def groups_visible_to(user: User) -> QuerySet[Group]:
+    """The groups whose members ``user`` may see: every group for staff, their own for a
+    therapist, none for anyone else (the admin's scoping and the API's share this)."""
+    if not user.is_authenticated:
+        return Group.objects.none()
+    if is_operations(user):
+        return Group.objects.all()
+    therapist = therapist_of(user)
+    return Group.objects.filter(therapist=therapist) if therapist is not None else Group.objects.none()
 
 
 def _joinable_therapy_q(state: str) -> Q:
@@ -199,6 +211,18 @@ def group_eligible_states(group: Group) -> list[str] | None:
     return licensed_states(
         licenses=group_license_facts(group),
         last_session_on=group.ends_on,
+        service_states=service_states(),
+    )
+
+
+def session_location_decision_for(*, session: GroupSession, state: str) -> Decision:
+    """May someone who is in ``state`` right now join ``session`` (its group's rule, its day)?"""
+    group = session.group
+    return session_location_decision(
+        state=state,
+        kind=group.kind,
+        licenses=group_license_facts(group),
+        session_on=timezone.localtime(session.starts_at, ZoneInfo(group.time_zone)).date(),
         service_states=service_states(),
     )
 

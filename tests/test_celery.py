@@ -22,7 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_beat_entry_names_a_registered_task():
     app.loader.import_default_modules()
     schedule = app.conf.beat_schedule
-    assert set(schedule) == {"sweep-outbox", "send-due-reminders", "refresh-seats", "extend-sessions"}
+    assert set(schedule) == {
+        "sweep-outbox",
+        "send-due-reminders",
+        "refresh-seats",
+        "close-ended-sessions",
+        "extend-sessions",
+    }
     for name, entry in schedule.items():
         assert entry["task"] in app.tasks, name
     assert schedule["send-due-reminders"]["schedule"] == 300

@@ -143,7 +143,7 @@ def test_a_spanish_members_reminder_is_in_spanish():
     [message] = [m for m in mail.outbox if m.to == [ana.email]]
     assert message.subject == "Recordatorio: su grupo se reúne hoy a las 19:00"
     assert message.body.startswith("¿Necesita ayuda ahora? Llame al 988 y marque 2")
-    assert "Martes 3 de marzo, 19:00" in message.body and "Conéctese por video" in message.body
+    assert "Martes 3 de marzo, 19:00" in message.body and "Su propio enlace para unirse" in message.body
     html = message.alternatives[0][0]
     assert '<html lang="es">' in html and "¿Necesita ayuda ahora?" in html
 

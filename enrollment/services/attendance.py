@@ -1,13 +1,14 @@
-"""Attendance marking and staff moves of members between groups."""
+"""Attendance: the therapist's marks, closing a session, the group's attendance rule; and
+staff moves of members between groups."""
 
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from enrollment.errors import GroupFull, InvalidTransition
-from enrollment.models import Attendance, Reservation
+from enrollment.models import Attendance, AttendanceFlag, Reservation, SessionClosing
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import group_check_open, reservation_notify
 from enrollment.services.seats import (
@@ -21,6 +22,7 @@ from enrollment.signals import reservation_moved
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
+from grouport.outbox import outbox_add
 from grouport.transitions import transition
 from groups.models import Group, GroupSession
 
@@ -150,3 +152,179 @@ def reservation_move(
         reservation_notify(moved, "moved")
     logger.info("reservation %s moved to group %s as %s", reservation.pk, target.pk, moved.pk)
     return moved
+
+
+# --- Closing a session, and the group's attendance rule
+
+
+def sessions_close(*, now: dt.datetime | None = None) -> int:
+    """Close every session that has ended and is not closed yet; return how many.
+
+    Closing marks absent whoever had a confirmed seat during it and neither checked in nor
+    said they could not come (the therapist may still correct it), then counts each of
+    those members' sessions missed in a row. Each session closes once, whichever worker
+    gets to it first, and a late run (a worker that was down) closes what it missed.
+    """
+    now = now or timezone.now()
+    closed = 0
+    due = (
+        GroupSession.objects.filter(status=GroupSession.Status.SCHEDULED, ends_at__lte=now)
+        .exclude(closing__isnull=False)
+        .select_related("group")
+        .order_by("ends_at")
+    )
+    for session in due[:500]:
+        if session_close(session=session, now=now):
+            closed += 1
+    return closed
+
+
+def session_close(*, session: GroupSession, now: dt.datetime) -> bool:
+    """Close one ended session (see ``sessions_close``); False if it was closed already."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SessionClosing.objects.create(session=session, closed_at=now)
+        except IntegrityError:
+            return False  # another worker closed it
+        members = list(
+            Reservation.objects.filter(
+                group_id=session.group_id,
+                status=Reservation.Status.CONFIRMED,
+                confirmed_at__lt=session.ends_at,
+            ).select_related("group", "member")
+        )
+        marked = set(
+            Attendance.objects.filter(session=session, reservation__in=members).values_list(
+                "reservation_id", flat=True
+            )
+        )
+        Attendance.objects.bulk_create(
+            [
+                Attendance(
+                    session=session,
+                    reservation=r,
+                    status=Attendance.Status.ABSENT,
+                    source=Attendance.Source.SESSION_CLOSED,
+                    marked_at=now,
+                )
+                for r in members
+                if r.pk not in marked
+            ]
+        )
+        for reservation in members:
+            attendance_rule_apply(reservation=reservation, session=session, now=now)
+    return True
+
+
+def misses_in_a_row(*, reservation: Reservation, until: GroupSession) -> int:
+    """Sessions of the group the member missed without notice, in a row, up to ``until``.
+
+    Counted back from ``until`` over the sessions held while they had the seat: absent adds
+    one; present, excused (they told us) or not marked ends the count. Cancelled sessions
+    are skipped.
+    """
+    sessions = list(
+        GroupSession.objects.filter(
+            group_id=reservation.group_id,
+            status=GroupSession.Status.SCHEDULED,
+            number__lte=until.number,
+            ends_at__gt=reservation.confirmed_at or until.ends_at,
+        )
+        .order_by("-number")
+        .values_list("pk", flat=True)
+    )
+    marks = dict(
+        Attendance.objects.filter(reservation=reservation, session_id__in=sessions).values_list(
+            "session_id", "status"
+        )
+    )
+    count = 0
+    for session_id in sessions:
+        if marks.get(session_id) != Attendance.Status.ABSENT:
+            break
+        count += 1
+    return count
+
+
+def attendance_rule_apply(
+    *, reservation: Reservation, session: GroupSession, now: dt.datetime
+) -> AttendanceFlag | None:
+    """After ``session`` closes: at the group's limit minus 2 and minus 1 misses in a row, a
+    caring email to the member and a note on the roster; at the limit, a decision on the
+    roster for the therapist or staff. Nothing here ends a seat."""
+    limit = reservation.group.missed_in_a_row_limit
+    misses = misses_in_a_row(reservation=reservation, until=session)
+    if misses < max(1, limit - 2):
+        return None
+    if (
+        misses >= limit
+        and AttendanceFlag.objects.filter(
+            reservation=reservation, status=AttendanceFlag.Status.OPEN, misses__gte=limit
+        ).exists()
+    ):
+        return None  # the decision is already on the roster
+    flag, created = AttendanceFlag.objects.get_or_create(
+        reservation=reservation,
+        session=session,
+        defaults={"misses": misses, "limit": limit, "created_at": now},
+    )
+    if not created:
+        return flag
+    audit_record(
+        actor=None,
+        action="attendance.flagged",
+        obj=flag,
+        data={"reservation": reservation.pk, "session": session.pk, "misses": misses, "limit": limit},
+    )
+    if misses < limit:
+        outbox_add(
+            kind="enrollment.reservation_email",
+            payload={"reservation": reservation.pk, "kind": "missed", "misses": misses},
+            key=f"missed-{reservation.pk}-{session.pk}",
+        )
+    else:
+        outbox_add(
+            kind="enrollment.therapist_note",
+            payload={"session": session.pk, "kind": "attendance_rule"},
+            key=f"attendance-rule-{reservation.pk}-{session.pk}",
+        )
+    logger.info("reservation %s: %d sessions missed in a row (limit %d)", reservation.pk, misses, limit)
+    return flag
+
+
+def attendance_flag_review(
+    *, flag: AttendanceFlag, actor: User, note: str, end_seat: bool, request=None
+) -> AttendanceFlag:
+    """A clinician's decision on a flag: reviewed (the seat stays), or, at the group's limit,
+    the seat ended under the attendance rule. Only a person does this."""
+    from enrollment.services.reservations import reservation_cancel
+
+    with transaction.atomic():
+        flag = AttendanceFlag.objects.select_for_update().select_related("reservation").get(pk=flag.pk)
+        if flag.status != AttendanceFlag.Status.OPEN:
+            return flag
+        if end_seat and not flag.limit_reached:
+            raise InvalidInput(
+                "The attendance rule has not been reached: mark it reviewed instead.", code="rule_not_reached"
+            )
+        flag.reviewed_by, flag.reviewed_at, flag.review_note = actor, timezone.now(), note
+        if end_seat:
+            if flag.reservation.status == Reservation.Status.CONFIRMED:
+                reservation_cancel(
+                    reservation=flag.reservation,
+                    actor=actor,
+                    refund="policy",
+                    reason=Reservation.EndReason.ATTENDANCE_RULE,
+                )
+            to = AttendanceFlag.Status.SEAT_ENDED
+        else:
+            to = AttendanceFlag.Status.REVIEWED
+        transition(
+            flag,
+            to=to,
+            actor=actor,
+            fields=("reviewed_by", "reviewed_at", "review_note"),
+            data={"reservation": flag.reservation_id, "misses": flag.misses},
+        )
+    return flag

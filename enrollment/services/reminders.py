@@ -24,6 +24,7 @@ from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext
 
 from enrollment.calendar import reservation_calendar
+from enrollment.join import join_url
 from enrollment.models import Reminder, Reservation
 from grouport.emails import email_send
 from grouport.models import User
@@ -228,6 +229,8 @@ def _deliver(reminder: Reminder) -> None:
             "group": group,
             "reservation": reservation,
             "kind": reminder.kind,
+            # The member's own link for this session; the group's video link is never emailed.
+            "join_url": join_url(reservation_id=reservation.pk, session_id=session.pk),
             # Subjects show on lock screens: when, never what kind of group.
             "when": _when_for(member, session.starts_at, member_tz),
         },

@@ -38,6 +38,7 @@ ENV_VARS = (
     "WAITLIST_OFFER_HOURS",
     "REFUND_FULL_BEFORE_HOURS",
     "REMINDER_HOURS_BEFORE",
+    "JOIN_OPENS_MINUTES_BEFORE",
     "CARE_TEAM_EMAIL",
     "CONTACT_EMAIL",
     "TRUSTED_PROXY_COUNT",
@@ -212,6 +213,9 @@ ACCOUNT_RATE_LIMITS = {
 # members may turn it on from their profile.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "grouport"
+# A code typed just as the app rolls over to the next one still counts (one 30-second step
+# back): phones drift, and people type slowly. Each code still works only once.
+MFA_TOTP_TOLERANCE = 1
 MFA_RECOVERY_CODE_COUNT = 10
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -304,6 +308,8 @@ WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=24)
 
 # --- Reminders: hours before each session, largest first; the last one goes to everyone.
 REMINDER_HOURS_BEFORE = tuple(env.list("REMINDER_HOURS_BEFORE", cast=int, default=[24, 1]))
+# A member's join link opens this long before a session starts, and closes when it ends.
+JOIN_OPENS_MINUTES_BEFORE = env.int("JOIN_OPENS_MINUTES_BEFORE", default=15)
 REMINDER_MAX_ATTEMPTS = 5
 # A send still marked "sending" this long after it began is given up on (see
 # enrollment/services/reminders.py: at most once, never twice).

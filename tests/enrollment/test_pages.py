@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from icalendar import Calendar
 
@@ -80,10 +81,11 @@ def test_hold_pay_offline_confirm_and_see_it_in_my_groups(client, group, django_
     assert [m.subject for m in mail.outbox] == ["Your seat is confirmed"]
     assert "$320.00" in mail.outbox[0].body
     mine = client.get("/my/").content.decode()
-    assert group.title in mine and group.video_url in mine and "calendar.ics" in mine
+    assert group.title in mine and "/join/" in mine and "calendar.ics" in mine
+    assert group.video_url not in mine  # only through the join link, after checking in
 
 
-def test_my_groups_shows_times_in_the_members_zone_and_no_video_link_before_confirming(client):
+def test_my_groups_shows_times_in_the_members_zone_and_a_join_link_once_confirmed(client):
     group = GroupFactory(
         kind=Group.Kind.SKILLS, start_time=dt.time(19, 0), video_url="https://video.example.com/secret"
     )
@@ -91,10 +93,10 @@ def test_my_groups_shows_times_in_the_members_zone_and_no_video_link_before_conf
     client.force_login(pacific)
     reservation = reservation_hold(member=pacific, group=group, attestations=ALL_TRUE)
     held = client.get("/my/").content.decode()
-    assert "held" in held and "video.example.com/secret" not in held
+    assert "held" in held and "video.example.com/secret" not in held and "/join/" not in held
     reservation_confirm(reservation=reservation, actor=pacific)
     page = client.get("/my/").content.decode()
-    assert "video.example.com/secret" in page
+    assert "/join/" in page and "video.example.com/secret" not in page
     assert "4:00 PM PST" in page or "4:00 PM PDT" in page  # 7 pm Eastern
     assert "Pacific time" in page
 
@@ -119,7 +121,9 @@ def test_calendar_file_lists_the_sessions_and_names_only_the_member(client, grou
     starts = sorted(e.decoded("dtstart") for e in events)
     assert starts == [s.starts_at for s in group.sessions.order_by("starts_at")]
     assert sum(1 for e in events if e.get("status") == "CANCELLED") == 1
-    assert all(str(e.get("location")) == group.video_url for e in events)
+    assert all(f"{settings.SITE_URL}/join/" in str(e.get("location")) for e in events)
+    assert len({str(e.get("location")) for e in events}) == group.weeks  # one link per session
+    assert group.video_url not in text
 
 
 def test_cancel_page_shows_the_policy_and_frees_the_seat(client, group):

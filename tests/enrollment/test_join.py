@@ -1,0 +1,447 @@
+"""Joining each session through grouport: a personal join link, a location check-in,
+attendance that keeps itself, "I can't make it this week", and the group's attendance rule."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail, signing
+from django.test import Client
+from rest_framework.test import APIClient
+
+from enrollment.join import join_path, join_token
+from enrollment.models import Attendance, AttendanceFlag, CheckIn, Reservation
+from enrollment.services.attendance import attendance_flag_review, attendance_mark, sessions_close
+from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
+from grouport.models import AuditEntry, OutboxMessage, User
+from grouport.outbox import outbox_deliver
+from grouport.roles import THERAPIST, role_grant
+from grouport.states import OUTSIDE_US
+from groups.models import Group, GroupSession
+from groups.services import session_cancel
+from tests.enrollment.conftest import ALL_TRUE
+from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+VIDEO = "https://video.example.com/private-room-7"
+
+
+@pytest.fixture
+def group():
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
+        return GroupFactory(
+            title="Tuesday DBT Therapy",
+            therapist=licensed_therapist("NY", "NJ"),
+            starts_on=dt.date(2026, 3, 3),
+            weekday=1,
+            start_time=dt.time(19, 0),
+            weeks=8,
+            price=Decimal("0"),
+            video_url=VIDEO,
+        )
+
+
+def seat(group, who=None):
+    who = who or member(state="NY")
+    with time_machine.travel(dt.datetime(2026, 1, 2, tzinfo=dt.UTC), tick=False):
+        reservation = reservation_hold(member=who, group=group, attestations=ALL_TRUE)
+        return reservation_confirm(reservation=reservation, actor=who)
+
+
+def session(group, number=1) -> GroupSession:
+    return group.sessions.get(number=number)
+
+
+def at(s: GroupSession, minutes: int) -> dt.datetime:
+    return s.starts_at + dt.timedelta(minutes=minutes)
+
+
+def signed_in(who) -> Client:
+    client = Client()
+    client.force_login(who)
+    return client
+
+
+def link(reservation, s) -> str:
+    return join_path(reservation_id=reservation.pk, session_id=s.pk)
+
+
+# --- The join link opens for its member only, in its window
+
+
+def test_the_link_opens_fifteen_minutes_before_and_closes_at_the_end(group):
+    r = seat(group)
+    s1 = session(group)
+    client = signed_in(r.member)
+    with time_machine.travel(at(s1, -16), tick=False):
+        early = client.get(link(r, s1)).content.decode()
+    assert "opens at 6:45 PM" in early and VIDEO not in early
+    with time_machine.travel(at(s1, -15), tick=False):
+        page = client.get(link(r, s1)).content.decode()
+    assert "Where are you right now?" in page and VIDEO not in page  # not before the check-in
+    with time_machine.travel(s1.ends_at, tick=False):
+        ended = client.get(link(r, s1))
+    assert ended.status_code == 410 and "This session has ended." in ended.content.decode()
+
+
+def test_another_members_link_a_forged_one_and_a_cancelled_or_moved_seat_are_refused(group):
+    r, other = seat(group), seat(group)
+    s1 = session(group)
+    with time_machine.travel(at(s1, 0), tick=False):
+        theirs = signed_in(other.member).get(link(r, s1))
+        assert theirs.status_code == 403 and "belongs to another account" in theirs.content.decode()
+        assert group.title not in theirs.content.decode()
+        forged = signed_in(r.member).get(f"/join/{r.pk}-{s1.pk}:not-a-signature/")
+        assert forged.status_code == 404
+        altered = join_token(reservation_id=r.pk, session_id=s1.pk).replace(f"{r.pk}-", f"{other.pk}-", 1)
+        assert signed_in(r.member).get(f"/join/{altered}/").status_code == 404
+        assert (
+            signed_in(r.member)
+            .get(f"/join/{signing.Signer(salt='other').sign(f'{r.pk}-{s1.pk}')}/")
+            .status_code
+            == 404
+        )
+    reservation_cancel(reservation=other, actor=other.member, refund="none")
+    with time_machine.travel(at(s1, 0), tick=False):
+        cancelled = signed_in(other.member).get(link(other, s1))
+    assert cancelled.status_code == 410 and "was cancelled" in cancelled.content.decode()
+    Reservation.objects.filter(pk=other.pk).update(end_reason=Reservation.EndReason.MOVED)
+    with time_machine.travel(at(s1, 0), tick=False):
+        moved = signed_in(other.member).get(link(other, s1))
+    assert "was moved to another group" in moved.content.decode()
+
+
+def test_a_cancelled_session_says_so(group):
+    r = seat(group)
+    s2 = session(group, 2)
+    session_cancel(session=s2, actor=None)
+    with time_machine.travel(at(s2, 0), tick=False):
+        page = signed_in(r.member).get(link(r, s2))
+    assert page.status_code == 410 and "This session was cancelled" in page.content.decode()
+
+
+def test_a_visitor_is_asked_to_sign_in_first(group, client):
+    r = seat(group)
+    response = client.get(link(r, session(group)))
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+# --- The check-in
+
+
+def test_a_licensed_state_checks_in_marks_present_and_opens_the_video(group):
+    r = seat(group)
+    s1 = session(group)
+    client = signed_in(r.member)
+    with time_machine.travel(at(s1, 7), tick=False):
+        answer = client.post(link(r, s1), {"state": "NJ"}, REMOTE_ADDR="203.0.113.5")
+        assert answer.status_code == 302 and answer.url == link(r, s1)
+        page = client.get(answer.url).content.decode()
+    assert f'<meta http-equiv="refresh" content="2;url={VIDEO}">' in page and f'href="{VIDEO}"' in page
+    check_in = CheckIn.objects.get()
+    assert (check_in.admitted, check_in.state, check_in.ip_address) == (True, "NJ", "203.0.113.5")
+    mark = Attendance.objects.get(session=s1, reservation=r)
+    assert mark.status == "present" and mark.source == "check_in" and mark.joined_at == at(s1, 7)
+    [entry] = AuditEntry.objects.filter(action="session.checked_in")
+    assert entry.actor == r.member and entry.data["state"] == "NJ" and entry.ip_address == "203.0.113.5"
+
+
+def test_an_unlicensed_state_is_refused_with_help_and_shown_to_the_therapist(group):
+    r = seat(group)
+    s1 = session(group)
+    client = signed_in(r.member)
+    with time_machine.travel(at(s1, 0), tick=False):
+        answer = client.post(link(r, s1), {"state": "CA"})
+    page = answer.content.decode()
+    assert answer.status_code == 403
+    assert "You can't join this session from California" in page and 'href="tel:988"' in page
+    assert VIDEO not in page and not Attendance.objects.filter(status="present").exists()
+    assert CheckIn.objects.get().admitted is False
+    assert AuditEntry.objects.filter(action="session.check_in_refused").count() == 1
+    # The therapist sees it: on the live view and on the roster.
+    therapist_user = User.objects.create_user("t@example.test", "pw-t-12345678")
+    group.therapist.user = therapist_user
+    group.therapist.save()
+    role_grant(therapist_user, THERAPIST)
+    staff = Client()
+    sign_in(staff, therapist_user)
+    live = staff.get(f"/admin/groups/groupsession/{s1.pk}/live/").content.decode()
+    assert "Tried from elsewhere" in live and "California" in live
+    roster = staff.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
+    assert "Check-ins refused" in roster and "from California" in roster
+    # Then from New York (they had picked the wrong state): let in.
+    with time_machine.travel(at(s1, 2), tick=False):
+        assert client.post(link(r, s1), {"state": "NY"}).status_code == 302
+
+
+def test_a_license_that_lapsed_before_the_session_does_not_count(group):
+    r = seat(group)
+    s8 = session(group, 8)
+    group.therapist.licenses.filter(state="NJ").update(expires_on=s8.starts_at.date() - dt.timedelta(days=1))
+    with time_machine.travel(at(s8, 0), tick=False):
+        assert signed_in(r.member).post(link(r, s8), {"state": "NJ"}).status_code == 403
+
+
+def test_a_skills_group_checks_in_with_one_tap_from_anywhere():
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
+        skills = GroupFactory(
+            kind=Group.Kind.SKILLS, price=Decimal("0"), starts_on=dt.date(2026, 3, 4), weekday=2
+        )
+    r = seat(skills, member(state=OUTSIDE_US))
+    s1 = session(skills)
+    client = signed_in(r.member)
+    with time_machine.travel(at(s1, 0), tick=False):
+        form = client.get(link(r, s1)).content.decode()
+        assert "Where are you right now?" not in form and "Check in and join" in form
+        assert client.post(link(r, s1), {}).status_code == 302
+    assert CheckIn.objects.get().admitted is True
+
+
+def test_checking_in_again_is_the_same_check_in(group):
+    r = seat(group)
+    s1 = session(group)
+    client = signed_in(r.member)
+    with time_machine.travel(at(s1, 0), tick=False):
+        client.post(link(r, s1), {"state": "NY"})
+        client.post(link(r, s1), {"state": "NY"})
+    assert (
+        CheckIn.objects.count() == 1 and AuditEntry.objects.filter(action="session.checked_in").count() == 1
+    )
+
+
+def test_the_therapist_can_still_correct_a_check_in(group):
+    r = seat(group)
+    s1 = session(group)
+    with time_machine.travel(at(s1, 0), tick=False):
+        signed_in(r.member).post(link(r, s1), {"state": "NY"})
+    therapist_user = User.objects.create_user("t2@example.test", "pw-t-12345678")
+    attendance_mark(session=s1, marks={r.pk: "absent"}, actor=therapist_user)
+    assert Attendance.objects.get(session=s1, reservation=r).status == "absent"
+
+
+# --- "I can't make it this week"
+
+
+def test_i_cant_make_it_excuses_until_the_start_and_tells_the_therapist(group):
+    r = seat(group)
+    s1 = session(group)
+    client = signed_in(r.member)
+    path = f"{link(r, s1)}cant-make-it/"
+    with time_machine.travel(at(s1, -600), tick=False):
+        assert client.post(path).url == "/my/"
+        client.post(path)  # twice: once
+        deliver()
+    mark = Attendance.objects.get(session=s1, reservation=r)
+    assert mark.status == "excused" and mark.source == "member_notice"
+    [note] = OutboxMessage.objects.filter(kind="enrollment.therapist_note")
+    assert note.payload == {"session": s1.pk, "kind": "excused"}
+    [email] = [m for m in mail.outbox if m.to == [group.therapist.user.email]]
+    assert email.subject == "A member can't make it to a session" and r.member.last_name not in email.body
+    s2 = session(group, 2)
+    with time_machine.travel(at(s2, 1), tick=False):
+        client.post(f"{link(r, s2)}cant-make-it/")
+    assert not Attendance.objects.filter(session=s2).exists()  # too late once it started
+    # Came after all: the check-in makes them present.
+    with time_machine.travel(at(s1, 3), tick=False):
+        client.post(link(r, s1), {"state": "NY"})
+    assert Attendance.objects.get(session=s1, reservation=r).status == "present"
+
+
+# --- Attendance that keeps itself, and the attendance rule
+
+
+def close(s):
+    with time_machine.travel(s.ends_at + dt.timedelta(minutes=1), tick=False):
+        closed = sessions_close()
+        deliver()
+    return closed
+
+
+def deliver() -> None:
+    """What the worker does after each commit: deliver the outbox's pending messages."""
+    for message_id in OutboxMessage.objects.filter(status="pending").values_list("pk", flat=True):
+        outbox_deliver(message_id=message_id)
+
+
+def test_no_check_in_by_the_end_is_absent_and_closing_runs_once(group):
+    r, present = seat(group), seat(group)
+    s1 = session(group)
+    with time_machine.travel(at(s1, 0), tick=False):
+        signed_in(present.member).post(link(present, s1), {"state": "NY"})
+    assert close(s1) == 1
+    assert close(s1) == 0
+    assert Attendance.objects.get(session=s1, reservation=r).status == "absent"
+    assert Attendance.objects.get(session=s1, reservation=present).status == "present"
+
+
+def test_two_three_then_four_misses_write_flag_and_wait_for_a_person(group):
+    r = seat(group)
+    steps = {}
+    for number in (1, 2, 3, 4, 5):
+        close(session(group, number))
+        steps[number] = (
+            [m.subject for m in mail.outbox if m.to == [r.member.email] and "missed" in m.subject],
+            list(
+                AttendanceFlag.objects.filter(reservation=r)
+                .values_list("misses", flat=True)
+                .order_by("misses")
+            ),
+        )
+    assert steps[1] == ([], [])
+    assert steps[2] == (["We missed you this week"], [2])
+    assert steps[3] == (["We missed you this week"] * 2, [2, 3])
+    assert steps[4][1] == [2, 3, 4]  # the rule is reached: a decision on the roster
+    assert steps[4][0] == steps[3][0]  # no third email to the member at the limit
+    assert steps[5][1] == [2, 3, 4]  # and not again while that decision waits
+    care = [m for m in mail.outbox if m.subject == "A roster needs your review"]
+    assert care and all(r.member.email not in m.body for m in care)
+    missed = next(m for m in mail.outbox if m.to == [r.member.email] and "missed" in m.subject)
+    assert "988" in missed.body.splitlines()[0] and "4 sessions in a row" in missed.body
+    assert Reservation.objects.get(pk=r.pk).status == "confirmed"  # never removed by itself
+    flag = AttendanceFlag.objects.get(reservation=r, misses=4)
+    staff = User.objects.create_user("ops@example.test", "pw-ops-123456")
+    attendance_flag_review(flag=flag, actor=staff, note="Talked on the phone; moving on.", end_seat=True)
+    r.refresh_from_db()
+    assert r.status == "cancelled" and r.end_reason == "attendance_rule"
+    assert (
+        AuditEntry.objects.filter(action="attendanceflag.seat_ended").exists()
+        or AuditEntry.objects.filter(object_type="enrollment.attendanceflag").exists()
+    )
+
+
+def test_an_excused_or_attended_session_breaks_the_count(group):
+    r = seat(group)
+    close(session(group, 1))
+    s2 = session(group, 2)
+    with time_machine.travel(at(s2, -60), tick=False):
+        signed_in(r.member).post(f"{link(r, s2)}cant-make-it/")
+    close(s2)
+    close(session(group, 3))
+    assert not AttendanceFlag.objects.exists()
+
+
+def test_a_flag_below_the_limit_cannot_end_a_seat(group):
+    r = seat(group)
+    close(session(group, 1))
+    close(session(group, 2))
+    flag = AttendanceFlag.objects.get()
+    from grouport.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        attendance_flag_review(flag=flag, actor=r.member, note="", end_seat=True)
+    assert Reservation.objects.get(pk=r.pk).status == "confirmed"
+
+
+def test_the_roster_shows_the_flag_and_ends_a_seat_with_one_click(group):
+    r = seat(group)
+    for number in (1, 2, 3, 4):
+        close(session(group, number))
+    therapist_user = User.objects.create_user("t3@example.test", "pw-t-12345678")
+    group.therapist.user = therapist_user
+    group.therapist.save()
+    role_grant(therapist_user, THERAPIST)
+    staff = Client()
+    sign_in(staff, therapist_user)
+    roster = staff.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
+    assert "4 missed in a row" in roster and "End the seat under the rule" in roster
+    flag = AttendanceFlag.objects.get(misses=4)
+    staff.post(f"/admin/groups/group/{group.pk}/roster/attendance-flags/{flag.pk}/", {"decision": "end_seat"})
+    assert Reservation.objects.get(pk=r.pk).end_reason == "attendance_rule"
+    # Another therapist's group: not found.
+    other = GroupFactory(therapist=licensed_therapist("NY"))
+    assert staff.post(f"/admin/groups/group/{other.pk}/roster/attendance-flags/{flag.pk}/").status_code == 404
+
+
+def test_the_group_rule_is_a_setting_shown_on_the_reserve_page(group):
+    Group.objects.filter(pk=group.pk).update(missed_in_a_row_limit=3)
+    client = signed_in(member(state="NY"))
+    with time_machine.travel(dt.datetime(2026, 2, 1, tzinfo=dt.UTC), tick=False):
+        page = client.get(f"/groups/{group.slug}/reserve/").content.decode()
+    assert "missing 3 sessions in a row without notice can end your seat" in page
+
+
+# --- The video link is nowhere but behind a check-in
+
+
+def test_the_video_link_is_in_no_email_calendar_file_or_api_answer(group):
+    r = seat(group)
+    s1 = session(group)
+    close(session(group, 1))
+    close(session(group, 2))
+    from enrollment.services.reminders import reminder_send, reminders_claim_due
+
+    with time_machine.travel(at(session(group, 3), -120), tick=False):
+        for reminder_id in reminders_claim_due():
+            reminder_send(reminder_id=reminder_id)
+    client = signed_in(r.member)
+    api = APIClient()
+    api.force_authenticate(r.member)
+    seen = [m.body for m in mail.outbox] + [
+        alt[0] for m in mail.outbox for alt in getattr(m, "alternatives", [])
+    ]
+    seen += [a[1] if isinstance(a[1], str) else a[1].decode() for m in mail.outbox for a in m.attachments]
+    seen += [json.dumps(o.payload) for o in OutboxMessage.objects.all()]
+    seen.append(client.get(f"/reservations/{r.pk}/calendar.ics").content.decode())
+    seen.append(client.get("/my/").content.decode())
+    for path in ("/api/reservations/", f"/api/reservations/{r.pk}/", f"/api/reservations/{r.pk}/sessions/",
+                 f"/api/groups/{group.pk}/", "/api/schema/"):  # fmt: skip
+        seen.append(api.get(path).content.decode())
+    assert mail.outbox and any("/join/" in text for text in seen)
+    assert not [text[:200] for text in seen if VIDEO in text]
+    with time_machine.travel(at(s1, -20), tick=False):
+        assert VIDEO not in client.get(link(r, s1)).content.decode()
+
+
+# --- The API
+
+
+def test_the_api_gives_join_links_checks_in_and_shows_the_therapist_live_attendance(group):
+    r = seat(group)
+    s1 = session(group)
+    api = APIClient()
+    api.force_authenticate(r.member)
+    sessions = api.get(f"/api/reservations/{r.pk}/sessions/").json()
+    assert len(sessions) == 8 and sessions[0]["join_url"].startswith(f"{settings.SITE_URL}/join/")
+    token = sessions[0]["join_url"].rstrip("/").rsplit("/", 1)[1]
+    with time_machine.travel(at(s1, -30), tick=False):
+        early = api.post(f"/api/join/{token}/check-in/", {"state": "NY"}, format="json")
+    assert early.status_code == 403 and early.json()["code"] == "not_yet" and early.json()["opens_at"]
+    with time_machine.travel(at(s1, 0), tick=False):
+        refused = api.post(f"/api/join/{token}/check-in/", {"state": "FL"}, format="json")
+        assert refused.status_code == 403 and refused.json()["code"] == "not_licensed_where_you_are"
+        assert refused.json()["alternatives"] is not None and "988" in refused.json()["crisis"]
+        ok = api.post(f"/api/join/{token}/check-in/", {"state": "NY"}, format="json")
+    assert ok.status_code == 200 and ok.json()["video_url"] == VIDEO
+    other = APIClient()
+    other.force_authenticate(member())
+    assert (
+        other.post(f"/api/join/{token}/check-in/", {"state": "NY"}, format="json").json()["code"]
+        == "not_yours"
+    )
+    assert other.get(f"/api/sessions/{s1.pk}/attendance/").status_code == 404  # a member: not theirs to see
+    therapist_user = User.objects.create_user("t4@example.test", "pw-t-12345678")
+    group.therapist.user = therapist_user
+    group.therapist.save()
+    role_grant(therapist_user, THERAPIST)
+    therapist = APIClient()
+    therapist.force_authenticate(therapist_user)
+    [row] = therapist.get(f"/api/sessions/{s1.pk}/attendance/").json()
+    assert row["status"] == "checked_in" and row["state"] == "New York"
+    assert "/api/join/{token}/check-in/" in APIClient().get("/api/schema/").content.decode()
+
+
+def test_the_demo_command_brings_a_session_near_to_try_joining(group, settings):
+    from django.core.management import CommandError, call_command
+
+    r = seat(group, member(state="NY", email="someone@example.test"))
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), tick=False):
+        call_command("demo_session_soon", email="someone@example.test", minutes=5)
+        nxt = GroupSession.objects.filter(group=group).order_by("starts_at").first()
+        assert nxt.starts_at == dt.datetime(2026, 3, 1, 12, 5, tzinfo=dt.UTC)
+        assert "Where are you right now?" in signed_in(r.member).get(link(r, nxt)).content.decode()
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="production"):
+        call_command("demo_session_soon", email="someone@example.test")
