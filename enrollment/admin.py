@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from enrollment.models import (
     Attendance,
@@ -23,11 +23,13 @@ from enrollment.models import (
     Reminder,
     Reservation,
     ResidenceAlert,
+    SafetyAlert,
     WaitlistEntry,
 )
 from enrollment.roster import group_roster, roster_csv, session_live
 from enrollment.services.attendance import attendance_flag_review, attendance_mark, reservation_move
 from enrollment.services.eligibility import residence_alert_review
+from enrollment.services.outcomes import safety_alert_review
 from enrollment.services.reservations import reservation_cancel
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.audit import audit_record
@@ -401,6 +403,91 @@ class ResidenceAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
     def response_change(self, request, obj):
         messages.success(request, "Marked reviewed. The flag is off the roster.")
         return redirect("admin:groups_group_roster", object_id=obj.group_id)
+
+
+@admin.register(SafetyAlert)
+class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
+    """An answer that needs a person to look at once: open it, reach out, write what was done.
+    A therapist sees their own groups' alerts; staff see all. Every look is audited."""
+
+    therapist_path = "reservation__group__therapist"
+    operations_only_filters = ("reservation__group__therapist",)
+    list_display = ("id", "member", "group", "status", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("reservation__group", "reservation__member")
+    readonly_fields = (
+        "member",
+        "contact",
+        "group",
+        "answers",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    fields = (
+        "member",
+        "contact",
+        "group",
+        "answers",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Member")
+    def member(self, obj: SafetyAlert) -> str:
+        return obj.reservation.member.get_full_name() or f"Member #{obj.reservation.member_id}"
+
+    @admin.display(description="Contact")
+    def contact(self, obj: SafetyAlert) -> str:
+        return obj.reservation.member.email
+
+    @admin.display(description="Group")
+    def group(self, obj: SafetyAlert) -> str:
+        return obj.reservation.group.title
+
+    @admin.display(description="Answers")
+    def answers(self, obj: SafetyAlert) -> str:
+        response = obj.response
+        items = {i.number: i.text for i in response.measure.items.all()}
+        labels = {o["value"]: o["label"] for o in response.measure.options}
+        lines = [f"{response.measure.code} total {response.total} ({response.band_label})"]
+        lines += [f"{n}. {items.get(int(n), '')}: {labels.get(v, v)}" for n, v in response.answers.items()]
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != SafetyAlert.Status.OPEN:
+            fields.append("review_note")
+        return fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "review_note" in form.base_fields:
+            form.base_fields["review_note"].required = True
+            form.base_fields[
+                "review_note"
+            ].help_text = "What was done (who called, when, the plan). Saving marks it reviewed."
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        if obj.status == SafetyAlert.Status.OPEN:
+            safety_alert_review(
+                alert=obj, actor=request.user, note=form.cleaned_data["review_note"], request=request
+            )
+
+    def response_change(self, request, obj):
+        messages.success(request, "Marked reviewed. The flag is off the roster.")
+        return redirect("admin:groups_group_roster", object_id=obj.reservation.group_id)
 
 
 @admin.register(WaitlistEntry)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class EnrollmentConfig(AppConfig):
@@ -16,3 +17,19 @@ class EnrollmentConfig(AppConfig):
         from groups.ports import seats_taken_provide
 
         seats_taken_provide(seats_taken_subquery)
+        post_migrate.connect(_measures_install, sender=self)
+
+
+def _measures_install(sender, using="default", apps=None, **kwargs) -> None:
+    """After migrate (and a test database flush): the standard questionnaires are there."""
+    from enrollment.measures import measures_install
+
+    models = apps if apps is not None else sender.apps
+    try:
+        measure, item = (
+            models.get_model("enrollment", "Measure"),
+            models.get_model("enrollment", "MeasureItem"),
+        )
+    except LookupError:  # migrating backwards past the outcomes tables
+        return
+    measures_install(measure, item, using=using)

@@ -45,3 +45,27 @@ def join_url(*, reservation_id: int, session_id: int) -> str:
 def join_opens_at(session) -> dt.datetime:
     """When a session's join links open (``JOIN_OPENS_MINUTES_BEFORE`` before it starts)."""
     return session.starts_at - dt.timedelta(minutes=settings.JOIN_OPENS_MINUTES_BEFORE)
+
+
+# --- A member's personal link to one questionnaire (same idea: signed, names one row)
+
+SURVEY_SALT = "grouport.survey"
+
+
+def survey_token(survey_id: int) -> str:
+    return signing.Signer(salt=SURVEY_SALT).sign(str(survey_id))
+
+
+def survey_token_read(token: str) -> int:
+    try:
+        return int(signing.Signer(salt=SURVEY_SALT).unsign(token))
+    except (signing.BadSignature, ValueError) as exc:
+        raise BadJoinToken() from exc
+
+
+def survey_path(survey_id: int) -> str:
+    return reverse("enrollment:survey", args=[survey_token(survey_id)])
+
+
+def survey_url(survey_id: int) -> str:
+    return f"{settings.SITE_URL}{survey_path(survey_id)}"

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.join import survey_url
+from enrollment.models import OutcomeSurvey, Reservation, ResidenceAlert, SafetyAlert, WaitlistEntry
 from enrollment.ports import payment_port
 from enrollment.services.eligibility import care_team_addresses
 from grouport.emails import email_send
@@ -105,5 +106,41 @@ def therapist_note_email(payload: dict) -> None:
     }
     subject = render_to_string("emails/therapist_note.subject.txt", context).strip()
     text = render_to_string("emails/therapist_note.txt", context)
+    for address in addresses:
+        EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()
+
+
+@outbox_handler("enrollment.survey_invitation")
+def survey_invitation_email(payload: dict) -> None:
+    """The member's personal link to their questions (the email names no measure and no group)."""
+    survey = OutcomeSurvey.objects.select_related("reservation__member", "reservation__group").get(
+        pk=payload["survey"]
+    )
+    if survey.status != OutcomeSurvey.Status.OPEN:
+        return
+    email_send(
+        to=survey.reservation.member,
+        template="survey_invitation",
+        context={"survey": survey, "link": survey_url(survey.pk), "closes_at": survey.closes_at},
+    )
+
+
+@outbox_handler("enrollment.safety_alert")
+def safety_alert_email(payload: dict) -> None:
+    """Within a minute of an answer that needs a person: the group's therapist and the on-call
+    address, one message each, a link and no clinical detail (the subject shows on lock
+    screens)."""
+    alert = SafetyAlert.objects.select_related("reservation__group__therapist__user").get(pk=payload["alert"])
+    group = alert.reservation.group
+    addresses = [group.therapist.user.email] if group.therapist.user.email else []
+    if settings.ONCALL_EMAIL and settings.ONCALL_EMAIL not in addresses:
+        addresses.append(settings.ONCALL_EMAIL)
+    context = {
+        "link": f"{settings.SITE_URL}/admin/enrollment/safetyalert/{alert.pk}/change/",
+        "site_url": settings.SITE_URL,
+        "alert": alert,
+    }
+    subject = render_to_string("emails/safety_alert.subject.txt", context).strip()
+    text = render_to_string("emails/safety_alert.txt", context)
     for address in addresses:
         EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()

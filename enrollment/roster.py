@@ -5,8 +5,20 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
-from enrollment.models import Attendance, AttendanceFlag, CheckIn, Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.models import (
+    Attendance,
+    AttendanceFlag,
+    CheckIn,
+    Measure,
+    MeasureResponse,
+    OutcomeSurvey,
+    Reservation,
+    ResidenceAlert,
+    SafetyAlert,
+    WaitlistEntry,
+)
 from grouport.exports import csv_text
 from grouport.states import STATE_NAMES, time_zone_name
 from groups.models import Group, GroupSession
@@ -43,6 +55,42 @@ class Roster:
     alerts: list[ResidenceAlert] = field(default_factory=list)
     attendance_flags: list[AttendanceFlag] = field(default_factory=list)
     refused: list[CheckIn] = field(default_factory=list)
+    safety_alerts: list[SafetyAlert] = field(default_factory=list)
+    outcomes: list["OutcomeRow"] = field(default_factory=list)
+
+
+@dataclass
+class OutcomeRow:
+    """One member's questionnaire scores over their program, for their therapist."""
+
+    name: str
+    scores: dict[str, list[tuple[str, int | None, str]]]  # measure → [(time point, total, band)]
+    unanswered: list[str]  # time points asked and not answered
+    safety_open: bool = False
+    charts: dict[str, str] = field(default_factory=dict)
+
+    def chart(self, measure: str, maximum: int) -> str:
+        """A small line of the scores, drawn on the server (no script, no inline style)."""
+        points = [
+            (i, total)
+            for i, (_point, total, _band) in enumerate(self.scores.get(measure, []))
+            if total is not None
+        ]
+        if not points:
+            return ""
+        width, height, step = 90, 24, 40
+        coords = " ".join(
+            f"{5 + i * step},{height - 2 - round((height - 4) * t / maximum)}" for i, t in points
+        )
+        dots = "".join(
+            f'<circle cx="{5 + i * step}" cy="{height - 2 - round((height - 4) * t / maximum)}" r="2.5" />'
+            for i, t in points
+        )
+        return (
+            f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{measure}: {", ".join(str(t) for _, t in points)}">'
+            f'<polyline points="{coords}" fill="none" stroke="#1f5f8b" stroke-width="1.5" />{dots}</svg>'
+        )
 
 
 def group_roster(*, group: Group) -> Roster:
@@ -112,7 +160,48 @@ def group_roster(*, group: Group) -> Roster:
         .select_related("reservation__member", "session")
         .order_by("-at")[:50]
     )
-    return Roster(group, list(rows.values()), held, waitlist, sessions, present, alerts, flags, refused)
+    safety = list(
+        SafetyAlert.objects.filter(reservation__group=group, status=SafetyAlert.Status.OPEN)
+        .select_related("reservation__member")
+        .order_by("created_at", "pk")
+    )
+    return Roster(
+        group, list(rows.values()), held, waitlist, sessions, present, alerts, flags, refused, safety,
+        group_outcomes(group=group, members=confirmed, open_safety={a.reservation_id for a in safety}),
+    )  # fmt: skip
+
+
+TIME_POINTS = ("baseline", "midpoint", "end")
+
+
+def group_outcomes(*, group: Group, members: list[Reservation], open_safety: set[int]) -> list[OutcomeRow]:
+    """Each confirmed member's PHQ-9 and GAD-7 totals and bands at each time point asked."""
+    surveys = list(OutcomeSurvey.objects.filter(reservation__in=members).order_by("opens_at"))
+    maxima = {
+        m.code: m.items.count() * max(o["value"] for o in m.options)
+        for m in Measure.objects.filter(active=True).prefetch_related("items")
+    }
+    responses = MeasureResponse.objects.filter(survey__in=surveys).select_related("measure")
+    by_survey: dict[int, dict[str, MeasureResponse]] = {}
+    for r in responses:
+        by_survey.setdefault(r.survey_id, {})[r.measure.code] = r
+    rows = []
+    for member in members:
+        mine = sorted(
+            (s for s in surveys if s.reservation_id == member.pk),
+            key=lambda s: TIME_POINTS.index(s.time_point),
+        )
+        scores: dict[str, list[tuple[str, int | None, str]]] = {}
+        for survey in mine:
+            for code, response in by_survey.get(survey.pk, {}).items():
+                scores.setdefault(code, []).append((survey.time_point, response.total, response.band_label))
+        unanswered = [s.time_point for s in mine if s.status != OutcomeSurvey.Status.ANSWERED]
+        name = member.member.get_full_name() or f"Member #{member.member_id}"
+        row = OutcomeRow(name, scores, unanswered, member.pk in open_safety)
+        # Numbers only go into the drawing, so it is safe to put on the page as it is.
+        row.charts = {code: mark_safe(row.chart(code, maximum)) for code, maximum in maxima.items()}  # noqa: S308
+        rows.append(row)
+    return rows
 
 
 @dataclass

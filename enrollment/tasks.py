@@ -27,6 +27,16 @@ def close_ended_sessions() -> int:
 
 
 @shared_task(acks_late=True)
+def open_outcome_questionnaires() -> int:
+    """Close unanswered questionnaires past their time; open (and email) the due ones."""
+    from enrollment.services.outcomes import surveys_expire, surveys_schedule
+
+    now = timezone.now()
+    surveys_expire(now=now)
+    return len(surveys_schedule(now=now))
+
+
+@shared_task(acks_late=True)
 def send_due_reminders() -> int:
     """Claim the reminders that are due and queue one send each (runs every 5 minutes)."""
     from enrollment.services.reminders import reminders_claim_due, reminders_stalled

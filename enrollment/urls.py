@@ -1,6 +1,6 @@
 from django.urls import path
 
-from enrollment import join_views, views
+from enrollment import join_views, survey_views, views
 
 app_name = "enrollment"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("my/", views.my_groups, name="my_groups"),
     path("join/<str:token>/", join_views.join, name="join"),
     path("join/<str:token>/cant-make-it/", join_views.join_excuse, name="join_excuse"),
+    path("questions/<str:token>/", survey_views.survey, name="survey"),
+    path("questions/<str:token>/support/", survey_views.survey_support, name="survey_support"),
+    path("questions/<str:token>/results/", survey_views.survey_results, name="survey_results"),
     path("agreement/", views.agreement, name="agreement"),
     path("agreement/v<int:version>/", views.agreement, name="agreement_version"),
     path("account/profile/", views.profile, name="profile"),

@@ -22,8 +22,9 @@ from knox.models import AuthToken
 from enrollment.calendar import reservation_calendar
 from enrollment.errors import AttestationRequired
 from enrollment.forms import AttestationForm
+from enrollment.join import survey_path
 from enrollment.join_views import next_sessions_for
-from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
+from enrollment.models import GroupAgreement, OutcomeSurvey, Reservation, WaitlistEntry
 from enrollment.ports import payment_port
 from enrollment.selectors import (
     agreement_current,
@@ -224,6 +225,12 @@ def my_groups(request: HttpRequest) -> HttpResponse:
     ]
     flagged = member_open_alerts(member=member)
     upcoming = next_sessions_for(reservations=confirmed, sessions=sessions, now=now)
+    questions = [
+        (s, survey_path(s.pk))
+        for s in OutcomeSurvey.objects.filter(
+            reservation__member=member, status=OutcomeSurvey.Status.OPEN, opens_at__lte=now, closes_at__gt=now
+        ).select_related("reservation__group")
+    ]
     return render(
         request,
         "enrollment/my_groups.html",
@@ -234,6 +241,7 @@ def my_groups(request: HttpRequest) -> HttpResponse:
             "held": [(r, reservation_next_action(reservation=r, now=now)) for r in held],
             "ran_out": [(r, reservation_next_action(reservation=r, now=now)) for r in ran_out[:5]],
             "entries": entries,
+            "questions": questions,
             "past": [
                 r
                 for r in reservations

@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from enrollment import api as enrollment_api
-from enrollment import join_api
+from enrollment import join_api, survey_api
 from grouport import api as account_api
 from groups import api as groups_api
 
@@ -39,6 +39,8 @@ urlpatterns = [
     path("join/<str:token>/check-in/", join_api.CheckInApi.as_view(), name="join-check-in"),
     path("join/<str:token>/cant-make-it/", join_api.CantMakeItApi.as_view(), name="join-cant-make-it"),
     path("sessions/<int:pk>/attendance/", join_api.SessionAttendanceApi.as_view(), name="session-attendance"),
+    path("questionnaires/", survey_api.SurveyListApi.as_view(), name="questionnaire-list"),
+    path("questionnaires/<str:token>/", survey_api.SurveyApi.as_view(), name="questionnaire"),
     path("waitlist/", enrollment_api.WaitlistListApi.as_view(), name="waitlist-list"),
     path(
         "waitlist/<int:pk>/accept/", enrollment_api.WaitlistOfferAcceptApi.as_view(), name="waitlist-accept"

@@ -23,5 +23,6 @@ app.conf.beat_schedule = {
     "send-due-reminders": {"task": "enrollment.tasks.send_due_reminders", "schedule": 5 * 60},
     "refresh-seats": {"task": "enrollment.tasks.refresh_all_seats", "schedule": 60},
     "close-ended-sessions": {"task": "enrollment.tasks.close_ended_sessions", "schedule": 5 * 60},
+    "outcome-questionnaires": {"task": "enrollment.tasks.open_outcome_questionnaires", "schedule": 15 * 60},
     "extend-sessions": {"task": "groups.tasks.sync_running_groups", "schedule": crontab(hour=3, minute=17)},
 }

@@ -22,6 +22,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "groups.groupsession": ("view", "change"),
         "enrollment.attendance": ("view", "add", "change"),
         "enrollment.residencealert": ("view", "change"),
+        "enrollment.safetyalert": ("view", "change"),
     },
     STAFF: {
         "grouport.user": ("view", "change"),
@@ -36,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "enrollment.attendance": ("view", "add", "change"),
         "enrollment.reminder": ("view",),
         "enrollment.residencealert": ("view", "change"),
+        "enrollment.safetyalert": ("view", "change"),
         "enrollment.groupagreement": ("view", "add"),
         "billing.payment": ("view", "change"),
         "billing.refund": ("view",),

@@ -4,6 +4,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,7 +17,10 @@ from grouport.roles import is_operations
 from grouport.states import STATE_CHOICES
 from groups.models import Group, Therapist
 from reports.charts import column_chart, hbar_chart, line_chart
+from reports.outcomes import report_outcomes
 from reports.reports import PAGE_ROWS, REPORTS, ReportFilters, Table, reports_all
+
+CSV_REPORTS = {**REPORTS, "outcomes": report_outcomes}
 
 # Reports cover what the platform can hold: far dates would overflow a datetime, and a
 # century of weekly rows helps no one.
@@ -115,14 +119,14 @@ def reports(request: HttpRequest) -> HttpResponse:
 def report_csv(request: HttpRequest, key: str) -> HttpResponse:
     if (sign_in := _staff_only(request)) is not None:
         return sign_in
-    if key not in REPORTS:
+    if key not in CSV_REPORTS:
         raise Http404
     form = ReportFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         # A file with other dates than asked for would mislead: say what is wrong instead.
         errors = "; ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    table = REPORTS[key](form.filters())
+    table = CSV_REPORTS[key](form.filters())
     audit_record(
         actor=request.user, action="report.exported", obj=request.user, data={"report": key}, request=request
     )
@@ -130,3 +134,31 @@ def report_csv(request: HttpRequest, key: str) -> HttpResponse:
     response = HttpResponse(csv_text(table.columns, table.rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="report-{key}.csv"'
     return response
+
+
+def outcomes(request: HttpRequest) -> HttpResponse:
+    """PHQ-9 and GAD-7 from the start of each program to its end: improved, responded, worse,
+    not answered, with the n beside every percentage (staff only; audited)."""
+    if (sign_in := _staff_only(request)) is not None:
+        return sign_in
+    form = ReportFilterForm(request.GET or None)
+    filters = form.filters()
+    table = report_outcomes(filters)
+    audit_record(
+        actor=request.user,
+        action="report.viewed",
+        obj=request.user,
+        data={"report": "outcomes"},
+        request=request,
+    )
+    overall = [row for row in table.rows if row[0] == "All programs"]
+    chart = hbar_chart(
+        "Improved reliably, start to end (% of members who answered both)",
+        [(f"{row[1]} (n={row[3]})", row[5]) for row in overall],
+    )
+    return render(
+        request,
+        "reports/outcomes.html",
+        {"form": form, "filters": filters, "table": table, "chart": chart, "query": request.GET.urlencode(),
+         "thresholds": settings.OUTCOME_RELIABLE_CHANGE},
+    )  # fmt: skip

@@ -27,6 +27,7 @@ def test_every_beat_entry_names_a_registered_task():
         "send-due-reminders",
         "refresh-seats",
         "close-ended-sessions",
+        "outcome-questionnaires",
         "extend-sessions",
     }
     for name, entry in schedule.items():
@@ -196,3 +197,18 @@ def test_tasks_queued_by_name_are_registered_in_a_fresh_web_process():
     from grouport.outbox import DELIVER_TASK
 
     assert {DELIVER_TASK, "enrollment.tasks.send_reminder"} <= registered
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_run_jobs_runs_each_beat_entry_once_and_again_changes_nothing():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    first, second = StringIO(), StringIO()
+    call_command("run_jobs", stdout=first)
+    call_command("run_jobs", stdout=second)
+    names = [line.split(":")[0] for line in first.getvalue().splitlines()]
+    assert names == list(app.conf.beat_schedule)
+    assert "outcome-questionnaires: 0" in second.getvalue() and "close-ended-sessions: 0" in second.getvalue()

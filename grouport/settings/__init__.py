@@ -40,6 +40,8 @@ ENV_VARS = (
     "REMINDER_HOURS_BEFORE",
     "JOIN_OPENS_MINUTES_BEFORE",
     "CARE_TEAM_EMAIL",
+    "ONCALL_EMAIL",
+    "OUTCOME_OPEN_DAYS",
     "CONTACT_EMAIL",
     "TRUSTED_PROXY_COUNT",
     "API_TOKEN_TTL_HOURS",
@@ -323,6 +325,14 @@ OUTBOX_GRACE_SECONDS = 10
 # Who is alerted, besides a group's therapist, when a member's seat needs a clinician's
 # review (a change of state) or a payment is disputed. No names go in these emails.
 CARE_TEAM_EMAIL = env.str("CARE_TEAM_EMAIL", default="care-team@grouport.local")
+# Who is alerted, with the group's therapist, within a minute of an answer that needs a person
+# to look at once (PHQ-9 item 9 above "Not at all"): the clinic's on-call address.
+ONCALL_EMAIL = env.str("ONCALL_EMAIL", default=CARE_TEAM_EMAIL)
+# Outcome questionnaires (PHQ-9, GAD-7): how long each stays open, and the drop in score that
+# counts as reliable improvement (the usual reliable-change thresholds; a rise as large is
+# counted as getting worse).
+OUTCOME_OPEN_DAYS = env.int("OUTCOME_OPEN_DAYS", default=5)
+OUTCOME_RELIABLE_CHANGE = {"PHQ-9": 6, "GAD-7": 4}
 # Where members write (the contact page): privacy requests, payments, questions.
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="hello@grouport.local")
 

@@ -45,7 +45,7 @@ def test_therapist_marks_attendance_and_exports_the_roster(page: Page, live_serv
     expect(page.get_by_text("Someone else's group")).to_have_count(0)
     page.get_by_role("link", name="Roster").first.click()
     expect(page.get_by_role("heading", name=re.compile("Confirmed members"))).to_be_visible()
-    expect(page.get_by_role("cell", name="Ana Lopez")).to_be_visible()
+    expect(page.get_by_role("cell", name="Ana Lopez").first).to_be_visible()
 
     page.get_by_role("link", name="Mark attendance").first.click()
     page.get_by_label("Ana Lopez: Present").check()

@@ -1,0 +1,138 @@
+"""A member's outcome questionnaires: the questions, the crisis page first when an answer
+needs a person, and their own results over time. Only the member sees these pages."""
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+
+from enrollment.join import BadJoinToken, survey_path, survey_token_read
+from enrollment.models import MeasureResponse, OutcomeSurvey
+from enrollment.services.outcomes import SurveyClosed, survey_answer
+from grouport.exceptions import InvalidInput
+from grouport.states import default_time_zone
+
+
+def _own_survey(request: HttpRequest, token: str) -> OutcomeSurvey:
+    try:
+        survey_id = survey_token_read(token)
+    except BadJoinToken:
+        raise Http404("Not a questionnaire link.") from None
+    survey = (
+        OutcomeSurvey.objects.select_related("reservation__group")
+        .filter(pk=survey_id, reservation__member=request.user)
+        .first()
+    )
+    if survey is None:
+        # Someone else's questions do not exist, as far as this member can tell.
+        raise Http404("Not a questionnaire link.")
+    return survey
+
+
+class SurveyForm(forms.Form):
+    """One radio question per item of each measure, named ``<code>-<item>``."""
+
+    def __init__(self, *args, survey: OutcomeSurvey, language: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sections = []
+        for measure in survey.measures.order_by("position").prefetch_related("items"):
+            choices = [
+                (str(o["value"]), o["label_es"] if language == "es" else o["label"]) for o in measure.options
+            ]
+            names = []
+            for item in measure.items.all():
+                name = f"{measure.code}-{item.number}"
+                self.fields[name] = forms.ChoiceField(
+                    label=f"{item.number}. {item.text_es if language == 'es' else item.text}",
+                    choices=choices,
+                    widget=forms.RadioSelect,
+                    error_messages={"required": "—"},
+                )
+                names.append(name)
+            self.sections.append((measure, measure.in_language("instructions", language), names))
+
+    def answers(self) -> dict[str, dict[int, int]]:
+        out: dict[str, dict[int, int]] = {}
+        for name, value in self.cleaned_data.items():
+            code, number = name.rsplit("-", 1)
+            out.setdefault(code, {})[int(number)] = int(value)
+        return out
+
+
+def _language() -> str:
+    return "es" if (get_language() or "en").startswith("es") else "en"
+
+
+@login_required
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    survey = _own_survey(request, token)
+    if survey.status == OutcomeSurvey.Status.ANSWERED:
+        return redirect("enrollment:survey_results", token=token)
+    language = _language()
+    form = SurveyForm(request.POST or None, survey=survey, language=language)
+    context = {
+        "survey": survey,
+        "group": survey.reservation.group,
+        "form": form,
+        "language": language,
+        "closed": survey.status != OutcomeSurvey.Status.OPEN,
+        "member_tz": request.user.time_zone or default_time_zone(request.user.state),
+    }
+    if context["closed"]:
+        return render(request, "enrollment/survey.html", context, status=410)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = survey_answer(
+                    survey=survey, member=request.user, answers=form.answers(), request=request
+                )
+            except SurveyClosed as error:
+                context.update(closed=True, message=error.detail)
+                return render(request, "enrollment/survey.html", context, status=410)
+            except InvalidInput as error:
+                form.add_error(None, error.detail)
+            else:
+                if result.safety:
+                    return redirect("enrollment:survey_support", token=token)
+                return redirect("enrollment:survey_results", token=token)
+        return render(request, "enrollment/survey.html", context, status=400)
+    return render(request, "enrollment/survey.html", context)
+
+
+@login_required
+def survey_support(request: HttpRequest, token: str) -> HttpResponse:
+    """Shown at once, before anything else, after an answer about thoughts of self-harm."""
+    survey = _own_survey(request, token)
+    return render(
+        request,
+        "enrollment/survey_support.html",
+        {"survey": survey, "results_path": survey_path(survey.pk) + "results/"},
+    )
+
+
+@login_required
+def survey_results(request: HttpRequest, token: str) -> HttpResponse:
+    """The member's own scores for this seat, each time they answered, with what they mean."""
+    survey = _own_survey(request, token)
+    language = _language()
+    responses = list(
+        MeasureResponse.objects.filter(survey__reservation=survey.reservation)
+        .select_related("measure", "survey")
+        .order_by("measure__position", "survey__opens_at")
+    )
+    rows = [
+        {
+            "measure": r.measure.code,
+            "when": r.survey.get_time_point_display(),
+            "total": r.total,
+            "max": len(r.answers) * max(o["value"] for o in r.measure.options),
+            "band": r.measure.bands[r.band]["label_es" if language == "es" else "label"],
+        }
+        for r in responses
+    ]
+    return render(
+        request,
+        "enrollment/survey_results.html",
+        {"survey": survey, "rows": rows, "group": survey.reservation.group},
+    )

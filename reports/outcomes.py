@@ -1,0 +1,93 @@
+"""The clinic's outcomes: how many members reliably improved, responded or got worse on PHQ-9
+and GAD-7 from the start of their program to its end, and how many did not answer.
+
+Every percentage has its n beside it and members who did not answer are counted, never
+dropped: this is the figure the site may quote, computed from the answers, never typed.
+The thresholds are settings (``OUTCOME_RELIABLE_CHANGE``); the categories are
+``enrollment.measures`` (``change_category``, ``responded``).
+"""
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.db.models import Q
+
+from enrollment.measures import change_category, responded
+from enrollment.models import Measure, MeasureResponse, OutcomeSurvey
+from reports.reports import ReportFilters, Table, _groups
+
+COLUMNS = [
+    "program", "measure", "members asked", "answered start and end", "improved reliably", "improved %",
+    "responded (score halved)", "responded %", "got worse", "worse %", "no reliable change", "did not answer",
+    "did not answer %",
+]  # fmt: skip
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def report_outcomes(f: ReportFilters) -> Table:
+    """Per program and over all, for each measure: members asked, pairs (start and end),
+    improved, responded, worse, unchanged, not answered."""
+    groups = _groups(f).filter(Q(starts_on__lte=f.date_to) & Q(ends_on__gte=f.date_from))
+    surveys = OutcomeSurvey.objects.filter(reservation__group__in=groups)
+    if f.state:
+        surveys = surveys.filter(reservation__residence_state=f.state)
+    asked: dict[int, set[int]] = defaultdict(set)  # group → reservations asked anything
+    titles: dict[int, str] = {}
+    for reservation_id, group_id, title in surveys.values_list(
+        "reservation_id", "reservation__group_id", "reservation__group__title"
+    ):
+        asked[group_id].add(reservation_id)
+        titles[group_id] = title
+    totals: dict[tuple[int, str, str], int] = {}  # (reservation, measure, time point) → total
+    group_of: dict[int, int] = {}
+    for reservation_id, group_id, code, point, total in MeasureResponse.objects.filter(
+        survey__in=surveys, survey__time_point__in=("baseline", "end")
+    ).values_list(
+        "survey__reservation_id",
+        "survey__reservation__group_id",
+        "measure__code",
+        "survey__time_point",
+        "total",
+    ):
+        totals[(reservation_id, code, point)] = total
+        group_of[reservation_id] = group_id
+    table = Table("outcomes", "Outcomes: start of program to end", COLUMNS)
+    codes = list(Measure.objects.filter(active=True).values_list("code", flat=True))
+    overall: dict[str, list[int]] = {code: [0] * 7 for code in codes}
+    for group_id in sorted(asked, key=lambda g: titles[g]):
+        for code in codes:
+            counts = _counts(asked[group_id], code, totals)
+            table.rows.append(_row(titles[group_id], code, counts))
+            overall[code] = [a + b for a, b in zip(overall[code], counts, strict=True)]
+    for code in codes:
+        table.rows.append(_row("All programs", code, overall[code]))
+    return table
+
+
+def _counts(reservations: set[int], code: str, totals: dict) -> list[int]:
+    threshold = settings.OUTCOME_RELIABLE_CHANGE.get(code)
+    pairs = improved = halved = worse = unchanged = 0
+    for reservation_id in reservations:
+        start, end = totals.get((reservation_id, code, "baseline")), totals.get((reservation_id, code, "end"))
+        if start is None or end is None:
+            continue
+        pairs += 1
+        category = (
+            change_category(baseline=start, end=end, reliable_change=threshold) if threshold else "unchanged"
+        )
+        improved += category == "improved"
+        worse += category == "worse"
+        unchanged += category == "unchanged"
+        halved += responded(baseline=start, end=end)
+    return [len(reservations), pairs, improved, halved, worse, unchanged, len(reservations) - pairs]
+
+
+def _row(title: str, code: str, c: list[int]) -> list:
+    members, pairs, improved, halved, worse, unchanged, missing = c
+    return [
+        title, code, members, pairs, improved, _pct(improved, pairs), halved, _pct(halved, pairs), worse,
+        _pct(worse, pairs), unchanged, missing, _pct(missing, members),
+    ]  # fmt: skip
