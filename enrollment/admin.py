@@ -41,6 +41,7 @@ from groups.services import session_cancel
 
 LIVE_STATUSES = {
     "checked_in": "Checked in",
+    "absent": "Absent (your mark)",
     "excused": "Can't make it",
     "refused": "Tried from elsewhere",
     "not_joined": "Not joined yet",
@@ -108,6 +109,18 @@ class GroupRosterAdmin(GroupAdmin):
             note = request.POST.get("note", "").strip()
             if decision not in ("reviewed", "end_seat"):
                 messages.error(request, "Choose to keep the seat or to end it.")
+            elif decision == "end_seat" and request.POST.get("confirmed") != "yes" and flag.limit_reached:
+                # Ending a seat cannot be undone from here: say what it does, and ask once more.
+                context = {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": "End this seat under the attendance rule?",
+                    "group": group,
+                    "flag": flag,
+                    "note": note,
+                    "original": group,
+                }
+                return TemplateResponse(request, "admin/enrollment/end_seat_confirm.html", context)
             else:
                 try:
                     attendance_flag_review(

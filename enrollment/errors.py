@@ -61,6 +61,11 @@ class ProfileIncomplete(InvalidInput):
 JOIN_MESSAGES = {
     "not_yet": _("This session's link is not open yet: it opens shortly before the session starts."),
     "ended": _("This session has ended."),
+    "started": _(
+        "This session has already started, so it is too late to say you can't make it. If you can "
+        "still come, your join link works until it ends."
+    ),
+    "already_checked_in": _("You're already checked in to this session."),
     "session_cancelled": _("This session was cancelled. Your therapist will tell you about the next one."),
     "seat_cancelled": _("Your seat in this group was cancelled, so this link no longer opens."),
     "seat_moved": _("Your seat was moved to another group: use the link for your new group in My groups."),

@@ -1,6 +1,7 @@
 """Joining sessions through the API: a member's join links, check-in and "I can't make it",
 and a session's live attendance for its therapist (or staff)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -47,8 +48,10 @@ class CheckInSerializer(serializers.Serializer):
 
 class LiveRowSerializer(serializers.Serializer):
     name = serializers.CharField()
-    status = serializers.ChoiceField(choices=["checked_in", "excused", "refused", "not_joined"])
-    joined_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=["checked_in", "absent", "excused", "refused", "not_joined"])
+    joined_at = serializers.DateTimeField(
+        allow_null=True, help_text="When they checked in; for `refused`, when they last tried."
+    )
     late_minutes = serializers.IntegerField()
     state = serializers.CharField()
 
@@ -57,11 +60,11 @@ def _token(token: str) -> tuple[Reservation, GroupSession]:
     try:
         reservation_id, session_id = join_token_read(token)
     except BadJoinToken:
-        raise NotFound("Not a join link.", code="invalid_join_link") from None
+        raise NotFound(_("Not a join link."), code="invalid_join_link") from None
     reservation = Reservation.objects.select_related("group").filter(pk=reservation_id).first()
     session = GroupSession.objects.select_related("group").filter(pk=session_id).first()
     if reservation is None or session is None:
-        raise NotFound("Not a join link.", code="invalid_join_link")
+        raise NotFound(_("Not a join link."), code="invalid_join_link")
     return reservation, session
 
 
@@ -76,7 +79,7 @@ class ReservationSessionsApi(APIView):
             .first()
         )
         if reservation is None:
-            raise NotFound("You have no confirmed seat with that id.")
+            raise NotFound(_("You have no confirmed seat with that id."))
         sessions = list(GroupSession.objects.filter(group_id=reservation.group_id).order_by("number"))
         marks = dict(Attendance.objects.filter(reservation=reservation).values_list("session_id", "status"))
         rows = [
@@ -123,7 +126,7 @@ class CheckInApi(APIView):
                 alternatives=[
                     {"id": g.pk, "slug": g.slug, "title": g.title} for g in skills_alternatives(limit=3)
                 ],
-                crisis="Call or text 988 (Spanish: press 2). In an emergency, call 911.",
+                crisis=_("Call or text 988 (for Spanish, press 2). In an emergency, call 911."),
             )
         return Response(
             {"admitted": True, "checked_in_at": result.check_in.at, "video_url": result.video_url}
@@ -149,7 +152,7 @@ class SessionAttendanceApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         session = GroupSession.objects.select_related("group").filter(pk=pk).first()
         if session is None or not groups_visible_to(request.user).filter(pk=session.group_id).exists():
-            raise NotFound("No such session.")
+            raise NotFound(_("No such session."))
         rows = session_live(session=session)
         audit_record(actor=request.user, action="session.live_viewed", obj=session, request=request._request)
         return Response(LiveRowSerializer([r.__dict__ for r in rows], many=True).data)

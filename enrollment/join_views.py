@@ -49,7 +49,12 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         "member_tz": member.time_zone or default_time_zone(member.state),
         "therapy": session.group.kind == Group.Kind.THERAPY,
         "state_choices": STATE_CHOICES,
-        "chosen_state": member.state,
+        # Not pre-filled with their home state: the point is where they are right now.
+        "chosen_state": "",
+        "started": now >= session.starts_at,
+        "mark": Attendance.objects.filter(session=session, reservation=reservation)
+        .values_list("status", flat=True)
+        .first(),
         "join_state": str(state),
         "opens_at": join_opens_at(session),
         "message": JOIN_MESSAGES.get(str(state), ""),

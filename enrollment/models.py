@@ -253,6 +253,7 @@ class Attendance(models.Model):
         CHECK_IN = "check_in", "Checked in"
         MEMBER_NOTICE = "member_notice", "Told us ahead"
         SESSION_CLOSED = "session_closed", "Not joined by the end"
+        CHECK_IN_REFUSED = "check_in_refused", "Tried to join from a state outside the license"
 
     # A therapist may correct any mark.
     TRANSITIONS: dict[str, frozenset[str]] = {

@@ -147,7 +147,11 @@ def group_roster(*, group: Group) -> Roster:
         if alert.reservation_id in rows:
             rows[alert.reservation_id].flagged = True
     flags = list(
-        AttendanceFlag.objects.filter(reservation__group=group, status=AttendanceFlag.Status.OPEN)
+        AttendanceFlag.objects.filter(
+            reservation__group=group,
+            reservation__status=Reservation.Status.CONFIRMED,
+            status=AttendanceFlag.Status.OPEN,
+        )
         .select_related("reservation__member", "session")
         .order_by("-misses", "created_at")
     )
@@ -160,6 +164,15 @@ def group_roster(*, group: Group) -> Roster:
         .select_related("reservation__member", "session")
         .order_by("-at")[:50]
     )
+    admitted_later = set(
+        CheckIn.objects.filter(
+            session_id__in={c.session_id for c in refused},
+            reservation_id__in={c.reservation_id for c in refused},
+            admitted=True,
+        ).values_list("session_id", "reservation_id")
+    )
+    for c in refused:
+        c.admitted_later = (c.session_id, c.reservation_id) in admitted_later
     safety = list(
         SafetyAlert.objects.filter(reservation__group=group, status=SafetyAlert.Status.OPEN)
         .select_related("reservation__member")
@@ -233,7 +246,18 @@ def session_live(*, session: GroupSession) -> list[LiveRow]:
         name = r.member.get_full_name() or f"Member #{r.member_id}"
         admitted = next((c for c in check_ins.get(r.pk, []) if c.admitted), None)
         mark = marks.get(r.pk)
-        if admitted is not None:
+        if mark is not None and mark.source == Attendance.Source.THERAPIST:
+            # The therapist corrected the sheet: that is what the session shows.
+            if mark.status == Attendance.Status.PRESENT:
+                at = admitted.at if admitted is not None else mark.joined_at
+                late = max(0, int((at - session.starts_at).total_seconds() // 60)) if at else 0
+                place = STATE_NAMES.get(admitted.state, "") if admitted is not None else ""
+                rows.append(LiveRow(name, "checked_in", at, late, place))
+            elif mark.status == Attendance.Status.EXCUSED:
+                rows.append(LiveRow(name, "excused"))
+            else:
+                rows.append(LiveRow(name, "absent"))
+        elif admitted is not None:
             late = max(0, int((admitted.at - session.starts_at).total_seconds() // 60))
             rows.append(LiveRow(name, "checked_in", admitted.at, late, STATE_NAMES.get(admitted.state, "")))
         elif mark is not None and mark.status == Attendance.Status.PRESENT:

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from enrollment.errors import GroupFull, InvalidTransition
-from enrollment.models import Attendance, AttendanceFlag, Reservation, SessionClosing
+from enrollment.models import Attendance, AttendanceFlag, CheckIn, Reservation, SessionClosing
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import group_check_open, reservation_notify
 from enrollment.services.seats import (
@@ -68,13 +68,15 @@ def attendance_mark(
                     session=session,
                     reservation_id=reservation_id,
                     status=status,
+                    source=Attendance.Source.THERAPIST,
                     marked_by=actor,
                     marked_at=now,
                 )
             else:
-                row.marked_by, row.marked_at = actor, now
-                # One audit entry per change, the "attendance.marked" one below.
-                transition(row, to=status, fields=("marked_by", "marked_at"), audit=False)
+                # The therapist's word wins over a check-in or the closing sweep, on the live
+                # view as on the sheet. One audit entry per change, "attendance.marked" below.
+                row.marked_by, row.marked_at, row.source = actor, now, Attendance.Source.THERAPIST
+                transition(row, to=status, fields=("marked_by", "marked_at", "source"), audit=False)
             audit_record(
                 actor=actor,
                 action="attendance.marked",
@@ -82,6 +84,14 @@ def attendance_mark(
                 data={"session": session.pk, "reservation": reservation_id, "from": before, "to": status},
                 request=request,
             )
+            if status == Attendance.Status.PRESENT:
+                attendance_flags_settle(
+                    reservation_id=reservation_id,
+                    actor=actor,
+                    note=f"Came to week {session.number}.",
+                    max_misses=None,
+                    below_limit=True,
+                )
             changed.append(row)
     logger.info("session %s: %d attendance rows changed", session.pk, len(changed))
     return changed
@@ -199,13 +209,22 @@ def session_close(*, session: GroupSession, now: dt.datetime) -> bool:
                 "reservation_id", flat=True
             )
         )
+        # Someone who tried to join from a state where the therapist may not treat them came,
+        # as far as they could: excused, not a miss without notice (the roster shows the try).
+        tried = set(
+            CheckIn.objects.filter(session=session, reservation__in=members, admitted=False).values_list(
+                "reservation_id", flat=True
+            )
+        )
         Attendance.objects.bulk_create(
             [
                 Attendance(
                     session=session,
                     reservation=r,
-                    status=Attendance.Status.ABSENT,
-                    source=Attendance.Source.SESSION_CLOSED,
+                    status=Attendance.Status.EXCUSED if r.pk in tried else Attendance.Status.ABSENT,
+                    source=Attendance.Source.CHECK_IN_REFUSED
+                    if r.pk in tried
+                    else Attendance.Source.SESSION_CLOSED,
                     marked_at=now,
                 )
                 for r in members
@@ -327,4 +346,39 @@ def attendance_flag_review(
             fields=("reviewed_by", "reviewed_at", "review_note"),
             data={"reservation": flag.reservation_id, "misses": flag.misses},
         )
+        # The earlier steps of the same run (or every one, when the seat ended) are settled
+        # by this decision: they leave the roster with it.
+        attendance_flags_settle(
+            reservation_id=flag.reservation_id,
+            actor=actor,
+            note=f"Settled with the decision on week {flag.session.number}.",
+            max_misses=None if end_seat else flag.misses,
+        )
     return flag
+
+
+def attendance_flags_settle(
+    *, reservation_id: int, actor: User | None, note: str, max_misses: int | None, below_limit: bool = False
+) -> int:
+    """Mark a member's open attendance notes reviewed (those up to ``max_misses`` misses, or
+    all; with ``below_limit``, only the caring-email steps, never a decision at the limit).
+    Return how many. Call inside the transaction of what settled them."""
+    flags = AttendanceFlag.objects.select_for_update().filter(
+        reservation_id=reservation_id, status=AttendanceFlag.Status.OPEN
+    )
+    if max_misses is not None:
+        flags = flags.filter(misses__lte=max_misses)
+    settled = 0
+    for flag in flags:
+        if below_limit and flag.limit_reached:
+            continue
+        flag.reviewed_by, flag.reviewed_at, flag.review_note = actor, timezone.now(), note
+        transition(
+            flag,
+            to=AttendanceFlag.Status.REVIEWED,
+            actor=actor,
+            fields=("reviewed_by", "reviewed_at", "review_note"),
+            data={"reservation": reservation_id, "misses": flag.misses, "settled": True},
+        )
+        settled += 1
+    return settled

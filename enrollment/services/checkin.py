@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from enrollment.errors import JoinRefused
 from enrollment.join import join_opens_at
 from enrollment.models import Attendance, CheckIn, Reservation
+from enrollment.services.attendance import attendance_flags_settle
 from enrollment.services.seats import lock_reservation
 from grouport.audit import audit_record, client_ip
 from grouport.exceptions import InvalidInput
@@ -43,6 +44,9 @@ class JoinState(StrEnum):
     SEAT_MOVED = "seat_moved"
     SEAT_NOT_CONFIRMED = "seat_not_confirmed"
     NOT_YOURS = "not_yours"
+    # Only for "I can't make it": too late to say so, or they are already here.
+    STARTED = "started"
+    ALREADY_CHECKED_IN = "already_checked_in"
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,14 @@ def session_check_in(
         )
         if decision.eligible:
             _mark_present(reservation=reservation, session=session, at=now)
+            # They came back: the "we missed you" notes on the roster have done their work.
+            attendance_flags_settle(
+                reservation_id=reservation.pk,
+                actor=None,
+                note=f"Checked in to week {session.number}.",
+                max_misses=None,
+                below_limit=True,
+            )
     logger.info(
         "session %s: reservation %s check-in %s",
         session.pk,
@@ -183,8 +195,12 @@ def session_excuse(
     with transaction.atomic():
         reservation = lock_reservation(reservation.pk)
         answer = join_state(reservation=reservation, session=session, member=member, now=now)
-        if answer not in (JoinState.OPEN, JoinState.NOT_YET) or now >= session.starts_at:
-            raise JoinRefused(JoinState.ENDED if answer == JoinState.OPEN else answer, session=session)
+        if answer not in (JoinState.OPEN, JoinState.NOT_YET):
+            raise JoinRefused(answer, session=session)
+        if now >= session.starts_at:
+            raise JoinRefused(JoinState.STARTED, session=session)
+        if CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).exists():
+            raise JoinRefused(JoinState.ALREADY_CHECKED_IN, session=session)
         row = (
             Attendance.objects.select_for_update(no_key=True)
             .filter(session=session, reservation=reservation)

@@ -117,6 +117,22 @@ def residence_alert_update(
     outbox_add(kind="enrollment.staff_alert", payload={"alert": alert.pk})
 
 
+def residence_alert_withdraw(*, alert: ResidenceAlert, actor: User | None, now: dt.datetime) -> None:
+    """The member changed back to the state they lived in before the flag: close it."""
+    alert = ResidenceAlert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status != ResidenceAlert.Status.OPEN:
+        return
+    alert.reviewed_at = now
+    alert.review_note = f"Closed by itself: the member changed back to {alert.old_state} before a review."
+    transition(
+        alert,
+        to=ResidenceAlert.Status.REVIEWED,
+        actor=actor,
+        fields=("reviewed_at", "review_note"),
+        data={"reservation": alert.reservation_id, "group": alert.group_id, "withdrawn": True},
+    )
+
+
 def residence_alert_review(*, alert: ResidenceAlert, actor: User, note: str) -> ResidenceAlert:
     """A clinician looked at the flag and wrote down what was decided."""
     with transaction.atomic():

@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 
 from enrollment.calendar import reservation_calendar
 from enrollment.join import join_url
-from enrollment.models import Reminder, Reservation
+from enrollment.models import Attendance, Reminder, Reservation
 from grouport.emails import email_send
 from grouport.models import User
 from grouport.outbox import publish_on_commit
@@ -162,7 +162,15 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
         session, reservation = reminder.session, reminder.reservation
         cancellation = reminder.kind == Reminder.Kind.SESSION_CANCELLED
         still_wanted = reservation.status == Reservation.Status.CONFIRMED and (
-            cancellation or (session.status == GroupSession.Status.SCHEDULED and session.starts_at > now)
+            cancellation
+            or (
+                session.status == GroupSession.Status.SCHEDULED
+                and session.starts_at > now
+                # They told us they can't make this one: no "see you soon" for it.
+                and not Attendance.objects.filter(
+                    session=session, reservation=reservation, status=Attendance.Status.EXCUSED
+                ).exists()
+            )
         )
         if not still_wanted:
             transition(reminder, to=Reminder.Status.SKIPPED, audit=False)

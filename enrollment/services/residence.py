@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
-from enrollment.services.eligibility import residence_alert_open, seat_decision
+from enrollment.services.eligibility import residence_alert_open, residence_alert_withdraw, seat_decision
 from enrollment.services.waitlist import waitlist_offer_withdraw
 from grouport.models import User
 from grouport.outbox import outbox_add
@@ -42,16 +42,22 @@ def residence_change_handle(
         .order_by("pk")
     )
     alerted: list[int] = []
-    flagged = set(
-        ResidenceAlert.objects.filter(
+    flagged = {
+        alert.reservation_id: alert
+        for alert in ResidenceAlert.objects.filter(
             reservation__in=reservations, status=ResidenceAlert.Status.OPEN
-        ).values_list("reservation_id", flat=True)
-    )
+        )
+    }
     for reservation in reservations:
         if not reservation.holds_seat(now):
             continue
         if seat_decision(state=new_state, group=reservation.group).eligible:
-            if reservation.pk in flagged:
+            alert = flagged.get(reservation.pk)
+            if alert is not None and alert.old_state == new_state:
+                # Back to the state they had before the flag: it was a slip or a short move,
+                # and nothing is left to review. The flag closes, audited, and says so.
+                residence_alert_withdraw(alert=alert, actor=actor, now=now)
+            elif alert is not None:
                 # Back where the therapist may treat them: the open flag says so, and the care
                 # team hears it (a person still closes the flag).
                 residence_alert_open(

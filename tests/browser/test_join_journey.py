@@ -53,8 +53,10 @@ def test_reminder_join_link_check_in_video_and_the_therapists_live_sheet(
     page.locator("input[name=password]").fill("correct horse battery")
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_role("heading", name="Join your session")).to_be_visible()
-    expect(page.get_by_label("Where are you right now?")).to_have_value("NY")
+    # Not filled in from their home state: they say where they are today.
+    expect(page.get_by_label("Where are you right now?")).to_have_value("")
     assert video not in page.content()
+    page.get_by_label("Where are you right now?").select_option("NY")
     screenshot(page, "check-in")
     page.get_by_role("button", name="I'm here: check in and join").click()
     expect(page.get_by_text("You're checked in")).to_be_visible()

@@ -219,7 +219,64 @@ def test_the_therapist_can_still_correct_a_check_in(group):
         signed_in(r.member).post(link(r, s1), {"state": "NY"})
     therapist_user = User.objects.create_user("t2@example.test", "pw-t-12345678")
     attendance_mark(session=s1, marks={r.pk: "absent"}, actor=therapist_user)
-    assert Attendance.objects.get(session=s1, reservation=r).status == "absent"
+    mark = Attendance.objects.get(session=s1, reservation=r)
+    assert (mark.status, mark.source) == ("absent", "therapist")
+    # The live view shows the therapist's word, not the check-in it corrected.
+    from enrollment.roster import session_live
+
+    [row] = session_live(session=s1)
+    assert row.status == "absent"
+    attendance_mark(session=s1, marks={r.pk: "present"}, actor=therapist_user)
+    [row] = session_live(session=s1)
+    assert row.status == "checked_in" and row.state == "New York"
+
+
+def test_an_excused_member_gets_no_reminder_and_reminders_point_to_i_cant_make_it(group):
+    from enrollment.models import Reminder
+    from enrollment.services.reminders import reminder_send, reminders_claim_due
+
+    r = seat(group)
+    s1, s2 = session(group), session(group, 2)
+    client = signed_in(r.member)
+    with time_machine.travel(at(s2, -60 * 30), tick=False):
+        client.post(f"{link(r, s2)}cant-make-it/")
+    for s in (s1, s2):
+        with time_machine.travel(at(s, -120), tick=False):
+            for reminder_id in reminders_claim_due():
+                reminder_send(reminder_id=reminder_id)
+    statuses = dict(Reminder.objects.values_list("session_id", "status"))
+    assert statuses == {s1.pk: "sent", s2.pk: "skipped"}
+    [reminder] = [m for m in mail.outbox if m.to == [r.member.email] and "reminder" in m.subject.lower()]
+    assert "I can’t make it this week" in reminder.body or "I can't make it this week" in reminder.body
+    assert f"/reservations/{r.pk}/cancel/" in reminder.body.split("To leave the group:")[1]
+    html = reminder.alternatives[0][0]
+    assert '<a href="http' in html and "/join/" in html  # the join link is a link
+
+
+def test_a_refused_check_in_is_not_a_miss_without_notice(group):
+    r = seat(group)
+    for number in (1, 2, 3):
+        s = session(group, number)
+        with time_machine.travel(at(s, 0), tick=False):
+            signed_in(r.member).post(link(r, s), {"state": "CA"})  # they came, from the wrong place
+        close(s)
+    marks = set(Attendance.objects.filter(reservation=r).values_list("status", "source"))
+    assert marks == {("excused", "check_in_refused")}
+    assert not AttendanceFlag.objects.exists()
+    assert not [m for m in mail.outbox if m.to == [r.member.email] and "missed" in m.subject]
+
+
+def test_coming_back_settles_the_we_missed_you_notes(group):
+    r = seat(group)
+    close(session(group, 1))
+    close(session(group, 2))
+    close(session(group, 3))
+    assert set(AttendanceFlag.objects.values_list("misses", "status")) == {(2, "open"), (3, "open")}
+    s4 = session(group, 4)
+    with time_machine.travel(at(s4, 1), tick=False):
+        signed_in(r.member).post(link(r, s4), {"state": "NY"})
+    assert set(AttendanceFlag.objects.values_list("status", flat=True)) == {"reviewed"}
+    assert AttendanceFlag.objects.filter(review_note="Checked in to week 4.").count() == 2
 
 
 # --- "I can't make it this week"
@@ -242,8 +299,25 @@ def test_i_cant_make_it_excuses_until_the_start_and_tells_the_therapist(group):
     assert email.subject == "A member can't make it to a session" and r.member.last_name not in email.body
     s2 = session(group, 2)
     with time_machine.travel(at(s2, 1), tick=False):
-        client.post(f"{link(r, s2)}cant-make-it/")
+        answer = client.post(f"{link(r, s2)}cant-make-it/", follow=True).content.decode()
     assert not Attendance.objects.filter(session=s2).exists()  # too late once it started
+    assert "already started" in answer and "has ended" not in answer
+    # Already checked in to a session: "I can't make it" is refused, and the page offers it
+    # only while it makes sense (before the start, not after saying it).
+    s3 = session(group, 3)
+    with time_machine.travel(at(s3, -10), tick=False):
+        assert "t make it this week" in client.get(link(r, s3)).content.decode()
+        assert (
+            "selected"
+            not in client.get(link(r, s3)).content.decode().split('id="id_state"')[1].split("</select>")[0]
+        )
+        client.post(link(r, s3), {"state": "NY"})
+        answer = client.post(f"{link(r, s3)}cant-make-it/", follow=True).content.decode()
+    assert "already checked in" in answer
+    s4 = session(group, 4)
+    with time_machine.travel(at(s4, 2), tick=False):  # started: only joining is offered
+        assert "t make it this week" not in client.get(link(r, s4)).content.decode()
+    assert Attendance.objects.get(session=s3, reservation=r).status == "present"
     # Came after all: the check-in makes them present.
     with time_machine.travel(at(s1, 3), tick=False):
         client.post(link(r, s1), {"state": "NY"})
@@ -348,8 +422,21 @@ def test_the_roster_shows_the_flag_and_ends_a_seat_with_one_click(group):
     roster = staff.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
     assert "4 missed in a row" in roster and "End the seat under the rule" in roster
     flag = AttendanceFlag.objects.get(misses=4)
-    staff.post(f"/admin/groups/group/{group.pk}/roster/attendance-flags/{flag.pk}/", {"decision": "end_seat"})
+    url = f"/admin/groups/group/{group.pk}/roster/attendance-flags/{flag.pk}/"
+    # The first click says what ending a seat does and asks once more; nothing ends yet.
+    ask = staff.post(url, {"decision": "end_seat", "note": "Called twice"}).content.decode()
+    assert "Yes, end the seat" in ask and 'value="Called twice"' in ask
+    assert Reservation.objects.get(pk=r.pk).status == "confirmed"
+    mail.outbox.clear()
+    staff.post(url, {"decision": "end_seat", "confirmed": "yes", "note": "Called twice"})
+    deliver()
     assert Reservation.objects.get(pk=r.pk).end_reason == "attendance_rule"
+    # Every step of that run leaves the roster with the decision, and the member is told why.
+    assert not AttendanceFlag.objects.filter(reservation=r, status="open").exists()
+    assert "missed in a row" not in staff.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
+    [ended] = [m for m in mail.outbox if m.to == [r.member.email]]
+    assert "attendance rule" in ended.body and "4 sessions in a row" in ended.body
+    assert "988" in ended.body.splitlines()[0]
     # Another therapist's group: not found.
     other = GroupFactory(therapist=licensed_therapist("NY"))
     assert staff.post(f"/admin/groups/group/{other.pk}/roster/attendance-flags/{flag.pk}/").status_code == 404

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from billing.models import Payment, Refund
@@ -374,10 +375,22 @@ def test_each_further_change_of_state_updates_the_open_flag_and_alerts_again(
     reservation_confirm(
         reservation=reservation_hold(member=sam, group=ny_group, attestations=ALL_TRUE), actor=sam
     )
-    for state in ("TX", "CA", "NY"):  # the last one: moved back
+    for state in ("TX", "CA"):
         with django_capture_on_commit_callbacks(execute=True):
             member_profile_update(member=sam, data={"state": state}, actor=sam)
     alert = ResidenceAlert.objects.get()
-    assert (alert.old_state, alert.new_state, alert.status) == ("NY", "NY", ResidenceAlert.Status.OPEN)
-    assert len(alerts_sent()) == 3 * 2  # therapist and care team, each time
-    assert AuditEntry.objects.filter(action="residence_alert.updated").count() == 2
+    assert (alert.old_state, alert.new_state, alert.status) == ("NY", "CA", ResidenceAlert.Status.OPEN)
+    assert len(alerts_sent()) == 2 * 2  # therapist and care team, each time
+    assert AuditEntry.objects.filter(action="residence_alert.updated").count() == 1
+    # Back to New York, where they lived before the flag: nothing is left to review, so the
+    # flag closes (audited), no one is alerted again, and My groups stops warning them.
+    with django_capture_on_commit_callbacks(execute=True):
+        member_profile_update(member=sam, data={"state": "NY"}, actor=sam)
+    alert.refresh_from_db()
+    assert alert.status == ResidenceAlert.Status.REVIEWED and "changed back" in alert.review_note
+    assert len(alerts_sent()) == 4
+    [closed] = AuditEntry.objects.filter(action__endswith=".reviewed", data__withdrawn=True)
+    assert closed.actor == sam and closed.data["reservation"] == alert.reservation_id
+    client = Client()
+    client.force_login(sam)
+    assert "may not be licensed to treat you there" not in client.get("/my/").content.decode()
