@@ -7,6 +7,8 @@ action, because those show and change enrollment's rows. Every view or export of
 and every change is written to the audit trail.
 """
 
+import zoneinfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,12 +16,14 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from enrollment.models import (
     Attendance,
     AttendanceFlag,
     GroupAgreement,
+    Measure,
     Reminder,
     Reservation,
     ResidenceAlert,
@@ -425,27 +429,31 @@ class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
 
     therapist_path = "reservation__group__therapist"
     operations_only_filters = ("reservation__group__therapist",)
-    list_display = ("id", "member", "group", "status", "created_at")
+    list_display = ("id", "member", "group", "status", "raised")
     list_filter = ("status",)
     list_select_related = ("reservation__group", "reservation__member")
     readonly_fields = (
         "member",
         "contact",
+        "language",
         "group",
+        "roster_link",
         "answers",
         "status",
-        "created_at",
-        "reviewed_by",
+        "raised",
+        "reviewer",
         "reviewed_at",
     )
     fields = (
         "member",
         "contact",
+        "language",
         "group",
+        "roster_link",
         "answers",
         "status",
-        "created_at",
-        "reviewed_by",
+        "raised",
+        "reviewer",
         "reviewed_at",
         "review_note",
     )
@@ -471,11 +479,46 @@ class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
     @admin.display(description="Answers")
     def answers(self, obj: SafetyAlert) -> str:
         response = obj.response
+        if response is None:
+            # The questionnaire closed, or was not finished: only the safety answer is known.
+            lines = ["The other answers could not be kept (closed meanwhile, or not finished)."]
+            for code, given in obj.safety_answers.items():
+                measure = Measure.objects.filter(code=code).order_by("-version").first()
+                if measure is None:
+                    continue
+                items = {i.number: i.text for i in measure.items.all()}
+                labels = {o["value"]: o["label"] for o in measure.options}
+                lines += [
+                    f"{code} {n}. {items.get(int(n), '')}: {labels.get(v, v)}" for n, v in given.items()
+                ]
+            return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
         items = {i.number: i.text for i in response.measure.items.all()}
         labels = {o["value"]: o["label"] for o in response.measure.options}
         lines = [f"{response.measure.code} total {response.total} ({response.band_label})"]
         lines += [f"{n}. {items.get(int(n), '')}: {labels.get(v, v)}" for n, v in response.answers.items()]
         return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+    @admin.display(description="Raised")
+    def raised(self, obj: SafetyAlert) -> str:
+        tz = zoneinfo.ZoneInfo(obj.reservation.group.time_zone)
+        return date_format(obj.created_at.astimezone(tz), "M j, Y, g:i A T")
+
+    @admin.display(description="Reviewed by")
+    def reviewer(self, obj: SafetyAlert) -> str:
+        if obj.reviewed_by is None:
+            return "—"
+        return obj.reviewed_by.get_full_name() or obj.reviewed_by.email
+
+    @admin.display(description="Member's language")
+    def language(self, obj: SafetyAlert) -> str:
+        return {"es": "Spanish", "en": "English"}.get(obj.reservation.member.language or "en", "English")
+
+    @admin.display(description="Roster")
+    def roster_link(self, obj: SafetyAlert) -> str:
+        return format_html(
+            '<a href="{}">The group\'s roster</a>',
+            reverse("admin:groups_group_roster", args=[obj.reservation.group_id]),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

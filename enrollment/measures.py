@@ -9,6 +9,8 @@ add another measure as rows, without code.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 FREQUENCY_OPTIONS = [
     {"value": 0, "label": "Not at all", "label_es": "Ningún día"},
     {"value": 1, "label": "Several days", "label_es": "Varios días"},
@@ -165,13 +167,13 @@ def score(
     """
     values = {option["value"] for option in options}
     if sorted(answers) != list(range(1, items + 1)):
-        raise InvalidAnswers("every question needs an answer")
+        raise InvalidAnswers(_("every question needs an answer"))
     if any(value not in values for value in answers.values()):
-        raise InvalidAnswers("an answer is not one of the options")
+        raise InvalidAnswers(_("an answer is not one of the options"))
     total = sum(answers.values())
     band = next((i for i, b in enumerate(bands) if b["min"] <= total <= b["max"]), None)
     if band is None:
-        raise InvalidAnswers("the total is outside every band")
+        raise InvalidAnswers(_("the total is outside every band"))
     lowest = min(values)
     return Score(total, band, safety_item is not None and answers.get(safety_item, lowest) > lowest)
 

@@ -543,7 +543,15 @@ class SafetyAlert(models.Model):
         Status.REVIEWED: frozenset(),
     }
 
-    response = models.OneToOneField(MeasureResponse, on_delete=models.CASCADE, related_name="safety_alert")
+    survey = models.ForeignKey("OutcomeSurvey", on_delete=models.CASCADE, related_name="safety_alerts")
+    # The scored answers; empty when the safety answer came with a questionnaire that could
+    # not be kept (closed meanwhile, or not finished): the alert is raised all the same.
+    response = models.OneToOneField(
+        MeasureResponse, null=True, blank=True, on_delete=models.CASCADE, related_name="safety_alert"
+    )
+    safety_answers = models.JSONField(
+        default=dict, blank=True, help_text="The safety question's answer, by measure and item."
+    )
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="safety_alerts")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)

@@ -175,7 +175,7 @@ def group_roster(*, group: Group) -> Roster:
         c.admitted_later = (c.session_id, c.reservation_id) in admitted_later
     safety = list(
         SafetyAlert.objects.filter(reservation__group=group, status=SafetyAlert.Status.OPEN)
-        .select_related("reservation__member")
+        .select_related("reservation__member", "survey")
         .order_by("created_at", "pk")
     )
     return Roster(

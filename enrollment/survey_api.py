@@ -1,37 +1,104 @@
 """A member's outcome questionnaires through the API: list, read the questions, answer.
 Only the member sees their own; someone else's token is a 404."""
 
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from enrollment.join import BadJoinToken, survey_token_read, survey_url
+from enrollment.join import BadJoinToken, survey_token, survey_token_read, survey_url
 from enrollment.models import OutcomeSurvey
-from enrollment.services.outcomes import survey_answer
+from enrollment.services.outcomes import SurveyClosed, survey_answer
 from grouport.exceptions import InvalidInput, NotFound
 
-CRISIS = "Call or text 988 (Spanish: call 988 and press 2). In an emergency, call 911."
+
+def _spanish() -> bool:
+    return (get_language() or "en").startswith("es")
+
+
+def crisis_help() -> dict:
+    """What the member's help page says, for an app to show first: the same words, translated."""
+    return {
+        "call": "tel:988",
+        "text": "sms:988",
+        "spanish": "Llame al 988 y marque 2, o envíe AYUDA al 988.",
+        "emergency": "tel:911",
+        "message": _("Call or text 988 (for Spanish, press 2). In an emergency, call 911."),
+        "next": _(
+            "Your therapist and our on-call clinician have been told that you may need support, and "
+            "someone will contact you soon, usually today. This is not an emergency service: if you "
+            "need help before then, use the numbers above."
+        ),
+    }
+
+
+class CrisisSerializer(serializers.Serializer):
+    call = serializers.CharField()
+    text = serializers.CharField()
+    spanish = serializers.CharField()
+    emergency = serializers.CharField()
+    message = serializers.CharField()
+    next = serializers.CharField(help_text="What happens next: who was told.")
+
+
+class ScoreSerializer(serializers.Serializer):
+    measure = serializers.CharField()
+    total = serializers.IntegerField()
+    band = serializers.CharField(help_text="The severity band, in the member's language.")
 
 
 class SurveySerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    time_point = serializers.CharField()
-    status = serializers.CharField()
+    time_point = serializers.ChoiceField(choices=OutcomeSurvey.TimePoint.choices)
+    status = serializers.ChoiceField(choices=OutcomeSurvey.Status.choices)
     opens_at = serializers.DateTimeField()
     closes_at = serializers.DateTimeField()
-    url = serializers.SerializerMethodField(help_text="The member's own link (page and API).")
+    token = serializers.SerializerMethodField(help_text="For /api/questionnaires/<token>/.")
+    url = serializers.SerializerMethodField(help_text="The member's own web page for it.")
     scores = serializers.SerializerMethodField()
+
+    def get_token(self, survey: OutcomeSurvey) -> str:
+        return survey_token(survey.pk)
 
     def get_url(self, survey: OutcomeSurvey) -> str:
         return survey_url(survey.pk)
 
+    @extend_schema_field(ScoreSerializer(many=True))
     def get_scores(self, survey: OutcomeSurvey) -> list[dict]:
+        key = "label_es" if _spanish() else "label"
         return [
-            {"measure": r.measure.code, "total": r.total, "band": r.band_label}
+            {"measure": r.measure.code, "total": r.total, "band": r.measure.bands[r.band][key]}
             for r in survey.responses.select_related("measure")
         ]
+
+
+class OptionSerializer(serializers.Serializer):
+    value = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class ItemSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class MeasureSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    instructions = serializers.CharField()
+    options = OptionSerializer(many=True)
+    items = ItemSerializer(many=True)
+
+
+class QuestionsSerializer(SurveySerializer):
+    measures = MeasureSerializer(many=True, help_text="In the member's language.")
+
+
+class AnsweredSerializer(SurveySerializer):
+    safety = serializers.BooleanField(help_text="An answer needs a person: show `crisis` first.")
+    crisis = CrisisSerializer(required=False, help_text="Present when `safety` is true.")
 
 
 class AnswersSerializer(serializers.Serializer):
@@ -45,11 +112,26 @@ def _own(request: Request, token: str) -> OutcomeSurvey:
     try:
         survey_id = survey_token_read(token)
     except BadJoinToken:
-        raise NotFound("Not a questionnaire link.") from None
+        raise NotFound(_("Not a questionnaire link.")) from None
     survey = OutcomeSurvey.objects.filter(pk=survey_id, reservation__member=request.user).first()
     if survey is None:
-        raise NotFound("Not a questionnaire link.")
+        raise NotFound(_("Not a questionnaire link."))
     return survey
+
+
+def _answers(raw: dict) -> dict[str, dict[int, int]]:
+    """Item numbers written plainly ("9", not "09" or " 9"): two spellings of one item would
+    let one answer hide another."""
+    answers: dict[str, dict[int, int]] = {}
+    for code, items in raw.items():
+        answers[code] = {}
+        for number, value in items.items():
+            if not (number.isdigit() and number == str(int(number))):
+                raise InvalidInput(
+                    _("Item numbers are whole numbers written plainly, like 1 or 9."), code="invalid"
+                )
+            answers[code][int(number)] = int(value)
+    return answers
 
 
 class SurveyListApi(APIView):
@@ -62,12 +144,16 @@ class SurveyListApi(APIView):
 
 
 class SurveyApi(APIView):
-    """One of your questionnaires: its questions (GET, in your language), your answers (POST)."""
+    """One of your questionnaires: its questions (GET, in your language), your answers (POST).
 
-    @extend_schema(responses={200: None})
+    When an answer needs a person (PHQ-9 item 9 above "Not at all"), the answer carries
+    ``safety: true`` and ``crisis`` (show it first); so does the error when the answers could
+    not be kept (closed meanwhile, a question skipped): the care team is told either way."""
+
+    @extend_schema(responses=QuestionsSerializer)
     def get(self, request: Request, token: str) -> Response:
         survey = _own(request, token)
-        spanish = (request.LANGUAGE_CODE or "en").startswith("es")
+        spanish = _spanish()
         measures = [
             {
                 "code": m.code,
@@ -84,19 +170,29 @@ class SurveyApi(APIView):
         ]
         return Response({**SurveySerializer(survey).data, "measures": measures})
 
-    @extend_schema(request=AnswersSerializer, responses={200: SurveySerializer})
+    @extend_schema(
+        request=AnswersSerializer,
+        responses={
+            200: AnsweredSerializer,
+            400: OpenApiResponse(description="incomplete or invalid; with `safety` and `crisis` when needed"),
+            409: OpenApiResponse(description="questionnaire_closed; with `safety` and `crisis` when needed"),
+        },
+    )
     def post(self, request: Request, token: str) -> Response:
         survey = _own(request, token)
         body = AnswersSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        answers = _answers(body.validated_data["answers"])
         try:
-            answers = {
-                code: {int(n): int(v) for n, v in items.items()}
-                for code, items in body.validated_data["answers"].items()
-            }
-        except ValueError:
-            raise InvalidInput("Item numbers are whole numbers.", code="invalid") from None
-        result = survey_answer(survey=survey, member=request.user, answers=answers, request=request._request)
+            result = survey_answer(
+                survey=survey, member=request.user, answers=answers, request=request._request
+            )
+        except (SurveyClosed, InvalidInput) as error:
+            if error.extra.get("safety"):
+                error.extra["crisis"] = crisis_help()
+            raise
         payload = SurveySerializer(result.survey).data
         # Before anything else, when an answer needs it: where help is, now.
-        return Response({"safety": result.safety, **({"crisis": CRISIS} if result.safety else {}), **payload})
+        return Response(
+            {"safety": result.safety, **({"crisis": crisis_help()} if result.safety else {}), **payload}
+        )

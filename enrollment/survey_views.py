@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from enrollment.join import BadJoinToken, survey_path, survey_token_read
@@ -79,24 +80,28 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "closed": survey.status != OutcomeSurvey.Status.OPEN,
         "member_tz": request.user.time_zone or default_time_zone(request.user.state),
     }
-    if context["closed"]:
-        return render(request, "enrollment/survey.html", context, status=410)
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                result = survey_answer(
-                    survey=survey, member=request.user, answers=form.answers(), request=request
-                )
-            except SurveyClosed as error:
+        form.is_valid()  # the answers that are valid go on, even if one is missing
+        try:
+            result = survey_answer(
+                survey=survey, member=request.user, answers=form.answers(), request=request
+            )
+        except (SurveyClosed, InvalidInput) as error:
+            if error.extra.get("safety"):
+                # An answer about self-harm reaches a person whatever else is wrong: the
+                # alert is written; the member sees the help page first, then can finish.
+                return redirect("enrollment:survey_support", token=token)
+            if isinstance(error, SurveyClosed):
                 context.update(closed=True, message=error.detail)
                 return render(request, "enrollment/survey.html", context, status=410)
-            except InvalidInput as error:
+            if not form.errors:
                 form.add_error(None, error.detail)
-            else:
-                if result.safety:
-                    return redirect("enrollment:survey_support", token=token)
-                return redirect("enrollment:survey_results", token=token)
-        return render(request, "enrollment/survey.html", context, status=400)
+            return render(request, "enrollment/survey.html", context, status=400)
+        if result.safety:
+            return redirect("enrollment:survey_support", token=token)
+        return redirect("enrollment:survey_results", token=token)
+    if context["closed"]:
+        return render(request, "enrollment/survey.html", context, status=410)
     return render(request, "enrollment/survey.html", context)
 
 
@@ -104,10 +109,17 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
 def survey_support(request: HttpRequest, token: str) -> HttpResponse:
     """Shown at once, before anything else, after an answer about thoughts of self-harm."""
     survey = _own_survey(request, token)
+    unfinished = survey.status == OutcomeSurvey.Status.OPEN and survey.closes_at > timezone.now()
     return render(
         request,
         "enrollment/survey_support.html",
-        {"survey": survey, "results_path": survey_path(survey.pk) + "results/"},
+        {
+            "survey": survey,
+            "results_path": survey_path(survey.pk) + "results/",
+            "survey_path": survey_path(survey.pk),
+            "unfinished": unfinished,
+            "answered": survey.status == OutcomeSurvey.Status.ANSWERED,
+        },
     )
 
 

@@ -229,8 +229,18 @@ def my_groups(request: HttpRequest) -> HttpResponse:
         (s, survey_path(s.pk))
         for s in OutcomeSurvey.objects.filter(
             reservation__member=member, status=OutcomeSurvey.Status.OPEN, opens_at__lte=now, closes_at__gt=now
-        ).select_related("reservation__group")
+        )
+        .select_related("reservation__group")
+        .order_by("opens_at")
     ]
+    # Their own answers so far, one link per seat (the results page shows every time point).
+    answered = dict(
+        OutcomeSurvey.objects.filter(reservation__in=confirmed, status=OutcomeSurvey.Status.ANSWERED)
+        .order_by("answered_at")
+        .values_list("reservation_id", "pk")
+    )
+    for r in confirmed:
+        r.results_path = survey_path(answered[r.pk]) + "results/" if r.pk in answered else ""
     return render(
         request,
         "enrollment/my_groups.html",

@@ -14,6 +14,9 @@ SECRET_PATHS = (
     re.compile(r"^(/accounts/confirm-email/)[^/]+"),
     re.compile(r"^(/api/auth/tokens/)[^/]+"),
     re.compile(r"^(/join/)[^/]+"),
+    # A questionnaire's token, and whether its help page was shown, say something about a member.
+    re.compile(r"^(/questions/)[^/]+(/(?:support|results)/?)?"),
+    re.compile(r"^(/api/questionnaires/)[^/]+"),
 )
 ADDRESS = re.compile(r"\b(ip|addr|address|remote_addr|client)=\S*[^\s:,;]", re.IGNORECASE)
 

@@ -11,9 +11,9 @@ WIDTH, BAR_HEIGHT, GAP, LABEL = 640, 18, 6, 220
 def hbar_chart(
     title: str, items: Sequence[tuple[str, float | None]], *, unit: str = "%", maximum: float = 100
 ) -> SafeString:
-    """Horizontal bars, one per label (for fill rates and the like)."""
-    items = [(label, value or 0) for label, value in items]
-    top = max([maximum, *(v for _, v in items)]) or 1
+    """Horizontal bars, one per label (for fill rates and the like). A value of ``None`` (no
+    data: a percentage of nobody) is written "no data", never drawn as 0."""
+    top = max([maximum, *(v for _, v in items if v is not None)]) or 1
     height = max(len(items), 1) * (BAR_HEIGHT + GAP) + 30
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="t-{id(items)}" '
@@ -22,6 +22,12 @@ def hbar_chart(
     ]
     for i, (label, value) in enumerate(items):
         y = 20 + i * (BAR_HEIGHT + GAP)
+        if value is None:
+            parts.append(
+                f'<text x="{LABEL - 6}" y="{y + 13}" text-anchor="end" font-size="12">{escape(label[:32])}</text>'
+                f'<text x="{LABEL + 4}" y="{y + 13}" font-size="12" font-style="italic">no data</text>'
+            )
+            continue
         w = (WIDTH - LABEL - 60) * value / top
         parts.append(
             f'<text x="{LABEL - 6}" y="{y + 13}" text-anchor="end" font-size="12">{escape(label[:32])}</text>'

@@ -7,10 +7,12 @@ The thresholds are settings (``OUTCOME_RELIABLE_CHANGE``); the categories are
 ``enrollment.measures`` (``change_category``, ``responded``).
 """
 
+import datetime as dt
 from collections import defaultdict
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from enrollment.measures import change_category, responded
 from enrollment.models import Measure, MeasureResponse, OutcomeSurvey
@@ -19,7 +21,7 @@ from reports.reports import ReportFilters, Table, _groups
 COLUMNS = [
     "program", "measure", "members asked", "answered start and end", "improved reliably", "improved %",
     "responded (score halved)", "responded %", "got worse", "worse %", "no reliable change", "did not answer",
-    "did not answer %",
+    "did not answer %", "still in the program (not counted)",
 ]  # fmt: skip
 
 
@@ -27,20 +29,37 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def report_outcomes(f: ReportFilters) -> Table:
+def report_outcomes(f: ReportFilters, *, now: dt.datetime | None = None) -> Table:
     """Per program and over all, for each measure: members asked, pairs (start and end),
-    improved, responded, worse, unchanged, not answered."""
+    improved, responded, worse, unchanged, not answered; and, apart, members whose end
+    questions are not due or still open (not counted yet: they have not missed anything)."""
+    now = now or timezone.now()
     groups = _groups(f).filter(Q(starts_on__lte=f.date_to) & Q(ends_on__gte=f.date_from))
     surveys = OutcomeSurvey.objects.filter(reservation__group__in=groups)
     if f.state:
         surveys = surveys.filter(reservation__residence_state=f.state)
-    asked: dict[int, set[int]] = defaultdict(set)  # group → reservations asked anything
+    asked: dict[int, set[int]] = defaultdict(set)  # group → reservations asked, end settled
+    pending: dict[int, set[int]] = defaultdict(set)  # group → reservations still in the program
     titles: dict[int, str] = {}
-    for reservation_id, group_id, title in surveys.values_list(
-        "reservation_id", "reservation__group_id", "reservation__group__title"
+    end_settled = set(
+        surveys.filter(time_point=OutcomeSurvey.TimePoint.END)
+        .filter(Q(status=OutcomeSurvey.Status.ANSWERED) | Q(closes_at__lte=now))
+        .values_list("reservation_id", flat=True)
+    )
+    program_over = now - dt.timedelta(days=settings.OUTCOME_OPEN_DAYS)
+    for reservation_id, group_id, title, last_session_at in surveys.values_list(
+        "reservation_id",
+        "reservation__group_id",
+        "reservation__group__title",
+        "reservation__group__last_session_at",
     ):
-        asked[group_id].add(reservation_id)
         titles[group_id] = title
+        if reservation_id in end_settled or (last_session_at is not None and last_session_at <= program_over):
+            asked[group_id].add(reservation_id)
+        else:
+            pending[group_id].add(reservation_id)
+    for group_id, reservations in asked.items():
+        pending[group_id] -= reservations
     totals: dict[tuple[int, str, str], int] = {}  # (reservation, measure, time point) → total
     group_of: dict[int, int] = {}
     for reservation_id, group_id, code, point, total in MeasureResponse.objects.filter(
@@ -56,10 +75,10 @@ def report_outcomes(f: ReportFilters) -> Table:
         group_of[reservation_id] = group_id
     table = Table("outcomes", "Outcomes: start of program to end", COLUMNS)
     codes = list(Measure.objects.filter(active=True).values_list("code", flat=True))
-    overall: dict[str, list[int]] = {code: [0] * 7 for code in codes}
-    for group_id in sorted(asked, key=lambda g: titles[g]):
+    overall: dict[str, list[int]] = {code: [0] * 8 for code in codes}
+    for group_id in sorted(titles, key=lambda g: titles[g]):
         for code in codes:
-            counts = _counts(asked[group_id], code, totals)
+            counts = [*_counts(asked[group_id], code, totals), len(pending[group_id])]
             table.rows.append(_row(titles[group_id], code, counts))
             overall[code] = [a + b for a, b in zip(overall[code], counts, strict=True)]
     for code in codes:
@@ -86,8 +105,8 @@ def _counts(reservations: set[int], code: str, totals: dict) -> list[int]:
 
 
 def _row(title: str, code: str, c: list[int]) -> list:
-    members, pairs, improved, halved, worse, unchanged, missing = c
+    members, pairs, improved, halved, worse, unchanged, missing, still = c
     return [
         title, code, members, pairs, improved, _pct(improved, pairs), halved, _pct(halved, pairs), worse,
-        _pct(worse, pairs), unchanged, missing, _pct(missing, members),
+        _pct(worse, pairs), unchanged, missing, _pct(missing, members), still,
     ]  # fmt: skip

@@ -310,6 +310,9 @@ def test_the_demo_data_never_loads_in_production(settings):
 def test_a_path_gunicorn_could_not_parse_is_an_empty_path_not_a_crash():
     assert redact_path(None) == ""
     assert redact_path("/api/auth/tokens/abcdef0123/?x=1") == "/api/auth/tokens/[redacted]/"
+    # A questionnaire's token, and whether its help page was shown, stay out of access logs.
+    assert redact_path("/questions/6:abc/support/") == redact_path("/questions/6:abc/results/")
+    assert "6:abc" not in redact_path("/questions/6:abc/support/") + redact_path("/api/questionnaires/6:abc/")
 
 
 def test_error_messages_lose_the_client_address():

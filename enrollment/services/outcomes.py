@@ -38,7 +38,10 @@ BASELINE_GRACE = dt.timedelta(days=2)
 
 class SurveyClosed(Conflict):
     code = "questionnaire_closed"
-    default_detail = _("These questions are closed now. Thank you: the next ones will come by email.")
+    default_detail = _(
+        "These questions are closed now, so these answers could not be kept. "
+        "Thank you for coming back to them."
+    )
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,22 @@ def surveys_expire(*, now: dt.datetime | None = None) -> int:
     )
 
 
+def safety_answers_in(
+    *, measures: list[Measure], answers: dict[str, dict[int, int]]
+) -> dict[str, dict[str, int]]:
+    """The answers to safety questions above their first option, whatever else was answered:
+    ``{"PHQ-9": {"9": 2}}``. Empty when no answer needs a person."""
+    found: dict[str, dict[str, int]] = {}
+    for measure in measures:
+        if measure.safety_item is None:
+            continue
+        values = [o["value"] for o in measure.options]
+        value = answers.get(measure.code, {}).get(measure.safety_item)
+        if value in values and value > min(values):
+            found[measure.code] = {str(measure.safety_item): value}
+    return found
+
+
 def survey_answer(
     *,
     survey: OutcomeSurvey,
@@ -154,62 +173,117 @@ def survey_answer(
     """Record ``member``'s answers (measure code → item number → value) to ``survey``.
 
     Once only: a second submit (another tab, a double tap) finds it answered and changes
-    nothing. An answer that needs a person opens a safety alert in the same transaction.
+    nothing. An answer that needs a person opens a safety alert in the same transaction, and
+    it does so even when the answers cannot be kept (the questionnaire closed while the page
+    was open, or a question was skipped): the error raised then has ``safety=True`` and the
+    alert is already written. Never into the void.
     """
     now = now or timezone.now()
+    problem: Exception | None = None
     with transaction.atomic():
         survey = OutcomeSurvey.objects.select_for_update().select_related("reservation").get(pk=survey.pk)
         if survey.reservation.member_id != member.pk:
             raise InvalidInput("Not your questionnaire.", code="not_found")
         if survey.status == OutcomeSurvey.Status.ANSWERED:
             responses = list(survey.responses.select_related("measure"))
-            return SurveyResult(survey, responses, any(hasattr(r, "safety_alert") for r in responses))
-        if survey.status != OutcomeSurvey.Status.OPEN or now >= survey.closes_at:
-            raise SurveyClosed()
-        responses, safety = [], []
-        for measure in survey.measures.order_by("position"):
-            items = measure.items.count()
+            return SurveyResult(survey, responses, survey.safety_alerts.exists())
+        measures = list(survey.measures.order_by("position"))
+        flagged = safety_answers_in(measures=measures, answers=answers)
+        scored = {}
+        for measure in measures:
             try:
-                scored = score(
-                    items=items,
+                scored[measure.pk] = score(
+                    items=measure.items.count(),
                     options=measure.options,
                     bands=measure.bands,
                     safety_item=measure.safety_item,
                     answers=answers.get(measure.code, {}),
                 )
             except InvalidAnswers as error:
-                raise InvalidInput(
-                    _("Please answer every question."), code="incomplete", errors={measure.code: [str(error)]}
-                ) from None
-            response = MeasureResponse.objects.create(
-                survey=survey,
-                measure=measure,
-                answers={str(k): v for k, v in sorted(answers[measure.code].items())},
-                total=scored.total,
-                band=scored.band,
-                created_at=now,
-            )
-            responses.append(response)
-            if scored.safety:
-                safety.append(response)
-        survey.answered_at = now
-        transition(survey, to=OutcomeSurvey.Status.ANSWERED, actor=member, fields=("answered_at",))
-        for response in safety:
-            alert = SafetyAlert.objects.create(
-                response=response, reservation=survey.reservation, created_at=now
-            )
-            audit_record(
-                actor=member,
-                action="safety_alert.opened",
-                obj=alert,
-                data={"survey": survey.pk},
-                request=request,
-            )
-            outbox_add(
-                kind="enrollment.safety_alert", payload={"alert": alert.pk}, key=f"safety-alert-{alert.pk}"
-            )
-    logger.info("questionnaire %s answered%s", survey.pk, " (safety alert)" if safety else "")
-    return SurveyResult(survey, responses, bool(safety))
+                problem = InvalidInput(
+                    _("Please answer every question."),
+                    code="incomplete",
+                    errors={measure.code: [str(error)]},
+                    safety=bool(flagged),
+                )
+                break
+        if survey.status != OutcomeSurvey.Status.OPEN or now >= survey.closes_at:
+            problem = SurveyClosed(safety=bool(flagged))
+        if problem is not None:
+            if flagged:
+                _safety_alert_open(
+                    survey=survey, response=None, flagged=flagged, member=member, now=now, request=request
+                )
+        else:
+            responses, alerts = [], []
+            for measure in measures:
+                result = scored[measure.pk]
+                response = MeasureResponse.objects.create(
+                    survey=survey,
+                    measure=measure,
+                    answers={str(k): v for k, v in sorted(answers[measure.code].items())},
+                    total=result.total,
+                    band=result.band,
+                    created_at=now,
+                )
+                responses.append(response)
+                if result.safety:
+                    alerts.append(response)
+            survey.answered_at = now
+            transition(survey, to=OutcomeSurvey.Status.ANSWERED, actor=member, fields=("answered_at",))
+            for response in alerts:
+                _safety_alert_open(
+                    survey=survey,
+                    response=response,
+                    flagged={response.measure.code: flagged[response.measure.code]},
+                    member=member,
+                    now=now,
+                    request=request,
+                )
+    if problem is not None:
+        raise problem  # after the commit: the alert, if any, is written
+    logger.info("questionnaire %s answered", survey.pk)
+    return SurveyResult(survey, responses, bool(alerts))
+
+
+def _safety_alert_open(
+    *,
+    survey: OutcomeSurvey,
+    response: MeasureResponse | None,
+    flagged: dict,
+    member: User,
+    now: dt.datetime,
+    request=None,
+) -> SafetyAlert:
+    """One open alert per questionnaire: a first, unfinished try raises it (and emails the care
+    team); the finished answers attach to it, not a second email. A new alert after a review."""
+    alert = (
+        SafetyAlert.objects.select_for_update()
+        .filter(survey=survey, status=SafetyAlert.Status.OPEN)
+        .order_by("pk")
+        .first()
+    )
+    if alert is not None:
+        if response is not None and alert.response_id is None:
+            alert.response, alert.safety_answers = response, flagged
+            alert.save(update_fields=["response", "safety_answers"])
+        return alert
+    alert = SafetyAlert.objects.create(
+        survey=survey,
+        response=response,
+        safety_answers=flagged,
+        reservation=survey.reservation,
+        created_at=now,
+    )
+    audit_record(
+        actor=member,
+        action="safety_alert.opened",
+        obj=alert,
+        data={"survey": survey.pk, "answers_kept": response is not None},
+        request=request,
+    )
+    outbox_add(kind="enrollment.safety_alert", payload={"alert": alert.pk}, key=f"safety-alert-{alert.pk}")
+    return alert
 
 
 def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str, request=None) -> SafetyAlert:

@@ -375,6 +375,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "StateEnum": "grouport.states.STATE_CHOICES",
+        "QuestionnaireStatusEnum": "enrollment.models.OutcomeSurvey.Status",
+        "QuestionnaireTimePointEnum": "enrollment.models.OutcomeSurvey.TimePoint",
     },
 }
 

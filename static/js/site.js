@@ -19,6 +19,10 @@
   tick();
   setInterval(tick, 1000);
 
+  // 1b. A form sent back with errors: keyboard and screen-reader users start at the summary.
+  var summary = document.querySelector('[role="alert"][tabindex="-1"]');
+  if (summary) summary.focus();
+
   // 2. Times in the visitor's own zone: tell the server the browser's zone (a cookie), and
   // show the page again once if it guessed another zone. A zone chosen on the page or in a
   // member's profile always wins, and the reload happens at most once per zone.

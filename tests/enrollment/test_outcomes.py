@@ -272,6 +272,8 @@ def test_item_9_above_zero_shows_crisis_first_alerts_once_and_flags_until_review
     assert "Reach out today" in staff.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
     change = staff.get(f"/admin/enrollment/safetyalert/{alert.pk}/change/").content.decode()
     assert "Thoughts that you would be better off dead" in change
+    assert "Member&#x27;s language" in change and f"/admin/groups/group/{group.pk}/roster/" in change
+    assert " EST" in change  # the group's clock, like the roster, not UTC
     staff.post(f"/admin/enrollment/safetyalert/{alert.pk}/change/", {"review_note": ""})
     assert SafetyAlert.objects.get().status == "open"  # a note is required
     staff.post(
@@ -362,7 +364,95 @@ def test_the_api_answers_and_puts_the_crisis_line_first_when_needed():
         assert bad.status_code == 400 and bad.json()["code"] == "incomplete"
         answers = {"PHQ-9": answers_totalling("PHQ-9", 4, item9=2), "GAD-7": answers_totalling("GAD-7", 1)}
         ok = api.post(f"/api/questionnaires/{token}/", {"answers": answers}, format="json").json()
-    assert ok["safety"] is True and "988" in ok["crisis"] and next(iter(ok)) == "safety"
+    assert ok["safety"] is True and next(iter(ok)) == "safety"
+    assert (
+        ok["crisis"]["call"] == "tel:988"
+        and ok["crisis"]["text"] == "sms:988"
+        and "AYUDA" in ok["crisis"]["spanish"]
+    )
+    assert "on-call clinician" in ok["crisis"]["next"]
+    es = api.get("/api/questionnaires/", HTTP_ACCEPT_LANGUAGE="es").json()[0]
+    assert es["scores"][0]["band"] == "Mínima" and es["token"] == token
+    schema = APIClient().get("/api/schema/").content.decode()
+    assert "crisis" in schema and "safety" in schema and "measures" in schema
+
+
+def test_two_spellings_of_one_item_are_refused_not_merged():
+    _group, r, survey = open_survey()
+    api = APIClient()
+    api.force_authenticate(r.member)
+    phq = {str(n): v for n, v in answers_totalling("PHQ-9", 0).items()}
+    phq["09"] = 2
+    with time_machine.travel(dt.datetime(2026, 2, 2, tzinfo=dt.UTC), tick=False):
+        answer = api.post(
+            f"/api/questionnaires/{survey_token(survey.pk)}/",
+            {"answers": {"PHQ-9": phq, "GAD-7": {str(n): 0 for n in range(1, 8)}}},
+            format="json",
+        )
+    assert answer.status_code == 400 and not survey.responses.exists()
+
+
+def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(client, caplog):
+    """Closed while the page was open, or a question skipped: the help page comes first and
+    the care team is told, once per questionnaire; finishing later adds no second email."""
+    _group, r, survey = open_survey()
+    client.force_login(r.member)
+    path = survey_path(survey.pk)
+    skipped = answers_totalling("PHQ-9", 2, item9=2)
+    del skipped[3]
+    with time_machine.travel(dt.datetime(2026, 2, 2, tzinfo=dt.UTC), tick=False):
+        answer = client.post(path, form_data(skipped, {}))
+        again = client.post(path, form_data(skipped, {}))
+    assert answer.url == again.url == f"{path}support/"
+    [alert] = SafetyAlert.objects.all()
+    assert alert.response is None and alert.safety_answers == {"PHQ-9": {"9": 2}}
+    survey.refresh_from_db()
+    assert survey.status == "open"
+    with time_machine.travel(dt.datetime(2026, 2, 2, 0, 5, tzinfo=dt.UTC), tick=False):
+        support = client.get(answer.url).content.decode()
+    assert "Finish the questions" in support and 'href="tel:988"' in support
+    # Finished later: the answers join the same alert; one alert, one email per address.
+    with time_machine.travel(dt.datetime(2026, 2, 3, tzinfo=dt.UTC), tick=False):
+        done = client.post(
+            path, form_data(answers_totalling("PHQ-9", 5, item9=2), answers_totalling("GAD-7", 1))
+        )
+    assert done.url == f"{path}support/"
+    alert.refresh_from_db()
+    assert alert.response is not None and SafetyAlert.objects.count() == 1
+    assert OutboxMessage.objects.filter(kind="enrollment.safety_alert").count() == 1
+    assert not [r for r in caplog.records if "safety" in r.getMessage().lower()]  # logs say nothing of it
+    # A questionnaire that closed while the page was open: not kept, but not into the void.
+    _g2, r2, late = open_survey()
+    api = APIClient()
+    api.force_authenticate(r2.member)
+    answers = {
+        "PHQ-9": {str(k): v for k, v in answers_totalling("PHQ-9", 3, item9=1).items()},
+        "GAD-7": {str(k): v for k, v in answers_totalling("GAD-7", 0).items()},
+    }
+    with time_machine.travel(late.closes_at + dt.timedelta(minutes=5), tick=False):
+        closed = api.post(
+            f"/api/questionnaires/{survey_token(late.pk)}/", {"answers": answers}, format="json"
+        )
+    body = closed.json()
+    assert closed.status_code == 409 and body["code"] == "questionnaire_closed"
+    assert body["safety"] is True and body["crisis"]["call"] == "tel:988"
+    assert SafetyAlert.objects.filter(survey=late, response__isnull=True).count() == 1
+    ops = User.objects.create_user("ops2@example.test", "pw-ops-123456")
+    role_grant(ops, STAFF)
+    desk = Client()
+    sign_in(desk, ops)
+    page = desk.get(f"/admin/enrollment/safetyalert/{SafetyAlert.objects.get(survey=late).pk}/change/")
+    assert page.status_code == 200 and "could not be kept" in page.content.decode()
+    assert "PHQ-9 9. Thoughts that you would be better off dead" in page.content.decode()
+    assert not late.responses.exists()
+    # Without a safety answer, a closed questionnaire is simply closed.
+    _g3, r3, quiet = open_survey()
+    client.force_login(r3.member)
+    with time_machine.travel(quiet.closes_at + dt.timedelta(minutes=5), tick=False):
+        page = client.post(
+            survey_path(quiet.pk), form_data(answers_totalling("PHQ-9", 3), answers_totalling("GAD-7", 0))
+        )
+    assert page.status_code == 410 and not SafetyAlert.objects.filter(survey=quiet).exists()
 
 
 # --- The clinic's report, against a hand count
@@ -406,11 +496,31 @@ def test_the_outcomes_report_matches_a_hand_count(client):
     assert (columns["got worse"], columns["worse %"]) == (1, 25.0)
     assert columns["no reliable change"] == 1
     assert (columns["did not answer"], columns["did not answer %"]) == (2, 33.3)
+    assert columns["still in the program (not counted)"] == 0
+    # A day into the last week, the member whose end questions are still open has not
+    # missed anything: apart, not counted as "did not answer".
+    early = report_outcomes(
+        ReportFilters(date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31)),
+        now=sessions[8].starts_at + dt.timedelta(days=1),
+    )
+    row = dict(
+        zip(
+            early.columns,
+            next(r for r in early.rows if r[0] == "All programs" and r[1] == "PHQ-9"),
+            strict=True,
+        )
+    )
+    assert (row["members asked"], row["did not answer"], row["still in the program (not counted)"]) == (
+        5,
+        1,
+        1,
+    )
+    assert row["did not answer %"] == 20.0
     ops = User.objects.create_user("ops@example.test", "pw-ops-123456")
     role_grant(ops, STAFF)
     sign_in(client, ops)
     page = client.get("/reports/outcomes/?date_from=2026-01-01&date_to=2026-12-31").content.decode()
     assert "Improved reliably" in page and "n=4" in page
     csv = client.get("/reports/outcomes.csv?date_from=2026-01-01&date_to=2026-12-31").content.decode()
-    assert "All programs,PHQ-9,6,4,2,50.0,2,50.0,1,25.0,1,2,33.3" in csv
+    assert "All programs,PHQ-9,6,4,2,50.0,2,50.0,1,25.0,1,2,33.3,0" in csv
     assert AuditEntry.objects.filter(action="report.viewed", data__report="outcomes").exists()
