@@ -38,6 +38,24 @@ PHQ9 = {
     # Thoughts of being better off dead or of self-harm: any answer above "Not at all" makes
     # sure a person looks, at once.
     "safety_item": 9,
+    # The form's closing question: how much the problems get in the way. Not scored; asked
+    # of everyone, answered if they wish (the paper form says "if you checked off any").
+    "follow_up": {
+        "text": (
+            "If you checked off any problems, how difficult have these problems made it for you to do your "
+            "work, take care of things at home, or get along with other people?"
+        ),
+        "text_es": (
+            "Si marcó cualquiera de los problemas, ¿qué tanta dificultad le han dado estos problemas para "
+            "hacer su trabajo, encargarse de las tareas del hogar, o llevarse bien con otras personas?"
+        ),
+        "options": [
+            {"value": 0, "label": "Not difficult at all", "label_es": "No ha sido difícil"},
+            {"value": 1, "label": "Somewhat difficult", "label_es": "Un poco difícil"},
+            {"value": 2, "label": "Very difficult", "label_es": "Muy difícil"},
+            {"value": 3, "label": "Extremely difficult", "label_es": "Extremadamente difícil"},
+        ],
+    },
     "items": [
         ("Little interest or pleasure in doing things", "Poco interés o placer en hacer cosas"),
         ("Feeling down, depressed, or hopeless", "Se ha sentido decaído(a), deprimido(a) o sin esperanzas"),
@@ -121,6 +139,8 @@ def measures_install(measure_model, item_model, *, using: str = "default") -> in
     rewritten: answers point at it.
     """
     added = 0
+    # The migration that made the tables runs this before the follow-up question existed.
+    follow_ups = any(f.name == "follow_up" for f in measure_model._meta.get_fields())
     for position, spec in enumerate(MEASURES):
         measure, created = measure_model.objects.using(using).get_or_create(
             code=spec["code"],
@@ -134,8 +154,13 @@ def measures_install(measure_model, item_model, *, using: str = "default") -> in
                 "bands": spec["bands"],
                 "safety_item": spec["safety_item"],
                 "position": position,
+                **({"follow_up": spec.get("follow_up", {})} if follow_ups else {}),
             },
         )
+        if follow_ups and not created and spec.get("follow_up") and not measure.follow_up:
+            # The unscored closing question changes no score: an existing version gains it.
+            measure.follow_up = spec["follow_up"]
+            measure.save(update_fields=["follow_up"])
         if created:
             added += 1
             item_model.objects.using(using).bulk_create(

@@ -436,6 +436,11 @@ class Measure(models.Model):
     )
     active = models.BooleanField(default=True, help_text="Asked in new questionnaires.")
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in a questionnaire.")
+    follow_up = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='An unscored closing question, optional to answer: {"text", "text_es", "options"}.',
+    )
 
     class Meta:
         ordering = ["position", "code", "version"]
@@ -515,6 +520,9 @@ class MeasureResponse(models.Model):
     answers = models.JSONField(help_text='{"1": 0, "2": 3, ...}: item number to the value chosen.')
     total = models.PositiveSmallIntegerField()
     band = models.PositiveSmallIntegerField(help_text="Index into the measure's bands.")
+    follow_up = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The answer to the measure's unscored closing question, if given."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -85,11 +85,19 @@ class ItemSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
+class FollowUpSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    options = OptionSerializer(many=True)
+
+
 class MeasureSerializer(serializers.Serializer):
     code = serializers.CharField()
     instructions = serializers.CharField()
     options = OptionSerializer(many=True)
     items = ItemSerializer(many=True)
+    follow_up = FollowUpSerializer(
+        allow_null=True, help_text="An unscored closing question, optional (answer it in `follow_up`)."
+    )
 
 
 class QuestionsSerializer(SurveySerializer):
@@ -105,6 +113,11 @@ class AnswersSerializer(serializers.Serializer):
     answers = serializers.DictField(
         child=serializers.DictField(child=serializers.IntegerField()),
         help_text='{"PHQ-9": {"1": 0, ..., "9": 0}, "GAD-7": {"1": 0, ..., "7": 0}}',
+    )
+    follow_up = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text='Optional answers to the unscored closing questions: {"PHQ-9": 1}.',
     )
 
 
@@ -165,6 +178,15 @@ class SurveyApi(APIView):
                 "items": [
                     {"number": i.number, "text": i.text_es if spanish else i.text} for i in m.items.all()
                 ],
+                "follow_up": {
+                    "text": m.follow_up["text_es"] if spanish else m.follow_up["text"],
+                    "options": [
+                        {"value": o["value"], "label": o["label_es"] if spanish else o["label"]}
+                        for o in m.follow_up["options"]
+                    ],
+                }
+                if m.follow_up
+                else None,
             }
             for m in survey.measures.order_by("position").prefetch_related("items")
         ]
@@ -185,7 +207,11 @@ class SurveyApi(APIView):
         answers = _answers(body.validated_data["answers"])
         try:
             result = survey_answer(
-                survey=survey, member=request.user, answers=answers, request=request._request
+                survey=survey,
+                member=request.user,
+                answers=answers,
+                follow_ups=body.validated_data.get("follow_up", {}),
+                request=request._request,
             )
         except (SurveyClosed, InvalidInput) as error:
             if error.extra.get("safety"):

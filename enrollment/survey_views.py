@@ -51,14 +51,38 @@ class SurveyForm(forms.Form):
                     error_messages={"required": "—"},
                 )
                 names.append(name)
+            if follow := measure.follow_up:
+                # The form's unscored closing question: asked, never required.
+                name = f"{measure.code}-follow"
+                self.fields[name] = forms.TypedChoiceField(
+                    label=follow["text_es"] if language == "es" else follow["text"],
+                    choices=[
+                        (str(o["value"]), o["label_es"] if language == "es" else o["label"])
+                        for o in follow["options"]
+                    ],
+                    coerce=int,
+                    empty_value=None,
+                    required=False,
+                    widget=forms.RadioSelect,
+                )
+                names.append(name)
             self.sections.append((measure, measure.in_language("instructions", language), names))
 
     def answers(self) -> dict[str, dict[int, int]]:
         out: dict[str, dict[int, int]] = {}
         for name, value in self.cleaned_data.items():
             code, number = name.rsplit("-", 1)
+            if number == "follow" or value in (None, ""):
+                continue
             out.setdefault(code, {})[int(number)] = int(value)
         return out
+
+    def follow_ups(self) -> dict[str, int]:
+        return {
+            name.rsplit("-", 1)[0]: value
+            for name, value in self.cleaned_data.items()
+            if name.endswith("-follow") and value is not None
+        }
 
 
 def _language() -> str:
@@ -84,7 +108,11 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         form.is_valid()  # the answers that are valid go on, even if one is missing
         try:
             result = survey_answer(
-                survey=survey, member=request.user, answers=form.answers(), request=request
+                survey=survey,
+                member=request.user,
+                answers=form.answers(),
+                follow_ups=form.follow_ups(),
+                request=request,
             )
         except (SurveyClosed, InvalidInput) as error:
             if error.extra.get("safety"):

@@ -167,10 +167,13 @@ def survey_answer(
     survey: OutcomeSurvey,
     member: User,
     answers: dict[str, dict[int, int]],
+    follow_ups: dict[str, int] | None = None,
     now: dt.datetime | None = None,
     request=None,
 ) -> SurveyResult:
-    """Record ``member``'s answers (measure code → item number → value) to ``survey``.
+    """Record ``member``'s answers (measure code → item number → value) to ``survey``, and
+    the answers to any measure's unscored closing question (``follow_ups``: code → value;
+    optional).
 
     Once only: a second submit (another tab, a double tap) finds it answered and changes
     nothing. An answer that needs a person opens a safety alert in the same transaction, and
@@ -207,6 +210,13 @@ def survey_answer(
                     safety=bool(flagged),
                 )
                 break
+        follow_ups = {code: v for code, v in (follow_ups or {}).items() if v is not None}
+        for measure in measures:
+            allowed = {o["value"] for o in (measure.follow_up or {}).get("options", [])}
+            if measure.code in follow_ups and follow_ups[measure.code] not in allowed and problem is None:
+                problem = InvalidInput(
+                    _("Please choose one of the answers offered."), code="invalid", safety=bool(flagged)
+                )
         if survey.status != OutcomeSurvey.Status.OPEN or now >= survey.closes_at:
             problem = SurveyClosed(safety=bool(flagged))
         if problem is not None:
@@ -224,6 +234,7 @@ def survey_answer(
                     answers={str(k): v for k, v in sorted(answers[measure.code].items())},
                     total=result.total,
                     band=result.band,
+                    follow_up=follow_ups.get(measure.code),
                     created_at=now,
                 )
                 responses.append(response)

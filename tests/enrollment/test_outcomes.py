@@ -101,6 +101,14 @@ def test_the_published_wording_and_answers_are_kept_as_data_in_both_languages():
     assert nine.text == "Thoughts that you would be better off dead or of hurting yourself in some way"
     assert nine.text_es == "Pensamientos de que estaría mejor muerto(a) o de lastimarse de alguna manera"
     assert phq.safety_item == 9 and measure("GAD-7").safety_item is None
+    assert phq.follow_up["text"].startswith("If you checked off any problems, how difficult")
+    assert [o["label_es"] for o in phq.follow_up["options"]] == [
+        "No ha sido difícil",
+        "Un poco difícil",
+        "Muy difícil",
+        "Extremadamente difícil",
+    ]
+    assert measure("GAD-7").follow_up == {}
 
 
 def test_the_measures_come_back_after_every_migrate_and_are_never_duplicated():
@@ -231,11 +239,19 @@ def test_answering_scores_and_shows_the_member_their_results(client):
         assert "Little interest or pleasure in doing things" in page and "988" in page
         incomplete = client.post(path, {"PHQ-9-1": "1"})
         assert incomplete.status_code == 400 and "Please answer every question" in incomplete.content.decode()
-        done = client.post(path, form_data(answers_totalling("PHQ-9", 12), answers_totalling("GAD-7", 7)))
+        assert "how difficult have these problems made it" in page  # PHQ-9's closing question
+        done = client.post(
+            path,
+            {**form_data(answers_totalling("PHQ-9", 12), answers_totalling("GAD-7", 7)), "PHQ-9-follow": "2"},
+        )
         assert done.url == f"{path}results/"
         results = client.get(done.url).content.decode()
     assert "12 / 27" in results and "Moderate" in results and "7 / 21" in results and "Mild" in results
     assert not SafetyAlert.objects.exists() and not mail.outbox
+    # The closing question is kept apart and scores nothing; it is optional (see the API test).
+    phq = survey.responses.get(measure__code="PHQ-9")
+    assert (phq.follow_up, phq.total) == (2, 12)
+    assert survey.responses.get(measure__code="GAD-7").follow_up is None
 
 
 def test_item_9_above_zero_shows_crisis_first_alerts_once_and_flags_until_reviewed(client):
@@ -365,6 +381,8 @@ def test_the_api_answers_and_puts_the_crisis_line_first_when_needed():
         answers = {"PHQ-9": answers_totalling("PHQ-9", 4, item9=2), "GAD-7": answers_totalling("GAD-7", 1)}
         ok = api.post(f"/api/questionnaires/{token}/", {"answers": answers}, format="json").json()
     assert ok["safety"] is True and next(iter(ok)) == "safety"
+    assert survey.responses.get(measure__code="PHQ-9").follow_up is None  # not answered: fine
+    assert questions["measures"][0]["follow_up"]["options"][0]["label"] == "No ha sido difícil"
     assert (
         ok["crisis"]["call"] == "tel:988"
         and ok["crisis"]["text"] == "sms:988"
@@ -390,6 +408,14 @@ def test_two_spellings_of_one_item_are_refused_not_merged():
             format="json",
         )
     assert answer.status_code == 400 and not survey.responses.exists()
+    del phq["09"]
+    with time_machine.travel(dt.datetime(2026, 2, 2, tzinfo=dt.UTC), tick=False):
+        odd = api.post(
+            f"/api/questionnaires/{survey_token(survey.pk)}/",
+            {"answers": {"PHQ-9": phq, "GAD-7": {str(n): 0 for n in range(1, 8)}}, "follow_up": {"PHQ-9": 7}},
+            format="json",
+        )
+    assert odd.status_code == 400 and not survey.responses.exists()
 
 
 def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(client, caplog):
