@@ -45,7 +45,7 @@ from groups.services import session_cancel
 
 LIVE_STATUSES = {
     "checked_in": "Checked in",
-    "absent": "Absent (your mark)",
+    "absent": "Absent",
     "excused": "Can't make it",
     "refused": "Tried from elsewhere",
     "not_joined": "Not joined yet",
@@ -442,7 +442,7 @@ class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
         "status",
         "raised",
         "reviewer",
-        "reviewed_at",
+        "reviewed",
     )
     fields = (
         "member",
@@ -454,7 +454,7 @@ class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
         "status",
         "raised",
         "reviewer",
-        "reviewed_at",
+        "reviewed",
         "review_note",
     )
 
@@ -502,6 +502,13 @@ class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
     def raised(self, obj: SafetyAlert) -> str:
         tz = zoneinfo.ZoneInfo(obj.reservation.group.time_zone)
         return date_format(obj.created_at.astimezone(tz), "M j, Y, g:i A T")
+
+    @admin.display(description="Reviewed at")
+    def reviewed(self, obj: SafetyAlert) -> str:
+        if obj.reviewed_at is None:
+            return "—"
+        tz = zoneinfo.ZoneInfo(obj.reservation.group.time_zone)
+        return date_format(obj.reviewed_at.astimezone(tz), "M j, Y, g:i A T")
 
     @admin.display(description="Reviewed by")
     def reviewer(self, obj: SafetyAlert) -> str:

@@ -180,7 +180,12 @@ class Score:
 
 
 class InvalidAnswers(ValueError):
-    """Answers that do not fit the measure: a missing item, an unknown value."""
+    """Answers that do not fit the measure: a missing item ("incomplete"), an unknown value
+    ("invalid")."""
+
+    def __init__(self, message, code: str = "incomplete") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def score(
@@ -194,11 +199,11 @@ def score(
     if sorted(answers) != list(range(1, items + 1)):
         raise InvalidAnswers(_("every question needs an answer"))
     if any(value not in values for value in answers.values()):
-        raise InvalidAnswers(_("an answer is not one of the options"))
+        raise InvalidAnswers(_("an answer is not one of the options"), code="invalid")
     total = sum(answers.values())
     band = next((i for i, b in enumerate(bands) if b["min"] <= total <= b["max"]), None)
     if band is None:
-        raise InvalidAnswers(_("the total is outside every band"))
+        raise InvalidAnswers(_("the total is outside every band"), code="invalid")
     lowest = min(values)
     return Score(total, band, safety_item is not None and answers.get(safety_item, lowest) > lowest)
 

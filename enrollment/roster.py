@@ -262,10 +262,15 @@ def session_live(*, session: GroupSession) -> list[LiveRow]:
             rows.append(LiveRow(name, "checked_in", admitted.at, late, STATE_NAMES.get(admitted.state, "")))
         elif mark is not None and mark.status == Attendance.Status.PRESENT:
             rows.append(LiveRow(name, "checked_in", mark.joined_at))
-        elif mark is not None and mark.status == Attendance.Status.EXCUSED:
+        elif mark is not None and mark.source == Attendance.Source.MEMBER_NOTICE:
             rows.append(LiveRow(name, "excused"))
         elif tried := check_ins.get(r.pk):
+            # Tried from elsewhere (and, once the session closed, excused for it).
             rows.append(LiveRow(name, "refused", tried[-1].at, state=STATE_NAMES.get(tried[-1].state, "")))
+        elif mark is not None and mark.status == Attendance.Status.EXCUSED:
+            rows.append(LiveRow(name, "excused"))
+        elif mark is not None and mark.status == Attendance.Status.ABSENT:
+            rows.append(LiveRow(name, "absent"))  # the session closed without them
         else:
             rows.append(LiveRow(name, "not_joined"))
     return rows

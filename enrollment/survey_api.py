@@ -109,6 +109,15 @@ class AnsweredSerializer(SurveySerializer):
     crisis = CrisisSerializer(required=False, help_text="Present when `safety` is true.")
 
 
+class AnswerErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="incomplete, invalid or questionnaire_closed")
+    detail = serializers.CharField()
+    safety = serializers.BooleanField(
+        help_text="An answer about self-harm was in it: the care team was told; show `crisis` first."
+    )
+    crisis = CrisisSerializer(required=False)
+
+
 class AnswersSerializer(serializers.Serializer):
     answers = serializers.DictField(
         child=serializers.DictField(child=serializers.IntegerField()),
@@ -196,8 +205,8 @@ class SurveyApi(APIView):
         request=AnswersSerializer,
         responses={
             200: AnsweredSerializer,
-            400: OpenApiResponse(description="incomplete or invalid; with `safety` and `crisis` when needed"),
-            409: OpenApiResponse(description="questionnaire_closed; with `safety` and `crisis` when needed"),
+            400: OpenApiResponse(AnswerErrorSerializer, description="incomplete or invalid answers"),
+            409: OpenApiResponse(AnswerErrorSerializer, description="the questionnaire closed"),
         },
     )
     def post(self, request: Request, token: str) -> Response:

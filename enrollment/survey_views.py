@@ -32,7 +32,12 @@ def _own_survey(request: HttpRequest, token: str) -> OutcomeSurvey:
 
 
 class SurveyForm(forms.Form):
-    """One radio question per item of each measure, named ``<code>-<item>``."""
+    """One radio question per item of each measure, named ``<code>-<item>``.
+
+    No HTML ``required``: the browser would hold back a form with a skipped question, and an
+    answer about self-harm in it must reach the server (which asks for the rest itself)."""
+
+    use_required_attribute = False
 
     def __init__(self, *args, survey: OutcomeSurvey, language: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -101,7 +106,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "group": survey.reservation.group,
         "form": form,
         "language": language,
-        "closed": survey.status != OutcomeSurvey.Status.OPEN,
+        "closed": survey.status != OutcomeSurvey.Status.OPEN or survey.closes_at <= timezone.now(),
         "member_tz": request.user.time_zone or default_time_zone(request.user.state),
     }
     if request.method == "POST":

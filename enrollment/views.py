@@ -228,7 +228,11 @@ def my_groups(request: HttpRequest) -> HttpResponse:
     questions = [
         (s, survey_path(s.pk))
         for s in OutcomeSurvey.objects.filter(
-            reservation__member=member, status=OutcomeSurvey.Status.OPEN, opens_at__lte=now, closes_at__gt=now
+            reservation__member=member,
+            reservation__status=Reservation.Status.CONFIRMED,
+            status=OutcomeSurvey.Status.OPEN,
+            opens_at__lte=now,
+            closes_at__gt=now,
         )
         .select_related("reservation__group")
         .order_by("opens_at")

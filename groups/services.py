@@ -1,9 +1,11 @@
 """Changes to the catalog: saving a group keeps its modules and weekly sessions in step;
 a group's status and a session's cancellation move through their transition maps."""
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -40,9 +42,11 @@ def group_sessions_sync(*, group: Group) -> None:
     """Create, move or drop ``group``'s sessions so they match its weekly schedule.
 
     Sessions that have already started are history (attendance hangs off them) and are
-    left as they are; future ones follow the schedule.
+    left as they are, and so is one whose join links are already open (members may be
+    checking in); later ones follow the schedule.
     """
     now = timezone.now()
+    settled_before = now + dt.timedelta(minutes=settings.JOIN_OPENS_MINUTES_BEFORE)
     slots = weekly_sessions(
         first_on=group.first_session_on,
         start_time=group.start_time,
@@ -66,7 +70,7 @@ def group_sessions_sync(*, group: Group) -> None:
                         module=slot.module,
                     )
                 )
-            elif session.starts_at > now and (
+            elif session.starts_at > settled_before and (
                 (session.starts_at, session.ends_at, session.module)
                 != (slot.starts_at, slot.ends_at, slot.module)
             ):
@@ -79,7 +83,9 @@ def group_sessions_sync(*, group: Group) -> None:
         GroupSession.objects.bulk_create(to_create)
         GroupSession.objects.bulk_update(to_update, ["starts_at", "ends_at", "module"])
         # Weeks dropped from the program: remove the ones still in the future.
-        GroupSession.objects.filter(pk__in=[s.pk for s in existing.values() if s.starts_at > now]).delete()
+        GroupSession.objects.filter(
+            pk__in=[s.pk for s in existing.values() if s.starts_at > settled_before]
+        ).delete()
         last = group.sessions.aggregate(last=Max("starts_at"))["last"]
         if group.last_session_at != last:
             group.last_session_at = last

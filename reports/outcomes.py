@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from enrollment.measures import change_category, responded
-from enrollment.models import Measure, MeasureResponse, OutcomeSurvey
+from enrollment.models import Measure, MeasureResponse, OutcomeSurvey, Reservation
 from reports.reports import ReportFilters, Table, _groups
 
 COLUMNS = [
@@ -47,14 +47,19 @@ def report_outcomes(f: ReportFilters, *, now: dt.datetime | None = None) -> Tabl
         .values_list("reservation_id", flat=True)
     )
     program_over = now - dt.timedelta(days=settings.OUTCOME_OPEN_DAYS)
-    for reservation_id, group_id, title, last_session_at in surveys.values_list(
+    for reservation_id, group_id, title, last_session_at, status, end_reason in surveys.values_list(
         "reservation_id",
         "reservation__group_id",
         "reservation__group__title",
         "reservation__group__last_session_at",
+        "reservation__status",
+        "reservation__end_reason",
     ):
         titles[group_id] = title
-        if reservation_id in end_settled or (last_session_at is not None and last_session_at <= program_over):
+        if end_reason == Reservation.EndReason.MOVED:
+            continue  # they go on in another group, and are counted there
+        left = status == Reservation.Status.CANCELLED  # a seat that ended: no end answers to come
+        if left or reservation_id in end_settled or (last_session_at and last_session_at <= program_over):
             asked[group_id].add(reservation_id)
         else:
             pending[group_id].add(reservation_id)

@@ -296,6 +296,14 @@ def attendance_rule_apply(
         obj=flag,
         data={"reservation": reservation.pk, "session": session.pk, "misses": misses, "limit": limit},
     )
+    # One line per member on the roster: this step supersedes the earlier notes of the run.
+    attendance_flags_settle(
+        reservation_id=reservation.pk,
+        actor=None,
+        note=f"Followed by {misses} missed in a row.",
+        max_misses=misses - 1,
+        below_limit=True,
+    )
     if misses < limit:
         outbox_add(
             kind="enrollment.reservation_email",

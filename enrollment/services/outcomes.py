@@ -204,8 +204,10 @@ def survey_answer(
                 )
             except InvalidAnswers as error:
                 problem = InvalidInput(
-                    _("Please answer every question."),
-                    code="incomplete",
+                    _("Please answer every question.")
+                    if error.code == "incomplete"
+                    else _("Please choose one of the answers offered."),
+                    code=error.code,
                     errors={measure.code: [str(error)]},
                     safety=bool(flagged),
                 )

@@ -262,6 +262,10 @@ def test_a_refused_check_in_is_not_a_miss_without_notice(group):
         close(s)
     marks = set(Attendance.objects.filter(reservation=r).values_list("status", "source"))
     assert marks == {("excused", "check_in_refused")}
+    from enrollment.roster import session_live
+
+    [row] = session_live(session=session(group, 1))
+    assert (row.status, row.state) == ("refused", "California")  # not "can't make it"
     assert not AttendanceFlag.objects.exists()
     assert not [m for m in mail.outbox if m.to == [r.member.email] and "missed" in m.subject]
 
@@ -271,12 +275,14 @@ def test_coming_back_settles_the_we_missed_you_notes(group):
     close(session(group, 1))
     close(session(group, 2))
     close(session(group, 3))
-    assert set(AttendanceFlag.objects.values_list("misses", "status")) == {(2, "open"), (3, "open")}
+    # One line on the roster: the third miss supersedes the note about the second.
+    assert set(AttendanceFlag.objects.values_list("misses", "status")) == {(2, "reviewed"), (3, "open")}
+    assert AttendanceFlag.objects.get(misses=2).review_note == "Followed by 3 missed in a row."
     s4 = session(group, 4)
     with time_machine.travel(at(s4, 1), tick=False):
         signed_in(r.member).post(link(r, s4), {"state": "NY"})
     assert set(AttendanceFlag.objects.values_list("status", flat=True)) == {"reviewed"}
-    assert AttendanceFlag.objects.filter(review_note="Checked in to week 4.").count() == 2
+    assert AttendanceFlag.objects.get(misses=3).review_note == "Checked in to week 4."
 
 
 # --- "I can't make it this week"
@@ -314,6 +320,8 @@ def test_i_cant_make_it_excuses_until_the_start_and_tells_the_therapist(group):
         client.post(link(r, s3), {"state": "NY"})
         answer = client.post(f"{link(r, s3)}cant-make-it/", follow=True).content.decode()
     assert "already checked in" in answer
+    with time_machine.travel(at(s3, -5), tick=False):  # nor does My groups offer it any more
+        assert "t make it this week" not in client.get("/my/").content.decode()
     s4 = session(group, 4)
     with time_machine.travel(at(s4, 2), tick=False):  # started: only joining is offered
         assert "t make it this week" not in client.get(link(r, s4)).content.decode()
@@ -349,6 +357,10 @@ def test_no_check_in_by_the_end_is_absent_and_closing_runs_once(group):
     assert close(s1) == 0
     assert Attendance.objects.get(session=s1, reservation=r).status == "absent"
     assert Attendance.objects.get(session=s1, reservation=present).status == "present"
+    from enrollment.roster import session_live
+
+    # After the close, the live view says what the sheet says, not "not joined yet".
+    assert {row.status for row in session_live(session=s1)} == {"absent", "checked_in"}
 
 
 def test_two_three_then_four_misses_write_flag_and_wait_for_a_person(group):

@@ -240,6 +240,7 @@ def test_answering_scores_and_shows_the_member_their_results(client):
         incomplete = client.post(path, {"PHQ-9-1": "1"})
         assert incomplete.status_code == 400 and "Please answer every question" in incomplete.content.decode()
         assert "how difficult have these problems made it" in page  # PHQ-9's closing question
+        assert " required" not in page.split("<form")[1]  # a skipped question still reaches us
         done = client.post(
             path,
             {**form_data(answers_totalling("PHQ-9", 12), answers_totalling("GAD-7", 7)), "PHQ-9-follow": "2"},
@@ -416,6 +417,13 @@ def test_two_spellings_of_one_item_are_refused_not_merged():
             format="json",
         )
     assert odd.status_code == 400 and not survey.responses.exists()
+    with time_machine.travel(dt.datetime(2026, 2, 2, tzinfo=dt.UTC), tick=False):
+        seven = api.post(
+            f"/api/questionnaires/{survey_token(survey.pk)}/",
+            {"answers": {"PHQ-9": {**phq, "1": 7}, "GAD-7": {str(n): 0 for n in range(1, 8)}}},
+            format="json",
+        ).json()
+    assert seven["code"] == "invalid" and seven["safety"] is False
 
 
 def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(client, caplog):
@@ -479,6 +487,11 @@ def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(c
             survey_path(quiet.pk), form_data(answers_totalling("PHQ-9", 3), answers_totalling("GAD-7", 0))
         )
     assert page.status_code == 410 and not SafetyAlert.objects.filter(survey=quiet).exists()
+    # Closed by the clock, before the job marks it: the page says so instead of a form.
+    with time_machine.travel(quiet.closes_at + dt.timedelta(minutes=1), tick=False):
+        shown = client.get(survey_path(quiet.pk))
+    assert shown.status_code == 410 and "Send my answers" not in shown.content.decode()
+    assert "Answer the questions" not in client.get("/my/").content.decode()
 
 
 # --- The clinic's report, against a hand count
@@ -542,6 +555,27 @@ def test_the_outcomes_report_matches_a_hand_count(client):
         1,
     )
     assert row["did not answer %"] == 20.0
+    # A member whose seat ended will not answer at the end: counted as not answered at once.
+    from enrollment.services.reservations import reservation_cancel
+
+    open_end = OutcomeSurvey.objects.get(time_point="end", status="open")
+    reservation_cancel(reservation=open_end.reservation, actor=open_end.reservation.member, refund="none")
+    early = report_outcomes(
+        ReportFilters(date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31)),
+        now=sessions[8].starts_at + dt.timedelta(days=1),
+    )
+    row = dict(
+        zip(
+            early.columns,
+            next(r for r in early.rows if r[0] == "All programs" and r[1] == "PHQ-9"),
+            strict=True,
+        )
+    )
+    assert (row["members asked"], row["did not answer"], row["still in the program (not counted)"]) == (
+        6,
+        2,
+        0,
+    )
     ops = User.objects.create_user("ops@example.test", "pw-ops-123456")
     role_grant(ops, STAFF)
     sign_in(client, ops)

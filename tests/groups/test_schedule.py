@@ -102,6 +102,23 @@ def test_changing_the_slot_moves_future_sessions_and_keeps_past_ones():
 
 
 @pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_session_whose_join_links_are_open_is_never_moved(settings):
+    """Members may be checking in: the schedule sync leaves it where it is."""
+    with time_machine.travel(dt.datetime(2027, 1, 1, tzinfo=dt.UTC), tick=False):
+        group = GroupFactory(starts_on=dt.date(2027, 1, 5), weekday=1, weeks=4)
+    soon = group.sessions.get(number=2)
+    now = soon.starts_at - dt.timedelta(minutes=settings.JOIN_OPENS_MINUTES_BEFORE - 5)
+    later = group.sessions.get(number=3)
+    with time_machine.travel(now, tick=False):
+        group.start_time = dt.time(20, 0)
+        group.save()
+        group_sessions_sync(group=group)
+    assert group.sessions.get(number=2).starts_at == soon.starts_at  # links open: kept
+    assert group.sessions.get(number=3).starts_at == later.starts_at + dt.timedelta(hours=1)
+
+
+@pytest.mark.django_db
 def test_first_session_date_must_fall_on_the_weekday():
     from django.core.exceptions import ValidationError
 
