@@ -372,8 +372,36 @@ class ReservationAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
         return TemplateResponse(request, "admin/enrollment/reservation/move.html", context)
 
 
+class ReviewWithNoteAdmin:
+    """An alert a clinician closes by writing what was done: the note is required while it is
+    open (saving without one is an error on the form, not a quiet no-op), read-only after,
+    and saving it is the review, through the alert's service and the audit trail."""
+
+    review_help = ""
+
+    def review(self, request, obj, note: str) -> None:
+        raise NotImplementedError
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != "open":
+            fields.append("review_note")
+        return fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "review_note" in form.base_fields:
+            form.base_fields["review_note"].required = True
+            form.base_fields["review_note"].help_text = self.review_help
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        if obj.status == "open":
+            self.review(request, obj, form.cleaned_data["review_note"].strip())
+
+
 @admin.register(ResidenceAlert)
-class ResidenceAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
+class ResidenceAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAdmin):
     """Flags raised when a member's state changed under a therapy seat: read, then review."""
 
     therapist_path = "group__therapist"
@@ -393,29 +421,10 @@ class ResidenceAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.status != ResidenceAlert.Status.OPEN:
-            fields.append("review_note")
-        return fields
+    review_help = "What was decided, with the member. Saving marks it reviewed."
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if "review_note" in form.base_fields:
-            # The review is the note: what was decided, with the member. Saving without one
-            # is an error on the form, not a quiet no-op.
-            form.base_fields["review_note"].required = True
-            form.base_fields[
-                "review_note"
-            ].help_text = "What was decided, with the member. Saving marks it reviewed."
-        return form
-
-    def save_model(self, request, obj, form, change) -> None:
-        # Saving with a note is the review; it goes through its service (and the audit trail).
-        if obj.status == ResidenceAlert.Status.OPEN:
-            residence_alert_review(
-                alert=obj, actor=request.user, note=form.cleaned_data["review_note"].strip()
-            )
+    def review(self, request, obj: ResidenceAlert, note: str) -> None:
+        residence_alert_review(alert=obj, actor=request.user, note=note)
 
     def response_change(self, request, obj):
         messages.success(request, "Marked reviewed. The flag is off the roster.")
@@ -423,7 +432,7 @@ class ResidenceAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
 
 
 @admin.register(SafetyAlert)
-class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
+class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAdmin):
     """An answer that needs a person to look at once: open it, reach out, write what was done.
     A therapist sees their own groups' alerts; staff see all. Every look is audited."""
 
@@ -527,26 +536,10 @@ class SafetyAlertAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
             reverse("admin:groups_group_roster", args=[obj.reservation.group_id]),
         )
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.status != SafetyAlert.Status.OPEN:
-            fields.append("review_note")
-        return fields
+    review_help = "What was done (who called, when, the plan). Saving marks it reviewed."
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if "review_note" in form.base_fields:
-            form.base_fields["review_note"].required = True
-            form.base_fields[
-                "review_note"
-            ].help_text = "What was done (who called, when, the plan). Saving marks it reviewed."
-        return form
-
-    def save_model(self, request, obj, form, change) -> None:
-        if obj.status == SafetyAlert.Status.OPEN:
-            safety_alert_review(
-                alert=obj, actor=request.user, note=form.cleaned_data["review_note"], request=request
-            )
+    def review(self, request, obj: SafetyAlert, note: str) -> None:
+        safety_alert_review(alert=obj, actor=request.user, note=note, request=request)
 
     def response_change(self, request, obj):
         messages.success(request, "Marked reviewed. The flag is off the roster.")
