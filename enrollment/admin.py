@@ -46,7 +46,7 @@ from groups.services import session_cancel
 LIVE_STATUSES = {
     "checked_in": "Checked in",
     "absent": "Absent",
-    "excused": "Can't make it",
+    "excused": "Excused (can't make it)",
     "refused": "Tried from elsewhere",
     "not_joined": "Not joined yet",
 }

@@ -242,6 +242,7 @@ def session_live(*, session: GroupSession) -> list[LiveRow]:
     for c in CheckIn.objects.filter(session=session, reservation__in=members).order_by("at"):
         check_ins.setdefault(c.reservation_id, []).append(c)
     rows = []
+    ended = timezone.now() >= session.ends_at  # absent, even before the closing job runs
     for r in members:
         name = r.member.get_full_name() or f"Member #{r.member_id}"
         admitted = next((c for c in check_ins.get(r.pk, []) if c.admitted), None)
@@ -269,8 +270,8 @@ def session_live(*, session: GroupSession) -> list[LiveRow]:
             rows.append(LiveRow(name, "refused", tried[-1].at, state=STATE_NAMES.get(tried[-1].state, "")))
         elif mark is not None and mark.status == Attendance.Status.EXCUSED:
             rows.append(LiveRow(name, "excused"))
-        elif mark is not None and mark.status == Attendance.Status.ABSENT:
-            rows.append(LiveRow(name, "absent"))  # the session closed without them
+        elif (mark is not None and mark.status == Attendance.Status.ABSENT) or ended:
+            rows.append(LiveRow(name, "absent"))  # the session ended without them
         else:
             rows.append(LiveRow(name, "not_joined"))
     return rows

@@ -100,7 +100,12 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     if survey.status == OutcomeSurvey.Status.ANSWERED:
         return redirect("enrollment:survey_results", token=token)
     language = _language()
-    form = SurveyForm(request.POST or None, survey=survey, language=language)
+    # Answers given before the help page came up wait, in the member's own session, for them
+    # to finish: nobody has to answer the hardest question twice.
+    draft_key = f"survey-draft-{survey.pk}"
+    form = SurveyForm(
+        request.POST or None, survey=survey, language=language, initial=request.session.get(draft_key)
+    )
     context = {
         "survey": survey,
         "group": survey.reservation.group,
@@ -123,6 +128,12 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             if error.extra.get("safety"):
                 # An answer about self-harm reaches a person whatever else is wrong: the
                 # alert is written; the member sees the help page first, then can finish.
+                if isinstance(error, InvalidInput):
+                    request.session[draft_key] = {
+                        name: str(value)
+                        for name, value in form.cleaned_data.items()
+                        if value not in (None, "")
+                    }
                 return redirect("enrollment:survey_support", token=token)
             if isinstance(error, SurveyClosed):
                 context.update(closed=True, message=error.detail)
@@ -130,6 +141,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             if not form.errors:
                 form.add_error(None, error.detail)
             return render(request, "enrollment/survey.html", context, status=400)
+        request.session.pop(draft_key, None)
         if result.safety:
             return redirect("enrollment:survey_support", token=token)
         return redirect("enrollment:survey_results", token=token)

@@ -35,7 +35,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from grouport.audit import audit_record
 from grouport.models import OutboxMessage
@@ -151,7 +151,10 @@ def outbox_deliver(*, message_id: int, now: dt.datetime | None = None) -> str | 
     try:
         if handler is None:
             raise LookupError(f"no outbox handler for {message.kind}")
-        handler.run(message.payload)
+        # Staff emails in the clinic's language, whichever request or worker delivers them;
+        # a member's email switches to the member's own (``email_send``).
+        with translation.override(settings.LANGUAGE_CODE):
+            handler.run(message.payload)
     except Exception as exc:
         error = type(exc).__name__[:200]
         # Ids and the error's type only: an exception's text may carry an address.

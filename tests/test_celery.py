@@ -129,7 +129,12 @@ def test_a_real_worker_on_redis_delivers_a_due_reminder_within_seconds(tmp_path)
         messages: list[Path] = []
         while time.monotonic() - started < 60 and not messages:
             time.sleep(0.25)
-            messages = list(mailbox.glob("*.log")) if mailbox.exists() else []
+            # The file backend creates the file before it writes the message: wait for both.
+            messages = (
+                [p for p in mailbox.glob("*.log") if "Reminder: " in p.read_text()]
+                if mailbox.exists()
+                else []
+            )
             assert worker.poll() is None, worker.stdout.read().decode()[-3000:]
         elapsed = time.monotonic() - started
         assert messages, "no reminder arrived within 60 s"

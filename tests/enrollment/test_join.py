@@ -253,6 +253,28 @@ def test_an_excused_member_gets_no_reminder_and_reminders_point_to_i_cant_make_i
     assert '<a href="http' in html and "/join/" in html  # the join link is a link
 
 
+def test_a_spanish_members_notice_reaches_the_therapist_in_english_with_988_first(group):
+    """Staff emails are in the clinic's language whoever's request delivers them; a member's
+    calendar file is in the member's."""
+    r = seat(group, member(state="NY", language="es"))
+    s1 = session(group)
+    client = signed_in(r.member)
+    with time_machine.travel(at(s1, -600), tick=False):
+        client.post(f"{link(r, s1)}cant-make-it/", HTTP_ACCEPT_LANGUAGE="es")
+        from django.utils import translation
+
+        with translation.override("es"):  # as when her own request delivers it, after the commit
+            deliver()
+    [note] = [m for m in mail.outbox if m.to == [group.therapist.user.email]]
+    assert note.subject == "A member can't make it to a session"
+    assert note.body.startswith("Need help now?") and "Necesita" not in note.body
+    from icalendar import Calendar
+
+    events = Calendar.from_ical(client.get(f"/reservations/{r.pk}/calendar.ics").content).walk("VEVENT")
+    assert str(events[0]["summary"]) == "Sesión de grupo (semana 1)"
+    assert "AYUDA" in str(events[0]["description"]) and "Entrar: http" in str(events[0]["description"])
+
+
 def test_a_refused_check_in_is_not_a_miss_without_notice(group):
     r = seat(group)
     for number in (1, 2, 3):
@@ -353,6 +375,10 @@ def test_no_check_in_by_the_end_is_absent_and_closing_runs_once(group):
     s1 = session(group)
     with time_machine.travel(at(s1, 0), tick=False):
         signed_in(present.member).post(link(present, s1), {"state": "NY"})
+    from enrollment.roster import session_live
+
+    with time_machine.travel(s1.ends_at + dt.timedelta(seconds=30), tick=False):  # before the job
+        assert {row.status for row in session_live(session=s1)} == {"absent", "checked_in"}
     assert close(s1) == 1
     assert close(s1) == 0
     assert Attendance.objects.get(session=s1, reservation=r).status == "absent"

@@ -445,6 +445,12 @@ def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(c
     with time_machine.travel(dt.datetime(2026, 2, 2, 0, 5, tzinfo=dt.UTC), tick=False):
         support = client.get(answer.url).content.decode()
     assert "Finish the questions" in support and 'href="tel:988"' in support
+    with time_machine.travel(dt.datetime(2026, 2, 2, 0, 5, tzinfo=dt.UTC), tick=False):
+        again_form = client.get(path).content.decode()
+    # What they had answered waits for them (item 9 included): only the skipped one is left.
+    checked = set(re.findall(r'<input type="radio" name="([\w-]+)" value="(\d)"[^>]*checked', again_form))
+    assert ("PHQ-9-9", "2") in checked and ("PHQ-9-1", "0") in checked
+    assert not any(name == "PHQ-9-3" for name, _value in checked)
     # Finished later: the answers join the same alert; one alert, one email per address.
     with time_machine.travel(dt.datetime(2026, 2, 3, tzinfo=dt.UTC), tick=False):
         done = client.post(
@@ -453,6 +459,7 @@ def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(c
     assert done.url == f"{path}support/"
     alert.refresh_from_db()
     assert alert.response is not None and SafetyAlert.objects.count() == 1
+    assert f"survey-draft-{survey.pk}" not in client.session  # the draft goes with the answers
     assert OutboxMessage.objects.filter(kind="enrollment.safety_alert").count() == 1
     assert not [r for r in caplog.records if "safety" in r.getMessage().lower()]  # logs say nothing of it
     # A questionnaire that closed while the page was open: not kept, but not into the void.
