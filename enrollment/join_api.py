@@ -124,7 +124,13 @@ class CheckInApi(APIView):
                 code="not_licensed_where_you_are",
                 reasons=result.decision.reason_codes,
                 alternatives=[
-                    {"id": g.pk, "slug": g.slug, "title": g.title} for g in skills_alternatives(limit=3)
+                    {"id": g.pk, "slug": g.slug, "title": g.title}
+                    for g in skills_alternatives(
+                        limit=3,
+                        exclude=Reservation.objects.filter(
+                            member=request.user, status__in=Reservation.ACTIVE
+                        ).values_list("group_id", flat=True),
+                    )
                 ],
                 crisis=_("Call or text 988 (for Spanish, press 2). In an emergency, call 911."),
             )

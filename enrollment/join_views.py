@@ -94,7 +94,12 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             chosen_state=result.check_in.state,
             place=STATE_NAMES.get(result.check_in.state, result.check_in.state),
             reasons=[REASON_TEXT[Reason(code)] for code in result.decision.reason_codes],
-            skills_groups=skills_alternatives(limit=3),
+            skills_groups=skills_alternatives(
+                limit=3,
+                exclude=Reservation.objects.filter(member=member, status__in=Reservation.ACTIVE).values_list(
+                    "group_id", flat=True
+                ),
+            ),
         )
         return render(request, "enrollment/join.html", context, status=403)
     if admitted is not None:

@@ -1,6 +1,7 @@
 """Reads of the catalog: what a visitor may see and join, and when groups next meet."""
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -246,9 +247,12 @@ class EligibilityAnswer:
     group: Group | None = None
 
 
-def skills_alternatives(*, now: dt.datetime | None = None, limit: int = 6) -> list[Group]:
-    """Return open skills groups, soonest first, to offer anyone a therapy group cannot take."""
-    return list(group_catalog(kind=Group.Kind.SKILLS, now=now)[:limit])
+def skills_alternatives(
+    *, now: dt.datetime | None = None, limit: int = 6, exclude: Iterable[int] = ()
+) -> list[Group]:
+    """Return open skills groups, soonest first, to offer anyone a therapy group cannot take
+    (``exclude``: groups not to offer, such as the ones they are already in)."""
+    return list(group_catalog(kind=Group.Kind.SKILLS, now=now).exclude(pk__in=list(exclude))[:limit])
 
 
 def eligibility_check(

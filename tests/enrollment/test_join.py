@@ -177,6 +177,20 @@ def test_an_unlicensed_state_is_refused_with_help_and_shown_to_the_therapist(gro
         assert client.post(link(r, s1), {"state": "NY"}).status_code == 302
 
 
+def test_the_refused_page_offers_skills_groups_the_member_is_not_already_in(group):
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
+        mine = GroupFactory(kind=Group.Kind.SKILLS, title="Wednesday Skills", price=Decimal("0"),
+                            starts_on=dt.date(2026, 3, 4), weekday=2)  # fmt: skip
+        other = GroupFactory(kind=Group.Kind.SKILLS, title="Thursday Skills", price=Decimal("0"),
+                             starts_on=dt.date(2026, 3, 5), weekday=3)  # fmt: skip
+    r = seat(group)
+    seat(mine, r.member)
+    s1 = session(group)
+    with time_machine.travel(at(s1, 0), tick=False):
+        page = signed_in(r.member).post(link(r, s1), {"state": "CA"}).content.decode()
+    assert other.title in page and mine.title not in page
+
+
 def test_a_license_that_lapsed_before_the_session_does_not_count(group):
     r = seat(group)
     s8 = session(group, 8)
