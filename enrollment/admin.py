@@ -8,6 +8,7 @@ and every change is written to the audit trail.
 """
 
 import zoneinfo
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
@@ -377,10 +378,9 @@ class ReviewWithNoteAdmin:
     open (saving without one is an error on the form, not a quiet no-op), read-only after,
     and saving it is the review, through the alert's service and the audit trail."""
 
-    review_help = ""
-
-    def review(self, request, obj, note: str) -> None:
-        raise NotImplementedError
+    review_help: str
+    # The alert's service: ``review(alert=..., actor=..., note=...)``, audited by its transition.
+    review_service: Callable[..., object]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -397,7 +397,9 @@ class ReviewWithNoteAdmin:
 
     def save_model(self, request, obj, form, change) -> None:
         if obj.status == "open":
-            self.review(request, obj, form.cleaned_data["review_note"].strip())
+            type(self).review_service(
+                alert=obj, actor=request.user, note=form.cleaned_data["review_note"].strip()
+            )
 
 
 @admin.register(ResidenceAlert)
@@ -422,9 +424,7 @@ class ResidenceAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScope
         return False
 
     review_help = "What was decided, with the member. Saving marks it reviewed."
-
-    def review(self, request, obj: ResidenceAlert, note: str) -> None:
-        residence_alert_review(alert=obj, actor=request.user, note=note)
+    review_service = residence_alert_review
 
     def response_change(self, request, obj):
         messages.success(request, "Marked reviewed. The flag is off the roster.")
@@ -453,19 +453,7 @@ class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAd
         "reviewer",
         "reviewed",
     )
-    fields = (
-        "member",
-        "contact",
-        "language",
-        "group",
-        "roster_link",
-        "answers",
-        "status",
-        "raised",
-        "reviewer",
-        "reviewed",
-        "review_note",
-    )
+    fields = (*readonly_fields, "review_note")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -537,9 +525,7 @@ class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAd
         )
 
     review_help = "What was done (who called, when, the plan). Saving marks it reviewed."
-
-    def review(self, request, obj: SafetyAlert, note: str) -> None:
-        safety_alert_review(alert=obj, actor=request.user, note=note, request=request)
+    review_service = safety_alert_review
 
     def response_change(self, request, obj):
         messages.success(request, "Marked reviewed. The flag is off the roster.")

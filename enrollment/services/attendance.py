@@ -91,6 +91,7 @@ def attendance_mark(
                     note=f"Came to week {session.number}.",
                     max_misses=None,
                     below_limit=True,
+                    attended=session,
                 )
             changed.append(row)
     logger.info("session %s: %d attendance rows changed", session.pk, len(changed))
@@ -366,16 +367,25 @@ def attendance_flag_review(
 
 
 def attendance_flags_settle(
-    *, reservation_id: int, actor: User | None, note: str, max_misses: int | None, below_limit: bool = False
+    *,
+    reservation_id: int,
+    actor: User | None,
+    note: str,
+    max_misses: int | None,
+    below_limit: bool = False,
+    attended: GroupSession | None = None,
 ) -> int:
     """Mark a member's open attendance notes reviewed (those up to ``max_misses`` misses, or
-    all; with ``below_limit``, only the caring-email steps, never a decision at the limit).
-    Return how many. Call inside the transaction of what settled them."""
+    all; with ``below_limit``, only the caring-email steps, never a decision at the limit;
+    with ``attended``, only runs of misses that session ended, not later ones). Return how
+    many. Call inside the transaction of what settled them."""
     flags = AttendanceFlag.objects.select_for_update().filter(
         reservation_id=reservation_id, status=AttendanceFlag.Status.OPEN
     )
     if max_misses is not None:
         flags = flags.filter(misses__lte=max_misses)
+    if attended is not None:
+        flags = flags.filter(session__number__lt=attended.number)
     settled = 0
     for flag in flags:
         if below_limit and flag.limit_reached:

@@ -142,6 +142,7 @@ def session_check_in(
                 note=f"Checked in to week {session.number}.",
                 max_misses=None,
                 below_limit=True,
+                attended=session,
             )
     logger.info(
         "session %s: reservation %s check-in %s",

@@ -299,7 +299,7 @@ def _safety_alert_open(
     return alert
 
 
-def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str, request=None) -> SafetyAlert:
+def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str) -> SafetyAlert:
     """A clinician looked: what they did goes in the note, and the flag leaves the roster."""
     if not note.strip():
         raise InvalidInput("Write what was done (a call, a plan).", code="note_required")

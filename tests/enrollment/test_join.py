@@ -321,6 +321,21 @@ def test_coming_back_settles_the_we_missed_you_notes(group):
     assert AttendanceFlag.objects.get(misses=3).review_note == "Checked in to week 4."
 
 
+def test_correcting_an_earlier_week_to_present_leaves_a_later_run_on_the_roster(group):
+    r = seat(group)
+    for number in (1, 2, 3, 4, 5):
+        if number != 2:
+            close(session(group, number))
+        else:
+            with time_machine.travel(at(session(group, 2), 0), tick=False):
+                signed_in(r.member).post(link(r, session(group, 2)), {"state": "NY"})
+            close(session(group, 2))
+    assert AttendanceFlag.objects.get(status="open").misses == 3  # weeks 3 to 5
+    therapist_user = User.objects.create_user("t9@example.test", "pw-t-12345678")
+    attendance_mark(session=session(group, 1), marks={r.pk: "present"}, actor=therapist_user)
+    assert AttendanceFlag.objects.get(status="open").misses == 3  # week 1 ended no part of it
+
+
 # --- "I can't make it this week"
 
 
