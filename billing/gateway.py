@@ -16,10 +16,29 @@ from enrollment.models import Reservation
 
 
 def stripe_client() -> stripe.StripeClient:
-    options: dict = {"max_network_retries": 2}
+    """The Stripe client, with timeouts that fit inside a web request.
+
+    The library waits 80 s by default; gunicorn kills a request at 30 s, so a stalled Stripe
+    would give the member gunicorn's bare error page (no 988, no way forward) and hold the
+    worker. With ``STRIPE_CONNECT_TIMEOUT`` and ``STRIPE_READ_TIMEOUT`` and at most
+    ``STRIPE_MAX_NETWORK_RETRIES`` retries (same idempotency key), the worst case is
+    ``(retries + 1) * (connect + read)`` plus a second of backoff: well under 30 s.
+    """
+    options: dict = {
+        "max_network_retries": settings.STRIPE_MAX_NETWORK_RETRIES,
+        "http_client": stripe.RequestsClient(
+            timeout=(settings.STRIPE_CONNECT_TIMEOUT, settings.STRIPE_READ_TIMEOUT)
+        ),
+    }
     if settings.STRIPE_API_BASE:
         options["base_addresses"] = {"api": settings.STRIPE_API_BASE}
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **options)
+
+
+def stripe_worst_case_seconds() -> float:
+    """How long one call may take at most, retries included (see ``stripe_client``)."""
+    tries = settings.STRIPE_MAX_NETWORK_RETRIES + 1
+    return tries * (settings.STRIPE_CONNECT_TIMEOUT + settings.STRIPE_READ_TIMEOUT) + tries - 1
 
 
 def to_cents(amount: Decimal) -> int:
@@ -37,39 +56,52 @@ def neutral_product_name(reservation: Reservation) -> str:
         return f"Group program, {group.weekday_plural} {group.start_time:%-I:%M %p}"
 
 
-def checkout_session_create(
-    *, reservation: Reservation, payment_id: int, amount: Decimal, expires_at: dt.datetime
-) -> stripe.checkout.Session:
-    """Create the hosted Checkout page for a held seat (idempotent per payment attempt)."""
+def checkout_params(
+    *, reservation: Reservation, attempt_id: int, amount: Decimal, expires_at: dt.datetime
+) -> dict:
+    """The parameters of one Checkout attempt: stored with it, sent exactly so on every try."""
     page = f"{settings.SITE_URL}/reservations/{reservation.pk}/"
-    return stripe_client().v1.checkout.sessions.create(
-        params={
-            "mode": "payment",
-            "line_items": [
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": reservation.group.currency,
-                        "unit_amount": to_cents(amount),
-                        "product_data": {"name": neutral_product_name(reservation)},
-                    },
-                }
-            ],
-            "client_reference_id": str(reservation.pk),
-            "metadata": {"reservation_id": str(reservation.pk)},
-            "payment_intent_data": {"metadata": {"reservation_id": str(reservation.pk)}},
-            "customer_email": reservation.member.email,
-            "expires_at": int(expires_at.timestamp()),
-            "success_url": f"{page}?checkout=success",
-            "cancel_url": f"{page}?checkout=cancelled",
-        },
-        options={"idempotency_key": f"grouport-checkout-{payment_id}"},
-    )
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": reservation.group.currency,
+                    "unit_amount": to_cents(amount),
+                    "product_data": {"name": neutral_product_name(reservation)},
+                },
+            }
+        ],
+        "client_reference_id": str(reservation.pk),
+        # Ids only. The attempt's id lets a completed page we never heard of (its answer was
+        # lost) still find its payment.
+        "metadata": {"reservation_id": str(reservation.pk), "payment_id": str(attempt_id)},
+        "payment_intent_data": {"metadata": {"reservation_id": str(reservation.pk)}},
+        "customer_email": reservation.member.email,
+        "expires_at": int(expires_at.timestamp()),
+        "success_url": f"{page}?checkout=success",
+        "cancel_url": f"{page}?checkout=cancelled",
+    }
+
+
+def checkout_session_create(*, params: dict, key: str) -> stripe.checkout.Session:
+    """Create the hosted Checkout page for one attempt (``params`` and ``key`` as stored)."""
+    return stripe_client().v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
 
 
 def checkout_session_expire(session_id: str) -> None:
     """Close a Checkout page early (the member let the seat go)."""
     stripe_client().v1.checkout.sessions.expire(session_id)
+
+
+def refund_find(*, payment_intent_id: str, refund_id: int) -> stripe.Refund | None:
+    """Return the refund Stripe made for our refund ``refund_id`` (by its metadata), if any."""
+    listed = stripe_client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+    for item in listed.data:
+        if (item.to_dict().get("metadata") or {}).get("refund_id") == str(refund_id):
+            return item
+    return None
 
 
 def refund_create(*, payment_intent_id: str, amount: Decimal, key: str, refund_id: int) -> stripe.Refund:

@@ -43,6 +43,16 @@ class Payment(models.Model):
 
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
+    # One attempt, one key, one set of parameters: after a lost answer the same request goes
+    # again exactly as it was (Stripe refuses a key reused with other parameters); after an
+    # answer Stripe keeps (a 500 is replayed for the key for a day) a new attempt begins.
+    idempotency_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_params = models.JSONField(
+        default=dict, blank=True, help_text="The exact parameters sent to Stripe for this attempt."
+    )
+    last_error = models.CharField(
+        max_length=200, blank=True, help_text="Why the last request for this attempt did not open a page."
+    )
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     disputed = models.BooleanField(default=False, help_text="A dispute was opened: staff should look.")
 
@@ -76,11 +86,13 @@ class Refund(models.Model):
         SUCCEEDED = "succeeded", "Refunded"
         FAILED = "failed", "Failed"
 
-    # A refund we gave up on may still be reported done by the provider (the request went
-    # through after all): it then counts again, once.
+    # Pending until the provider says the money went back. A refund we gave up on may still
+    # be reported done (the request went through after all): it then counts again, once. A
+    # card refund reported done can still fail later (a closed account): it stops counting,
+    # and staff are told.
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
-        Status.SUCCEEDED: frozenset(),
+        Status.SUCCEEDED: frozenset({Status.FAILED}),
         Status.FAILED: frozenset({Status.SUCCEEDED}),
     }
 
@@ -90,6 +102,12 @@ class Refund(models.Model):
     key = models.CharField(max_length=120, unique=True, help_text="Idempotency key: one refund per purpose.")
     reason = models.CharField(max_length=40)
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    failure_reason = models.CharField(
+        max_length=100, blank=True, help_text="Why the money did not go back (the provider's code)."
+    )
+    # Stripe keeps a 500 for its idempotency key: a refund whose request got one, and that
+    # Stripe does not list afterwards, is asked for again under the next attempt's key.
+    provider_attempt = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,6 +117,11 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund #{self.pk}"
+
+    @property
+    def provider_key(self) -> str:
+        """The idempotency key of this refund's current request to the provider."""
+        return self.key if self.provider_attempt == 0 else f"{self.key}:{self.provider_attempt}"
 
 
 class StripeEvent(models.Model):

@@ -5,6 +5,8 @@ request after a crash harmless. When a refund is given up on, its amount is rele
 staff can act (``refund_mark_failed``).
 """
 
+import logging
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -13,6 +15,8 @@ from billing.models import Payment, Refund
 from billing.services import refund_mark_failed, refund_send
 from grouport.emails import email_send
 from grouport.outbox import outbox_handler
+
+logger = logging.getLogger(__name__)
 
 
 def _refund_given_up(payload: dict, error: str) -> None:
@@ -26,12 +30,19 @@ def refund_request(payload: dict) -> None:
 
 @outbox_handler("billing.checkout_close", retry_safe=True)
 def checkout_close(payload: dict) -> None:
-    """Expire the Stripe Checkout page of a seat that was given up (a late payment is refunded)."""
+    """Expire the Stripe Checkout page of a seat given up, or of an attempt a newer one
+    replaced (a late payment on it is refunded)."""
+    import stripe
+
     from billing.gateway import checkout_session_expire
 
     payment = Payment.objects.get(pk=payload["payment"])
-    if payment.status == Payment.Status.PENDING and payment.checkout_session_id:
-        checkout_session_expire(payment.checkout_session_id)
+    if payment.status in (Payment.Status.PENDING, Payment.Status.FAILED) and payment.checkout_session_id:
+        try:
+            checkout_session_expire(payment.checkout_session_id)
+        except stripe.InvalidRequestError:
+            # Stripe expires only open pages: this one was completed or had expired already.
+            logger.info("checkout %s was no longer open at Stripe", payment.pk)
 
 
 @outbox_handler("billing.refund_email")
@@ -63,3 +74,23 @@ def dispute_alert(payload: dict) -> None:
         to=[settings.CARE_TEAM_EMAIL],
     )
     message.send()
+
+
+@outbox_handler("billing.refund_failed_alert")
+def refund_failed_alert(payload: dict) -> None:
+    """Tell the care team a refund did not go through (ids and a link only): a person must
+    return the money another way and tell the member."""
+    if not settings.CARE_TEAM_EMAIL:
+        return
+    refund = Refund.objects.get(pk=payload["refund"])
+    context = {
+        "refund_id": refund.pk,
+        "payment_id": refund.payment_id,
+        "payment_url": f"{settings.SITE_URL}/admin/billing/payment/{refund.payment_id}/change/",
+        "site_url": settings.SITE_URL,
+    }
+    EmailMultiAlternatives(
+        subject=render_to_string("emails/refund_failed_alert.subject.txt", context).strip(),
+        body=render_to_string("emails/refund_failed_alert.txt", context),
+        to=[settings.CARE_TEAM_EMAIL],
+    ).send()

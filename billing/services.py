@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 # Stripe refuses a Checkout Session that expires in under 30 minutes; a minute's margin.
 STRIPE_MIN_CHECKOUT = dt.timedelta(minutes=31)
+# A stored request is sent again only while its expiry is still this far ahead.
+STRIPE_MIN_CHECKOUT_REUSE = dt.timedelta(minutes=30, seconds=15)
 CENT = Decimal("0.01")
 COUNTED = (Refund.Status.PENDING, Refund.Status.SUCCEEDED)
 
@@ -195,47 +197,109 @@ def refund_send(*, refund: Refund) -> Refund:
     """Carry out a requested refund at the payment provider; safe to call again.
 
     The refund's own key goes to Stripe as the idempotency key, so a retry after a crash
-    (even after Stripe did it) refunds once.
+    (even after Stripe did it) refunds once. Stripe's answer says where the money is: a
+    refund is succeeded only when Stripe says so; "pending" or "requires_action" wait for
+    its webhook; "failed" or "canceled" release the amount and tell staff.
     """
     from billing import gateway
 
     refund = Refund.objects.select_related("payment").get(pk=refund.pk)
-    if refund.status != Refund.Status.PENDING:
-        return refund
+    if refund.status != Refund.Status.PENDING or refund.stripe_refund_id:
+        return refund  # done, or sent and waiting for Stripe's word
     payment = refund.payment
-    stripe_id = None
-    if payment.provider == Payment.Provider.STRIPE:
+    if payment.provider != Payment.Provider.STRIPE:
+        # The offline stand-in has no money to move: it is back at once.
+        return refund_provider_status(refund_id=refund.pk, status="succeeded")
+    try:
         result = gateway.refund_create(
             payment_intent_id=payment.payment_intent_id,
             amount=refund.amount,
-            key=refund.key,
+            key=refund.provider_key,
             refund_id=refund.pk,
         )
-        stripe_id = result.id
+    except stripe.StripeError as exc:
+        if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) < 500:
+            raise  # no answer (the same key goes again), or refused before it ran
+        # Stripe keeps a 500 for the key and would answer it to every retry. Did the refund
+        # happen? Stripe's list says; if not, the next try asks under a new key.
+        found = gateway.refund_find(payment_intent_id=payment.payment_intent_id, refund_id=refund.pk)
+        if found is None:
+            Refund.objects.filter(pk=refund.pk, provider_attempt=refund.provider_attempt).update(
+                provider_attempt=refund.provider_attempt + 1
+            )
+            raise
+        result = found
+    answer = result.to_dict()
+    return refund_provider_status(
+        refund_id=refund.pk,
+        status=str(answer.get("status") or "pending"),
+        stripe_refund_id=answer["id"],
+        failure_reason=str(answer.get("failure_reason") or ""),
+    )
+
+
+# Stripe's refund statuses, and what each means for our record.
+REFUND_BACK = {"succeeded"}
+REFUND_NOT_BACK = {"failed", "canceled"}
+
+
+def refund_provider_status(
+    *, refund_id: int, status: str, stripe_refund_id: str | None = None, failure_reason: str = ""
+) -> Refund:
+    """Bring a refund in line with what the provider says of it (its answer, or a webhook).
+
+    ``succeeded``: the money went back; counted, and the member is told (once). ``failed`` or
+    ``canceled``: it did not (or no longer did); the amount is released so staff can act, and
+    staff are told; the member never reads "refunded". Anything else (``pending``,
+    ``requires_action``): still on its way. Any order, any number of times.
+    """
     with transaction.atomic():
-        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund.pk)
-        if refund.status != Refund.Status.PENDING:
-            return refund
-        refund.stripe_refund_id = stripe_id
-        transition(
-            refund, to=Refund.Status.SUCCEEDED, fields=("stripe_refund_id",), data={"payment": payment.pk}
-        )
-        outbox_add(
-            kind="billing.refund_email", payload={"refund": refund.pk}, key=f"refund-email-{refund.pk}"
-        )
+        payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
+        payment = _lock_payment(payment_id)
+        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
+        fields: list[str] = []
+        if stripe_refund_id and not refund.stripe_refund_id:
+            refund.stripe_refund_id = stripe_refund_id
+            fields.append("stripe_refund_id")
+        if status in REFUND_BACK and refund.status != Refund.Status.SUCCEEDED:
+            transition(refund, to=Refund.Status.SUCCEEDED, fields=tuple(fields), data={"payment": payment.pk})
+            _recount(payment)
+            outbox_add(
+                kind="billing.refund_email", payload={"refund": refund.pk}, key=f"refund-email-{refund.pk}"
+            )
+        elif status in REFUND_NOT_BACK and refund.status != Refund.Status.FAILED:
+            refund.failure_reason = (failure_reason or status)[:100]
+            transition(
+                refund,
+                to=Refund.Status.FAILED,
+                fields=(*fields, "failure_reason"),
+                data={"payment": payment.pk, "reason": refund.failure_reason},
+            )
+            _recount(payment)
+            outbox_add(kind="billing.refund_failed_alert", payload={"refund": refund.pk})
+            logger.error("refund %s failed at the provider (%s): staff should look", refund.pk, status)
+        elif fields:
+            refund.save(update_fields=[*fields, "updated_at"])
     return refund
 
 
 def refund_mark_failed(*, refund_id: int, reason: str) -> None:
     """Give up on a refund the provider keeps refusing: release its amount so staff can act."""
     with transaction.atomic():
-        refund = Refund.objects.get(pk=refund_id)
-        payment = _lock_payment(refund.payment_id)
+        payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
+        payment = _lock_payment(payment_id)
         refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
         if refund.status != Refund.Status.PENDING:
             return
-        transition(refund, to=Refund.Status.FAILED, data={"payment": payment.pk, "error": reason[:100]})
+        refund.failure_reason = "not sent: " + reason[:80]
+        transition(
+            refund,
+            to=Refund.Status.FAILED,
+            fields=("failure_reason",),
+            data={"payment": payment.pk, "error": reason[:100]},
+        )
         _recount(payment)
+        outbox_add(kind="billing.refund_failed_alert", payload={"refund": refund.pk})
     logger.error("refund %s failed for good (%s): staff should look", refund_id, reason[:100])
 
 
@@ -243,47 +307,17 @@ def refund_record_from_stripe(*, payment: Payment, charge: dict) -> None:
     """Bring our refunds in line with a charge Stripe reports refunded (any order, any count).
 
     Each refund Stripe lists is matched to ours (by its id, or the refund id we put in its
-    metadata) or recorded as made outside grouport (e.g. from Stripe's dashboard). A refund
-    we had given up on that Stripe reports done is moved to succeeded and counted again,
-    once. Whatever remains of Stripe's total that no listed refund explains is recorded too.
+    metadata) and takes the status Stripe gives it; a refund made outside grouport (e.g. in
+    Stripe's dashboard) is recorded with its status. Whatever remains of Stripe's total that
+    no listed refund explains is recorded as succeeded.
     """
     from billing.gateway import from_cents
 
+    listed = (charge.get("refunds") or {}).get("data") or []
+    for item in listed:
+        refund_record_one(payment=payment, item=item)
     with transaction.atomic():
         payment = _lock_payment(payment.pk)
-        listed = (charge.get("refunds") or {}).get("data") or []
-        for item in listed:
-            if not isinstance(item, dict) or not item.get("id"):
-                continue
-            if Refund.objects.filter(stripe_refund_id=item["id"]).exists():
-                continue
-            ours = _our_refund(payment, (item.get("metadata") or {}).get("refund_id"))
-            if ours is not None:
-                if ours.status in (Refund.Status.PENDING, Refund.Status.FAILED):
-                    ours.stripe_refund_id = item["id"]
-                    transition(
-                        ours,
-                        to=Refund.Status.SUCCEEDED,
-                        fields=("stripe_refund_id",),
-                        data={"payment": payment.pk, "reported_by": "stripe"},
-                    )
-                    outbox_add(
-                        kind="billing.refund_email",
-                        payload={"refund": ours.pk},
-                        key=f"refund-email-{ours.pk}",
-                    )
-                else:
-                    Refund.objects.filter(pk=ours.pk, stripe_refund_id__isnull=True).update(
-                        stripe_refund_id=item["id"]
-                    )
-                _recount(payment)
-                continue
-            _record_outside_refund(
-                payment,
-                from_cents(int(item.get("amount") or 0)),
-                key=f"stripe-{item['id']}",
-                stripe_id=item["id"],
-            )
         # Whatever the list says, Stripe's total is the truth: add what no row explains.
         stripe_total = from_cents(int(charge.get("amount_refunded") or 0))
         if stripe_total > payment.amount_refunded:
@@ -292,7 +326,42 @@ def refund_record_from_stripe(*, payment: Payment, charge: dict) -> None:
                 stripe_total - payment.amount_refunded,
                 key=f"charge-{charge.get('id')}-{charge.get('amount_refunded')}",
                 stripe_id=None,
+                status=Refund.Status.SUCCEEDED,
             )
+
+
+def refund_record_one(*, payment: Payment, item: dict) -> None:
+    """One refund as Stripe reports it (in a charge's list, or a refund event): ours or not."""
+    from billing.gateway import from_cents
+
+    stripe_id, status = item.get("id"), str(item.get("status") or "succeeded")
+    if not stripe_id:
+        return
+    with transaction.atomic():
+        payment = _lock_payment(payment.pk)
+        known = Refund.objects.filter(stripe_refund_id=stripe_id).values_list("pk", flat=True).first()
+        if known is None:
+            ours = _our_refund(payment, (item.get("metadata") or {}).get("refund_id"))
+            known = ours.pk if ours is not None else None
+        if known is None:
+            _record_outside_refund(
+                payment,
+                from_cents(int(item.get("amount") or 0)),
+                key=f"stripe-{stripe_id}",
+                stripe_id=stripe_id,
+                status=Refund.Status.SUCCEEDED if status in REFUND_BACK else Refund.Status.PENDING,
+            )
+            if status not in REFUND_NOT_BACK:
+                return
+            known = Refund.objects.filter(stripe_refund_id=stripe_id).values_list("pk", flat=True).first()
+            if known is None:
+                return
+        refund_provider_status(
+            refund_id=known,
+            status=status,
+            stripe_refund_id=stripe_id,
+            failure_reason=str(item.get("failure_reason") or ""),
+        )
 
 
 def _our_refund(payment: Payment, refund_id: object) -> Refund | None:
@@ -303,7 +372,9 @@ def _our_refund(payment: Payment, refund_id: object) -> Refund | None:
     return Refund.objects.select_for_update(no_key=True).filter(pk=pk, payment=payment).first()
 
 
-def _record_outside_refund(payment: Payment, amount: Decimal, *, key: str, stripe_id: str | None) -> None:
+def _record_outside_refund(
+    payment: Payment, amount: Decimal, *, key: str, stripe_id: str | None, status: str
+) -> None:
     if Refund.objects.filter(key=key).exists() or amount <= 0:
         return
     amount = min(amount, payment.amount - payment.amount_refunded)
@@ -314,21 +385,48 @@ def _record_outside_refund(payment: Payment, amount: Decimal, *, key: str, strip
         amount=amount,
         key=key,
         reason="stripe",
-        status=Refund.Status.SUCCEEDED,
+        status=status,
         stripe_refund_id=stripe_id,
     )
     _recount(payment)
     audit_record(actor=None, action="refund.recorded", obj=refund, data={"payment": payment.pk})
 
 
+# What an attempt's last request left: no answer at all (the same request may go again), or
+# an answer Stripe keeps for the key (only a new attempt, with a new key, can do better).
+NO_ANSWER = "no answer"
+
+
+def _attempt_reusable(payment: Payment, now: dt.datetime) -> bool:
+    """Whether an open attempt's stored request may simply be sent again.
+
+    Only after no answer: Stripe may or may not have run it, and the same key with the same
+    parameters gives back whatever it did. And only while Stripe would still take its
+    ``expires_at`` (at least 30 minutes ahead): otherwise the same request is refused.
+    """
+    params = payment.checkout_params or {}
+    expires_at = params.get("expires_at")
+    return (
+        bool(params and payment.idempotency_key)
+        and payment.last_error in ("", NO_ANSWER)
+        and isinstance(expires_at, int)
+        and expires_at >= int((now + STRIPE_MIN_CHECKOUT_REUSE).timestamp())
+    )
+
+
 def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None = None) -> Payment:
     """Return a Payment with an open Stripe Checkout page for the held ``reservation``.
 
     The member must still be allowed in from the state on their profile (asked of
-    enrollment). The hold and the Checkout page end at the same moment. Stripe wants at
-    least 30 minutes, and a few seconds have passed since the hold began, so the hold is
-    first stretched to just over 30 minutes from now when it is shorter. A retried call
-    reuses the same attempt and idempotency key, so Stripe creates one session.
+    enrollment). The hold and the Checkout page end at the same moment; Stripe wants at least
+    30 minutes, so a shorter hold is first stretched to just over 30 minutes from now.
+
+    Each attempt stores its idempotency key and the exact parameters it sends. When a try got
+    no answer (a timeout, a dropped connection) the next one sends the same request again,
+    so Stripe makes one page however often it is tried. When Stripe answered with an error,
+    it keeps that answer for the key (a 500 too) and would replay it: the next try is a new
+    attempt with a new key, and the earlier attempts are closed, so a member is never sent
+    to two pages.
     """
     from billing import gateway
 
@@ -338,40 +436,77 @@ def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None =
         lock_group(reservation.group_id)
         reservation = lock_reservation(reservation.pk)
         reservation_check_payable(reservation=reservation, member=reservation.member, now=now)
-        open_payment = (
+        open_attempts = list(
             reservation.payments.select_for_update(no_key=True)
             .filter(provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING)
-            .order_by("-created_at")
-            .first()
+            .order_by("-created_at", "-pk")
         )
-        if open_payment is not None and open_payment.checkout_url:
-            return open_payment
-        minimum = now + STRIPE_MIN_CHECKOUT
-        if reservation.expires_at < minimum:
-            reservation.expires_at = minimum
-            reservation.save(update_fields=["expires_at", "updated_at"])
-        payment = open_payment or Payment.objects.create(
-            reservation=reservation,
-            provider=Payment.Provider.STRIPE,
-            amount=reservation.group.price,
-            currency=reservation.group.currency,
-        )
+        current = open_attempts[0] if open_attempts else None
+        if current is not None and current.checkout_url:
+            return current
+        if current is None or not _attempt_reusable(current, now):
+            for earlier in open_attempts:
+                _attempt_abandon(earlier)
+            current = _attempt_new(reservation=reservation, now=now)
     try:
-        session = gateway.checkout_session_create(
-            reservation=reservation,
-            payment_id=payment.pk,
-            amount=payment.amount,
-            expires_at=reservation.expires_at,
-        )
-    except stripe.StripeError as exc:
-        # Stripe is down or refused: the seat stays held and the attempt stays open, so a
-        # retry reuses its idempotency key (Stripe makes one page however often we ask).
-        logger.warning("checkout %s could not open: %s", payment.pk, type(exc).__name__)
+        session = gateway.checkout_session_create(params=current.checkout_params, key=current.idempotency_key)
+    except stripe.APIConnectionError as exc:
+        # No answer: whether Stripe made the page is unknown; the same request, sent again,
+        # tells (and makes at most one).
+        _attempt_failed(current, NO_ANSWER, exc)
         raise PaymentUnavailable() from exc
-    Payment.objects.filter(pk=payment.pk).update(checkout_session_id=session.id, checkout_url=session.url)
-    payment.refresh_from_db()
-    logger.info("checkout %s opened for reservation %s", payment.pk, reservation.pk)
+    except stripe.StripeError as exc:
+        # An answer, kept by Stripe for this key: the next try is a new attempt.
+        _attempt_failed(current, f"answered {exc.http_status or 'error'}", exc)
+        raise PaymentUnavailable() from exc
+    Payment.objects.filter(pk=current.pk).update(
+        checkout_session_id=session.id, checkout_url=session.url, last_error=""
+    )
+    current.refresh_from_db()
+    logger.info("checkout %s opened for reservation %s", current.pk, reservation.pk)
+    return current
+
+
+def _attempt_new(*, reservation: Reservation, now: dt.datetime) -> Payment:
+    """A new attempt to pay for the locked ``reservation``, with its key and parameters."""
+    from billing import gateway
+
+    minimum = now + STRIPE_MIN_CHECKOUT
+    if reservation.expires_at < minimum:
+        reservation.expires_at = minimum
+        reservation.save(update_fields=["expires_at", "updated_at"])
+    payment = Payment.objects.create(
+        reservation=reservation,
+        provider=Payment.Provider.STRIPE,
+        amount=reservation.group.price,
+        currency=reservation.group.currency,
+    )
+    payment.idempotency_key = f"grouport-checkout-{payment.pk}"
+    payment.checkout_params = gateway.checkout_params(
+        reservation=reservation,
+        attempt_id=payment.pk,
+        amount=payment.amount,
+        expires_at=reservation.expires_at,
+    )
+    payment.save(update_fields=["idempotency_key", "checkout_params", "updated_at"])
+    # What is sent is what was stored (jsonb orders keys its own way): every try of this
+    # attempt sends the very same request.
+    payment.refresh_from_db(fields=["checkout_params"])
     return payment
+
+
+def _attempt_abandon(payment: Payment) -> None:
+    """Close an attempt a newer one replaces (locked): its page, if we know of one, expires."""
+    transition(
+        payment, to=Payment.Status.FAILED, data={"reservation": payment.reservation_id, "replaced": True}
+    )
+    if payment.checkout_session_id:
+        outbox_add(kind="billing.checkout_close", payload={"payment": payment.pk}, key=f"close-{payment.pk}")
+
+
+def _attempt_failed(payment: Payment, outcome: str, exc: Exception) -> None:
+    Payment.objects.filter(pk=payment.pk, checkout_url="").update(last_error=outcome[:200])
+    logger.warning("checkout %s could not open: %s (%s)", payment.pk, type(exc).__name__, outcome)
 
 
 def checkouts_close(*, reservation: Reservation) -> int:

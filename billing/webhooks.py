@@ -19,6 +19,7 @@ from billing.services import (
     payment_release_hold,
     payment_settle,
     refund_record_from_stripe,
+    refund_record_one,
 )
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,50 @@ def _stripe_id(value: object, what: str) -> str:
     if not isinstance(value, str) or not STRIPE_ID.fullmatch(value):
         raise MalformedEvent(f"{what} is not a Stripe id")
     return value
+
+
+# Typed reads of an event's fields. A signed event is Stripe's, but one with a field of the
+# wrong type (``"metadata": 5``) can never be handled however often it is sent: it is a 400,
+# kept for staff, never a 500 that Stripe would retry for days.
+
+
+def _object(value: object, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedEvent(f"{what} is not an object")
+    return value
+
+
+def _list(value: object, what: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedEvent(f"{what} is not a list")
+    return value
+
+
+def _text(value: object, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 255:
+        raise MalformedEvent(f"{what} is not a short string")
+    return value
+
+
+def _cents(value: object, what: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**11:
+        raise MalformedEvent(f"{what} is not an amount in cents")
+    return value
+
+
+def _our_id(value: object) -> int | None:
+    """One of our ids as Stripe echoes it in metadata (a string of digits), or None."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
 
 
 class UnknownCheckout(Exception):
@@ -61,13 +106,26 @@ def event_check(event: object) -> dict:
 
 
 def _checkout_payment(session: dict) -> Payment | None:
-    if "reservation_id" not in (session.get("metadata") or {}):
+    metadata = _object(session.get("metadata"), "the metadata")
+    if "reservation_id" not in metadata:
         return None  # another integration's checkout on the same Stripe account
     session_id = _stripe_id(session.get("id"), "the checkout session id")
     if not session_id:
         raise MalformedEvent("a checkout session without an id")
     _stripe_id(session.get("payment_intent"), "the payment intent")
+    _text(session.get("payment_status"), "the payment status")
     payment = Payment.objects.select_related("reservation").filter(checkout_session_id=session_id).first()
+    if payment is None:
+        # A page whose answer we never got (the request timed out after Stripe made it): the
+        # attempt's id in its metadata names it. Recorded now, so later events find it too.
+        attempt, reservation_id = _our_id(metadata.get("payment_id")), _our_id(metadata.get("reservation_id"))
+        if attempt is not None and reservation_id is not None:
+            Payment.objects.filter(
+                pk=attempt, reservation_id=reservation_id, checkout_session_id__isnull=True
+            ).update(checkout_session_id=session_id)
+            payment = (
+                Payment.objects.select_related("reservation").filter(checkout_session_id=session_id).first()
+            )
     if payment is None:
         # Our record of the session may not be saved yet: fail, and Stripe retries later.
         raise UnknownCheckout(session_id)
@@ -116,10 +174,36 @@ def on_checkout_expired(session: dict) -> None:
         payment_mark(payment=payment, status=Payment.Status.EXPIRED)
 
 
+def _refund_item(value: object) -> dict:
+    """A refund as Stripe describes it, with each field we read of the right type."""
+    item = _object(value, "a refund")
+    _stripe_id(item.get("id"), "the refund id")
+    _text(item.get("status"), "the refund status")
+    _text(item.get("failure_reason"), "the failure reason")
+    _cents(item.get("amount"), "the refund amount")
+    _object(item.get("metadata"), "the refund metadata")
+    return item
+
+
 def on_charge_refunded(charge: dict) -> None:
+    refunds = _object(charge.get("refunds"), "the charge's refunds")
+    charge = {
+        **charge,
+        "refunds": {"data": [_refund_item(item) for item in _list(refunds.get("data"), "the refund list")]},
+    }
+    _cents(charge.get("amount_refunded"), "the amount refunded")
+    _text(charge.get("id"), "the charge id")
     payment = _intent_payment(charge)
     if payment is not None:
         refund_record_from_stripe(payment=payment, charge=charge)
+
+
+def on_refund_changed(refund: dict) -> None:
+    """``refund.created``/``updated``/``failed`` and ``charge.refund.updated``: a refund's status."""
+    item = _refund_item(refund)
+    payment = _intent_payment(item)
+    if payment is not None:
+        refund_record_one(payment=payment, item=item)
 
 
 def on_dispute_created(dispute: dict) -> None:
@@ -134,6 +218,10 @@ HANDLERS: dict[str, Callable[[dict], None]] = {
     "checkout.session.async_payment_failed": on_async_payment_failed,
     "checkout.session.expired": on_checkout_expired,
     "charge.refunded": on_charge_refunded,
+    "charge.refund.updated": on_refund_changed,
+    "refund.created": on_refund_changed,
+    "refund.updated": on_refund_changed,
+    "refund.failed": on_refund_changed,
     "charge.dispute.created": on_dispute_created,
 }
 

@@ -1,6 +1,8 @@
 """A member's outcome questionnaires through the API: list, read the questions, answer.
 Only the member sees their own; someone else's token is a 404."""
 
+import re
+
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -141,6 +143,9 @@ def _own(request: Request, token: str) -> OutcomeSurvey:
     return survey
 
 
+ITEM_NUMBER = re.compile(r"[1-9][0-9]{0,2}")
+
+
 def _answers(raw: dict) -> dict[str, dict[int, int]]:
     """Item numbers written plainly ("9", not "09" or " 9"): two spellings of one item would
     let one answer hide another."""
@@ -148,7 +153,8 @@ def _answers(raw: dict) -> dict[str, dict[int, int]]:
     for code, items in raw.items():
         answers[code] = {}
         for number, value in items.items():
-            if not (number.isdigit() and number == str(int(number))):
+            # ASCII digits only: "²" and "٩" are digits to str.isdigit() but not to int().
+            if not ITEM_NUMBER.fullmatch(number):
                 raise InvalidInput(
                     _("Item numbers are whole numbers written plainly, like 1 or 9."), code="invalid"
                 )

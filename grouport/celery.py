@@ -9,6 +9,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grouport.settings")
 
@@ -26,3 +27,21 @@ app.conf.beat_schedule = {
     "outcome-questionnaires": {"task": "enrollment.tasks.open_outcome_questionnaires", "schedule": 15 * 60},
     "extend-sessions": {"task": "groups.tasks.sync_running_groups", "schedule": crontab(hour=3, minute=17)},
 }
+
+
+@task_prerun.connect(weak=False, dispatch_uid="grouport.database_before_task")
+@task_postrun.connect(weak=False, dispatch_uid="grouport.database_after_task")
+def database_connection_checked(task=None, **kwargs) -> None:
+    """Around every task, what Django does around every request: drop a connection that
+    broke or outlived ``CONN_MAX_AGE``, and health-check the next use (``CONN_HEALTH_CHECKS``).
+
+    Celery's own handling closes connections only every ``CELERY_DB_REUSE_MAX`` tasks (a new
+    connection per task halved a worker's rate), so after PostgreSQL restarted every task
+    failed with "connection already closed" until someone restarted the worker by hand.
+    Now the next task reconnects.
+    """
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run inline in a request: the request's own handling applies
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -1,7 +1,6 @@
 """Request-wide rules: friendly domain errors, the audit context, private responses never
 cached, unprintable input refused, and a second factor for everyone who sees members' data."""
 
-import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from grouport.audit import client_ip, current_ip
 from grouport.exceptions import DomainError
 from grouport.roles import needs_second_factor, second_factor_passed
+from grouport.text import UNPRINTABLE
 
 
 class DomainErrorPageMiddleware:
@@ -77,11 +77,6 @@ class PrivateResponseMiddleware:
         if signed_in or private:
             add_never_cache_headers(response)
         return response
-
-
-# C0 control characters other than tab, newline and carriage return: no person types them,
-# and PostgreSQL refuses NUL outright (it was a 500 in an admin filter).
-UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class UnprintableInputMiddleware:

@@ -1,17 +1,31 @@
 """A small fake of Stripe's API on loopback, for tests: the real ``stripe`` library talks to it.
 
 It implements only what grouport calls: create, retrieve and expire Checkout Sessions, and
-create refunds, with Stripe's idempotency (the same ``Idempotency-Key`` returns the same
-object). It records every request so tests can check keys and bodies (no clinical words),
-serves a hosted checkout page with a Pay button for browser tests, and signs webhook events
-the way Stripe does: ``Stripe-Signature: t=<ts>,v1=<HMAC-SHA256 of "<ts>.<body>">``.
+create and list refunds, with Stripe's documented idempotency: the first result of a key is
+saved once the endpoint starts executing and replayed for every retry with that key, **a 500
+included**; the same key with other parameters is refused (400 ``idempotency_error``); a
+request refused before it ran (a 4xx) saves nothing. It records every request so tests can
+check keys and bodies (no clinical words), serves a hosted checkout page with a Pay button
+for browser tests, and signs webhook events the way Stripe does:
+``Stripe-Signature: t=<ts>,v1=<HMAC-SHA256 of "<ts>.<body>">``.
+
+Faults, for the tests that need Stripe to misbehave:
+
+- ``fail_next``: status codes to answer next, in order. A 5xx happens after the endpoint
+  started, so it is saved for the request's key (every retry gets it back); a 4xx is not.
+- ``lose_next``: how many of the next requests are carried out (and saved for their key) but
+  answered with a dropped connection, as when an answer is lost on the way back.
+- ``stall_seconds`` / ``stall_next``: the next requests wait this long before they are read
+  (a Stripe that stalls); ``stall_next = -1`` stalls every request.
 """
 
+import contextlib
 import hashlib
 import hmac
 import html
 import itertools
 import json
+import socket
 import threading
 import time
 import urllib.request
@@ -75,6 +89,12 @@ class FakeStripe:
     refunds: dict[str, dict] = field(default_factory=dict)
     by_key: dict[str, dict] = field(default_factory=dict)
     fail_next: list[int] = field(default_factory=list)  # status codes to answer next, in order
+    lose_next: int = 0  # requests carried out but answered with a dropped connection
+    stall_seconds: float = 0.0
+    stall_next: int = 0  # requests that stall first (-1: all of them)
+    refund_status: str = "succeeded"  # what a new refund says of itself
+    params_by_key: dict[str, dict] = field(default_factory=dict)
+    status_by_key: dict[str, int] = field(default_factory=dict)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -112,9 +132,16 @@ class FakeStripe:
             "amount": int(body["amount"]),
             "payment_intent": body["payment_intent"],
             "metadata": body.get("metadata", {}),
-            "status": "succeeded",
+            "status": self.refund_status,
+            "failure_reason": None,
         }
         self.refunds[refund["id"]] = refund
+        return refund
+
+    def refund_update(self, refund_id: str, status: str, failure_reason: str | None = None) -> dict:
+        """Move a refund on, as Stripe's processing would (then send ``refund.updated``)."""
+        refund = self.refunds[refund_id]
+        refund.update(status=status, failure_reason=failure_reason)
         return refund
 
     def pay(self, session_id: str, *, payment_status: str = "paid") -> dict:
@@ -176,10 +203,39 @@ def make_handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             return raw, nest(parse_qsl(raw, keep_blank_values=True))
 
+        def _stall(self) -> None:
+            with fake.lock:
+                stall = fake.stall_next != 0 and fake.stall_seconds > 0
+                if stall and fake.stall_next > 0:
+                    fake.stall_next -= 1
+            if stall:
+                time.sleep(fake.stall_seconds)
+
+        def _drop(self) -> None:
+            """Hang up without an answer: the request was carried out, its answer is lost."""
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
         def do_GET(self) -> None:
-            path = urlparse(self.path).path
+            self._stall()
+            url = urlparse(self.path)
+            path = url.path
             with fake.lock:
                 fake.requests.append(Recorded("GET", path, None, {}, ""))
+            if path == "/v1/refunds":
+                query = dict(parse_qsl(url.query))
+                found = [
+                    r
+                    for r in fake.refunds.values()
+                    if not query.get("payment_intent") or r["payment_intent"] == query["payment_intent"]
+                ]
+                return self._send(
+                    200, {"object": "list", "data": found, "has_more": False, "url": "/v1/refunds"}
+                )
+            if path.startswith("/v1/refunds/"):
+                refund = fake.refunds.get(path.rsplit("/", 1)[1])
+                return self._send(200, refund) if refund else self._not_found()
             if path.startswith("/v1/checkout/sessions/"):
                 session = fake.sessions.get(path.rsplit("/", 1)[1])
                 return self._send(200, session) if session else self._not_found()
@@ -199,17 +255,39 @@ def make_handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             return self._not_found()
 
         def do_POST(self) -> None:
+            self._stall()
             path = urlparse(self.path).path
             raw, body = self._read()
             key = self.headers.get("Idempotency-Key")
             with fake.lock:
                 fake.requests.append(Recorded("POST", path, key, body, raw))
+                lose = fake.lose_next > 0
+                if lose:
+                    fake.lose_next -= 1
+                if key and key in fake.params_by_key:
+                    if fake.params_by_key[key] != {"path": path, "body": body}:
+                        return self._send(
+                            400,
+                            {
+                                "error": {
+                                    "message": "Keys for idempotent requests can only be used with the "
+                                    "same parameters they were first used with.",
+                                    "type": "idempotency_error",
+                                }
+                            },
+                        )
+                    if lose:
+                        return self._drop()
+                    status = fake.status_by_key[key]
+                    return self._send(status, fake.by_key[key])
                 if fake.fail_next:
-                    return self._send(
-                        fake.fail_next.pop(0), {"error": {"message": "fake failure", "type": "api_error"}}
-                    )
-                if key and key in fake.by_key:
-                    return self._send(200, fake.by_key[key])
+                    status = fake.fail_next.pop(0)
+                    error = {"error": {"message": "fake failure", "type": "api_error"}}
+                    if status >= 500 and key:
+                        # The endpoint had started: Stripe keeps this answer for the key.
+                        fake.params_by_key[key] = {"path": path, "body": body}
+                        fake.by_key[key], fake.status_by_key[key] = error, status
+                    return self._send(status, error)
                 if path == "/v1/checkout/sessions":
                     result = fake.create_session(body)
                 elif path.startswith("/v1/checkout/sessions/") and path.endswith("/expire"):
@@ -232,7 +310,10 @@ def make_handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 else:
                     return self._not_found()
                 if key:
-                    fake.by_key[key] = result
+                    fake.params_by_key[key] = {"path": path, "body": body}
+                    fake.by_key[key], fake.status_by_key[key] = result, 200
+                if lose:
+                    return self._drop()
             return self._send(200, result)
 
         def _not_found(self) -> None:

@@ -44,16 +44,22 @@ def msgfmt_statistics(po: Path) -> dict[str, int]:
 # --- The catalog: complete, and compiled from what is in the repo
 
 
-def test_makemessages_finds_no_member_facing_string_without_spanish(tmp_path, settings, monkeypatch):
-    """Extract every string again, as `make messages` would, into a copy of the catalog: any
-    msgid added to a template or to code without a Spanish msgstr shows up as untranslated."""
-    copy = tmp_path / "es" / "LC_MESSAGES" / "django.po"
-    copy.parent.mkdir(parents=True)
-    shutil.copy(PO, copy)
-    settings.LOCALE_PATHS = [tmp_path]
+def test_makemessages_finds_no_member_facing_string_without_spanish(tmp_path, monkeypatch):
+    """Extract every string again, as `make messages` would: any msgid added to a template or to
+    code without a Spanish msgstr shows up as untranslated (or fuzzy).
+
+    makemessages writes to the ``locale/`` directory nearest each source file, which is the
+    repository's own: the catalog is extracted there and put back as it was afterwards, so the
+    count is of what the code asks for today (a copy elsewhere would not be written to, and the
+    test could never fail)."""
+    kept = tmp_path / "django.po"
+    shutil.copy(PO, kept)
     monkeypatch.chdir(ROOT)
-    call_command("makemessages", locale=["es"], ignore_patterns=IGNORE, no_obsolete=True, verbosity=0)
-    counts = msgfmt_statistics(copy)
+    try:
+        call_command("makemessages", locale=["es"], ignore_patterns=IGNORE, no_obsolete=True, verbosity=0)
+        counts = msgfmt_statistics(PO)
+    finally:
+        shutil.copy(kept, PO)
     assert counts["translated"] > 500
     assert counts["untranslated"] == 0 and counts["fuzzy"] == 0, (
         f"{counts}: run `make messages` and translate the new strings in {PO.relative_to(ROOT)}"

@@ -104,9 +104,14 @@ def waitlist_offer_accept(
     with transaction.atomic():
         group = lock_group(entry.group_id)
         group_check_open(group, now)
-        offer = lock_reservation(entry.offer_id)
+        # The offer's seat before its entry (the lock order); an entry with no offer (still
+        # waiting, or answered) has nothing to accept.
+        offer_id = WaitlistEntry.objects.values_list("offer_id", flat=True).get(pk=entry.pk)
+        if offer_id is None:
+            raise InvalidTransition(_("This offer is no longer open."))
+        offer = lock_reservation(offer_id)
         entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
-        if entry.status != WaitlistEntry.Status.OFFERED:
+        if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_id != offer.pk:
             raise InvalidTransition(_("This offer is no longer open."))
         if offer.status != Reservation.Status.HELD or offer.expires_at <= now:
             raise HoldExpired(_("This offer has run out."))

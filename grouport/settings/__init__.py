@@ -30,6 +30,9 @@ ENV_VARS = (
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
+    "STRIPE_CONNECT_TIMEOUT",
+    "STRIPE_READ_TIMEOUT",
+    "STRIPE_MAX_NETWORK_RETRIES",
     "SERVICE_STATES",
     "CONN_MAX_AGE",
     "LOG_LEVEL",
@@ -294,13 +297,20 @@ CELERY_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Celery closes the database connection around every task unless told to reuse it; a new
 # PostgreSQL connection per reminder halved a worker's rate (bench/reminders.py). A bounded
-# reuse count still replaces a connection now and then.
+# reuse count still replaces a connection now and then, and grouport/celery.py checks the
+# connection around every task as Django does around a request (CONN_MAX_AGE, health checks),
+# so a worker reconnects by itself after the database restarts.
 CELERY_DB_REUSE_MAX = 200
 
 # --- Payments. No STRIPE_SECRET_KEY: the offline stand-in takes payments (local and demo).
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# A stalled Stripe must not outlast a web request (gunicorn kills one at 30 s): seconds to
+# connect and to wait for an answer, and how often the library tries again (billing/gateway.py).
+STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=2.0)
+STRIPE_READ_TIMEOUT = env.float("STRIPE_READ_TIMEOUT", default=6.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
 # Cancellation policy: cancelling at least this long before the first session refunds in full.
 REFUND_FULL_BEFORE_HOURS = env.int("REFUND_FULL_BEFORE_HOURS", default=48)
 
@@ -349,6 +359,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # A JSON object, or a 400 (grouport/parsers.py): checked once for every endpoint.
+    "DEFAULT_PARSER_CLASSES": ["grouport.parsers.JSONObjectParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "grouport.exceptions.api_exception_handler",
@@ -373,6 +385,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every error an operation can answer, documented (grouport/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "grouport.openapi.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StateEnum": "grouport.states.STATE_CHOICES",
         "QuestionnaireStatusEnum": "enrollment.models.OutcomeSurvey.Status",

@@ -2,20 +2,24 @@
 
 import datetime as dt
 import re
+import time
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from billing.models import Payment
 from billing.services import stripe_checkout_start
 from enrollment.models import Reservation
+from enrollment.ports import PaymentUnavailable
 from enrollment.services.reservations import reservation_hold, reservation_start
 from groups.models import Group
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member
 
 pytestmark = pytest.mark.django_db
+ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 CLINICAL = re.compile(r"dbt|therap|borderline|bpd|mental|clinic|diagnos|disorder|psych", re.I)
 
 
@@ -42,7 +46,8 @@ def test_holding_a_paid_seat_opens_a_neutral_checkout_that_ends_with_the_hold(st
     assert item["price_data"]["unit_amount"] == "32000" and item["price_data"]["currency"] == "usd"
     assert item["price_data"]["product_data"]["name"] == "Group program, Tuesdays 7:00 PM"
     assert body["client_reference_id"] == str(reservation.pk)
-    assert body["metadata"] == {"reservation_id": str(reservation.pk)}
+    # Ids only: the reservation, and this attempt (so a page whose answer was lost is found).
+    assert body["metadata"] == {"reservation_id": str(reservation.pk), "payment_id": str(payment.pk)}
     assert body["customer_email"] == alex.email
     reservation.refresh_from_db()
     assert int(body["expires_at"]) == int(reservation.expires_at.timestamp())
@@ -60,13 +65,107 @@ def test_starting_checkout_again_reuses_the_open_session(stripe_fake, group):
     assert len([r for r in stripe_fake.requests if r.path == "/v1/checkout/sessions"]) == 1
 
 
-def test_a_failed_create_is_retried_with_the_same_key(stripe_fake, group):
-    stripe_fake.fail_next = [500]  # the library retries on 500 with the same idempotency key
+def _creates(fake) -> list:
+    return [r for r in fake.requests if r.path == "/v1/checkout/sessions"]
+
+
+def test_after_a_lost_answer_the_same_request_goes_again_and_makes_one_page(stripe_fake, group):
+    """Stripe made the page, but both answers (the library retries once) were lost."""
+    stripe_fake.lose_next = 2
     reservation = reservation_hold(member=member(), group=group, attestations=ALL_TRUE)
-    payment = stripe_checkout_start(reservation=reservation)
-    keys = stripe_fake.keys("/v1/checkout/sessions")
-    assert len(keys) == 2 and len(set(keys)) == 1
-    assert payment.checkout_session_id and len(stripe_fake.sessions) == 1
+    with pytest.raises(PaymentUnavailable):
+        stripe_checkout_start(reservation=reservation)
+    attempt = Payment.objects.get(reservation=reservation)
+    assert attempt.last_error == "no answer" and attempt.checkout_url == ""
+    payment = stripe_checkout_start(reservation=reservation)  # "Try again"
+    assert payment.pk == attempt.pk and payment.checkout_url
+    creates = _creates(stripe_fake)
+    assert len(creates) == 3 and {r.idempotency_key for r in creates} == {attempt.idempotency_key}
+    assert len({r.raw for r in creates}) == 1  # exactly the same parameters every time
+    assert len(stripe_fake.sessions) == 1
+
+
+def test_after_an_answer_stripe_keeps_a_new_attempt_opens_the_page(stripe_fake, group):
+    """A 500 is saved for its key and replayed to every retry: the same key can never succeed."""
+    stripe_fake.fail_next = [500]
+    reservation = reservation_hold(member=member(), group=group, attestations=ALL_TRUE)
+    with pytest.raises(PaymentUnavailable):
+        stripe_checkout_start(reservation=reservation)
+    first = Payment.objects.get(reservation=reservation)
+    assert first.last_error == "answered 500"
+    assert [r.idempotency_key for r in _creates(stripe_fake)] == [first.idempotency_key] * 2  # replayed
+    payment = stripe_checkout_start(reservation=reservation)  # "Try again" works at once
+    assert payment.pk != first.pk and payment.checkout_url
+    assert payment.idempotency_key != first.idempotency_key
+    first.refresh_from_db()
+    assert first.status == Payment.Status.FAILED  # replaced: a member is never sent to two pages
+    assert len(stripe_fake.sessions) == 1
+    assert Payment.objects.filter(reservation=reservation, status=Payment.Status.PENDING).count() == 1
+
+
+def test_a_lost_attempt_too_old_to_resend_is_replaced(stripe_fake, group):
+    stripe_fake.lose_next = 2
+    reservation = reservation_hold(member=member(), group=group, attestations=ALL_TRUE)
+    with pytest.raises(PaymentUnavailable):
+        stripe_checkout_start(reservation=reservation)
+    first = Payment.objects.get(reservation=reservation)
+    # Two minutes later Stripe would refuse the stored expiry (under 30 minutes ahead), and
+    # the same key with a new expiry is refused too: a new attempt, with a new key.
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=2)):
+        payment = stripe_checkout_start(reservation=reservation)
+    assert payment.pk != first.pk and payment.checkout_url
+    keys = [r.idempotency_key for r in _creates(stripe_fake)]
+    assert keys == [first.idempotency_key] * 2 + [payment.idempotency_key]
+
+
+def test_the_fake_refuses_a_key_reused_with_other_parameters(stripe_fake, group):
+    """The rule the old "Try again" broke: one key, one set of parameters."""
+    import stripe
+
+    from billing import gateway
+
+    reservation = reservation_hold(member=member(), group=group, attestations=ALL_TRUE)
+    params = gateway.checkout_params(
+        reservation=reservation,
+        attempt_id=1,
+        amount=Decimal("1"),
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    gateway.checkout_session_create(params=params, key="k")
+    with pytest.raises(stripe.IdempotencyError, match="same parameters"):
+        gateway.checkout_session_create(params={**params, "expires_at": params["expires_at"] + 60}, key="k")
+
+
+def test_a_stalled_stripe_answers_the_sites_own_page_in_seconds(client, stripe_fake, group, settings):
+    settings.STRIPE_READ_TIMEOUT = 0.3
+    stripe_fake.stall_seconds, stripe_fake.stall_next = 3, -1
+    alex = member()
+    client.force_login(alex)
+    started = time.monotonic()
+    response = client.post(f"/groups/{group.slug}/reserve/", ATTEST_FORM)
+    reservation = Reservation.objects.get(member=alex)
+    page = client.get(response.url)
+    took = time.monotonic() - started
+    assert page.status_code == 503 and took < 6, took
+    text = page.content.decode()
+    assert "988" in text and "Try again" in text and "still held" in text
+    stripe_fake.stall_next = 0
+    again = client.get(f"/reservations/{reservation.pk}/pay/")
+    assert again.status_code == 302 and again.url.startswith(f"{stripe_fake.url}/checkout/")
+    assert Payment.objects.filter(reservation=reservation, status=Payment.Status.PENDING).count() == 1
+
+
+def test_the_stripe_client_gives_up_well_inside_a_web_request(settings):
+    import runpy
+    from pathlib import Path
+
+    from billing.gateway import stripe_client, stripe_worst_case_seconds
+
+    gunicorn = runpy.run_path(str(Path(__file__).resolve().parents[2] / "grouport" / "gunicorn.conf.py"))
+    http = stripe_client()._requestor._client
+    assert http._timeout == (settings.STRIPE_CONNECT_TIMEOUT, settings.STRIPE_READ_TIMEOUT)
+    # The defaults: two tries of 2 s + 6 s and a second's backoff, against gunicorn's 30 s.
+    assert stripe_worst_case_seconds() <= gunicorn["timeout"] * 0.6
 
 
 def test_free_groups_never_go_to_stripe(stripe_fake):
