@@ -24,7 +24,9 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing.lock_objects import lock_payment, lock_payments, lock_refund
 from billing.models import Payment, Refund
+from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
 from enrollment.ports import PaymentUnavailable
 from enrollment.services.reservations import (
@@ -34,12 +36,12 @@ from enrollment.services.reservations import (
     reservation_release,
     seat_lock,
 )
-from enrollment.services.seats import lock_group, lock_reservation
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
 from grouport.outbox import outbox_add
 from grouport.transitions import allowed, transition
+from groups.lock_objects import lock_group
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def _money(value: Decimal | None) -> Decimal:
 
 
 def _lock_payment(payment_id: int) -> Payment:
-    return Payment.objects.select_for_update(no_key=True).get(pk=payment_id)
+    return lock_payment(payment_id)
 
 
 def _recount(payment: Payment) -> Payment:
@@ -80,13 +82,19 @@ def payment_settle(
     *, payment: Payment, payment_intent_id: str = "", now: dt.datetime | None = None
 ) -> Payment:
     """Record that ``payment`` was paid, and let enrollment decide the seat; refund in full
-    if there is no seat for it. A repeat of the same news changes nothing."""
+    if there is no seat for it. A repeat of the same news changes nothing.
+
+    The seat is decided first, under the member's, group's and reservation's locks (the
+    order of ``grouport/locks.py``), then the payment's row is locked and marked paid. Two
+    settles of one payment queue on the group, so the second sees it paid and stops.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         seat = seat_lock(reservation_id=payment.reservation_id)
+        if Payment.objects.filter(pk=payment.pk, status=Payment.Status.PAID).exists():
+            return Payment.objects.get(pk=payment.pk)
+        outcome = reservation_payment_arrived(seat=seat, now=now)
         payment = _lock_payment(payment.pk)
-        if payment.status == Payment.Status.PAID:
-            return payment
         payment.paid_at = now
         payment.payment_intent_id = payment_intent_id or payment.payment_intent_id
         transition(
@@ -95,7 +103,6 @@ def payment_settle(
             fields=("paid_at", "payment_intent_id"),
             data={"reservation": seat.reservation.pk},
         )
-        outcome = reservation_payment_arrived(seat=seat, now=now)
         if outcome == PaymentOutcome.UNSEATED:
             refund_issue(
                 payment=payment, amount=payment.refundable, key=f"unseated-{payment.pk}", reason="no_seat"
@@ -256,7 +263,7 @@ def refund_provider_status(
     with transaction.atomic():
         payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
         payment = _lock_payment(payment_id)
-        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
+        refund = lock_refund(refund_id)
         fields: list[str] = []
         if stripe_refund_id and not refund.stripe_refund_id:
             refund.stripe_refund_id = stripe_refund_id
@@ -288,7 +295,7 @@ def refund_mark_failed(*, refund_id: int, reason: str) -> None:
     with transaction.atomic():
         payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
         payment = _lock_payment(payment_id)
-        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
+        refund = lock_refund(refund_id)
         if refund.status != Refund.Status.PENDING:
             return
         refund.failure_reason = "not sent: " + reason[:80]
@@ -369,7 +376,9 @@ def _our_refund(payment: Payment, refund_id: object) -> Refund | None:
         pk = int(refund_id)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return Refund.objects.select_for_update(no_key=True).filter(pk=pk, payment=payment).first()
+    if not Refund.objects.filter(pk=pk, payment=payment).exists():
+        return None
+    return lock_refund(pk)
 
 
 def _record_outside_refund(
@@ -437,9 +446,9 @@ def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None =
         reservation = lock_reservation(reservation.pk)
         reservation_check_payable(reservation=reservation, member=reservation.member, now=now)
         open_attempts = list(
-            reservation.payments.select_for_update(no_key=True)
-            .filter(provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING)
-            .order_by("-created_at", "-pk")
+            lock_payments(
+                reservation.payments.filter(provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING)
+            ).order_by("-created_at", "-pk")
         )
         current = open_attempts[0] if open_attempts else None
         if current is not None and current.checkout_url:
@@ -524,9 +533,7 @@ def checkouts_close(*, reservation: Reservation) -> int:
 def refund_everything(*, reservation: Reservation, key: str, reason: str, actor: User | None) -> Decimal:
     """Refund all that is refundable on ``reservation``'s paid payments; return the total."""
     total = Decimal("0.00")
-    for payment in (
-        reservation.payments.select_for_update(no_key=True).filter(status=Payment.Status.PAID).order_by("pk")
-    ):
+    for payment in lock_payments(reservation.payments.filter(status=Payment.Status.PAID).order_by("pk")):
         if payment.refundable > 0:
             refund = refund_issue(
                 payment=payment,

@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 
 from grouport.audit import audit_record
+from grouport.lock_objects import lock_member
 from grouport.models import User
 from grouport.signals import residence_changed
 
@@ -25,7 +26,7 @@ def member_profile_update(*, member: User, data: dict[str, str], actor: User | N
         # NO KEY UPDATE: a row that merely points at the member (an audit entry, a new
         # reservation) does not wait behind it; a payment deciding their seat (which takes
         # the same lock) does.
-        locked = User.objects.select_for_update(no_key=True).get(pk=member.pk)
+        locked = lock_member(member.pk, fields=None)
         old_state = locked.state
         changed = [f for f in PROFILE_FIELDS if f in data and getattr(locked, f) != data[f]]
         for field in changed:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from grouport.audit import audit_record
 from grouport.models import User
 from grouport.transitions import transition
+from groups.lock_objects import lock_group, lock_session, lock_sessions
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession
 from groups.schedule import weekly_sessions
 from groups.signals import session_cancelled
@@ -56,7 +57,7 @@ def group_sessions_sync(*, group: Group) -> None:
         modules=group_modules(group=group),
     )
     with transaction.atomic():
-        existing = {s.number: s for s in GroupSession.objects.select_for_update().filter(group=group)}
+        existing = {s.number: s for s in lock_sessions(GroupSession.objects.filter(group=group))}
         to_create, to_update = [], []
         for slot in slots:
             session = existing.pop(slot.number, None)
@@ -106,8 +107,8 @@ def group_save(
     with transaction.atomic():
         wanted = group.status
         stored = (
-            Group.objects.select_for_update().filter(pk=group.pk).values_list("status", flat=True).first()
-            if group.pk
+            lock_group(group.pk, fields=("id", "status")).status
+            if group.pk and Group.objects.filter(pk=group.pk).exists()
             else None
         )
         if stored is not None and stored != wanted:
@@ -132,7 +133,7 @@ def session_cancel(*, session: GroupSession, actor: User | None, note: str = "")
     which hears ``session_cancelled`` inside this transaction."""
     now = timezone.now()
     with transaction.atomic():
-        session = GroupSession.objects.select_for_update().get(pk=session.pk)
+        session = lock_session(session.pk)
         if session.status == GroupSession.Status.CANCELLED:
             return session
         fields: tuple[str, ...] = ()

@@ -8,22 +8,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from enrollment.errors import GroupFull, InvalidTransition
+from enrollment.lock_objects import lock_attendance, lock_attendance_flags, lock_reservation
 from enrollment.models import Attendance, AttendanceFlag, CheckIn, Reservation, SessionClosing
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import group_check_open, reservation_notify
-from enrollment.services.seats import (
-    lock_group,
-    lock_reservation,
-    offer_free_seats,
-    reservation_transition,
-    seats_taken_locked,
-)
+from enrollment.services.seats import offer_free_seats, reservation_transition, seats_taken_locked
 from enrollment.signals import reservation_moved
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
 from grouport.outbox import outbox_add
 from grouport.transitions import transition
+from groups.lock_objects import lock_group, lock_groups
 from groups.models import Group, GroupSession
 
 logger = logging.getLogger(__name__)
@@ -54,9 +50,7 @@ def attendance_mark(
     with transaction.atomic():
         existing = {
             a.reservation_id: a
-            for a in Attendance.objects.select_for_update(no_key=True).filter(
-                session=session, reservation_id__in=marks
-            )
+            for a in lock_attendance(Attendance.objects.filter(session=session, reservation_id__in=marks))
         }
         for reservation_id, status in sorted(marks.items()):
             row = existing.get(reservation_id)
@@ -111,7 +105,7 @@ def reservation_move(
     member_check_may_join(member=reservation.member, group=to_group)
     with transaction.atomic():
         # Both groups' locks, always in id order, so two moves the other way cannot deadlock.
-        locked = {g: lock_group(g) for g in sorted({reservation.group_id, to_group.pk})}
+        locked = lock_groups([reservation.group_id, to_group.pk])
         source, target = locked[reservation.group_id], locked[to_group.pk]
         reservation = lock_reservation(reservation.pk)
         if reservation.status != Reservation.Status.CONFIRMED:
@@ -140,6 +134,9 @@ def reservation_move(
             now=now,
             data={"moved_to": moved.pk},
         )
+        # The freed seat goes to the source group's waitlist before the money is touched
+        # (waitlist entries come before payments in the lock order).
+        offer_free_seats(source, now)
         # The money paid follows the member to the new seat.
         carried = sum(
             count or 0
@@ -159,7 +156,6 @@ def reservation_move(
             },
             request=request,
         )
-        offer_free_seats(source, now)
         reservation_notify(moved, "moved")
     logger.info("reservation %s moved to group %s as %s", reservation.pk, target.pk, moved.pk)
     return moved
@@ -325,11 +321,26 @@ def attendance_flag_review(
     *, flag: AttendanceFlag, actor: User, note: str, end_seat: bool, request=None
 ) -> AttendanceFlag:
     """A clinician's decision on a flag: reviewed (the seat stays), or, at the group's limit,
-    the seat ended under the attendance rule. Only a person does this."""
+    the seat ended under the attendance rule. Only a person does this.
+
+    Locks go in the one order (``grouport/locks.py``): the group and the seat first, as the
+    member's own "cancel" takes them, then the seat's flags; ending the seat (which offers it
+    to the waitlist and refunds it) comes last. So a therapist ending a seat while its member
+    cancels it queue on the group: one goes first, the other finds the seat ended.
+    """
     from enrollment.services.reservations import reservation_cancel
 
     with transaction.atomic():
-        flag = AttendanceFlag.objects.select_for_update().select_related("reservation").get(pk=flag.pk)
+        reservation_id, group_id = AttendanceFlag.objects.values_list(
+            "reservation_id", "reservation__group_id"
+        ).get(pk=flag.pk)
+        lock_group(group_id)
+        reservation = lock_reservation(reservation_id)
+        flags = {
+            f.pk: f
+            for f in lock_attendance_flags(AttendanceFlag.objects.filter(reservation_id=reservation_id))
+        }
+        flag = flags[flag.pk]
         if flag.status != AttendanceFlag.Status.OPEN:
             return flag
         if end_seat and not flag.limit_reached:
@@ -337,20 +348,9 @@ def attendance_flag_review(
                 "The attendance rule has not been reached: mark it reviewed instead.", code="rule_not_reached"
             )
         flag.reviewed_by, flag.reviewed_at, flag.review_note = actor, timezone.now(), note
-        if end_seat:
-            if flag.reservation.status == Reservation.Status.CONFIRMED:
-                reservation_cancel(
-                    reservation=flag.reservation,
-                    actor=actor,
-                    refund="policy",
-                    reason=Reservation.EndReason.ATTENDANCE_RULE,
-                )
-            to = AttendanceFlag.Status.SEAT_ENDED
-        else:
-            to = AttendanceFlag.Status.REVIEWED
         transition(
             flag,
-            to=to,
+            to=AttendanceFlag.Status.SEAT_ENDED if end_seat else AttendanceFlag.Status.REVIEWED,
             actor=actor,
             fields=("reviewed_by", "reviewed_at", "review_note"),
             data={"reservation": flag.reservation_id, "misses": flag.misses},
@@ -363,6 +363,13 @@ def attendance_flag_review(
             note=f"Settled with the decision on week {flag.session.number}.",
             max_misses=None if end_seat else flag.misses,
         )
+        if end_seat and reservation.status == Reservation.Status.CONFIRMED:
+            reservation_cancel(
+                reservation=reservation,
+                actor=actor,
+                refund="policy",
+                reason=Reservation.EndReason.ATTENDANCE_RULE,
+            )
     return flag
 
 
@@ -379,8 +386,8 @@ def attendance_flags_settle(
     all; with ``below_limit``, only the caring-email steps, never a decision at the limit;
     with ``attended``, only runs of misses that session ended, not later ones). Return how
     many. Call inside the transaction of what settled them."""
-    flags = AttendanceFlag.objects.select_for_update().filter(
-        reservation_id=reservation_id, status=AttendanceFlag.Status.OPEN
+    flags = lock_attendance_flags(
+        AttendanceFlag.objects.filter(reservation_id=reservation_id, status=AttendanceFlag.Status.OPEN)
     )
     if max_misses is not None:
         flags = flags.filter(misses__lte=max_misses)

@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 
 from enrollment.errors import JoinRefused
 from enrollment.join import join_opens_at
+from enrollment.lock_objects import lock_attendance, lock_reservation
 from enrollment.models import Attendance, CheckIn, Reservation
 from enrollment.services.attendance import attendance_flags_settle
-from enrollment.services.seats import lock_reservation
 from grouport.audit import audit_record, client_ip
 from grouport.exceptions import InvalidInput
 from grouport.models import User
@@ -154,11 +154,7 @@ def session_check_in(
 
 
 def _mark_present(*, reservation: Reservation, session: GroupSession, at: dt.datetime) -> None:
-    row = (
-        Attendance.objects.select_for_update(no_key=True)
-        .filter(session=session, reservation=reservation)
-        .first()
-    )
+    row = lock_attendance(Attendance.objects.filter(session=session, reservation=reservation)).first()
     if row is None:
         Attendance.objects.create(
             session=session,
@@ -202,11 +198,7 @@ def session_excuse(
             raise JoinRefused(JoinState.STARTED, session=session)
         if CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).exists():
             raise JoinRefused(JoinState.ALREADY_CHECKED_IN, session=session)
-        row = (
-            Attendance.objects.select_for_update(no_key=True)
-            .filter(session=session, reservation=reservation)
-            .first()
-        )
+        row = lock_attendance(Attendance.objects.filter(session=session, reservation=reservation)).first()
         if row is not None and row.status == Attendance.Status.EXCUSED:
             return row
         if row is None:

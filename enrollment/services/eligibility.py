@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from enrollment.errors import EmailUnverified, NotEligible, ProfileIncomplete
+from enrollment.lock_objects import lock_residence_alert
 from enrollment.models import Reservation, ResidenceAlert
 from grouport.audit import audit_record
 from grouport.models import User
@@ -119,7 +120,7 @@ def residence_alert_update(
 
 def residence_alert_withdraw(*, alert: ResidenceAlert, actor: User | None, now: dt.datetime) -> None:
     """The member changed back to the state they lived in before the flag: close it."""
-    alert = ResidenceAlert.objects.select_for_update().get(pk=alert.pk)
+    alert = lock_residence_alert(alert.pk)
     if alert.status != ResidenceAlert.Status.OPEN:
         return
     alert.reviewed_at = now
@@ -136,7 +137,7 @@ def residence_alert_withdraw(*, alert: ResidenceAlert, actor: User | None, now: 
 def residence_alert_review(*, alert: ResidenceAlert, actor: User, note: str) -> ResidenceAlert:
     """A clinician looked at the flag and wrote down what was decided."""
     with transaction.atomic():
-        alert = ResidenceAlert.objects.select_for_update().get(pk=alert.pk)
+        alert = lock_residence_alert(alert.pk)
         alert.reviewed_by, alert.reviewed_at, alert.review_note = actor, timezone.now(), note
         transition(
             alert,

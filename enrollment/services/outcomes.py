@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enrollment.lock_objects import lock_safety_alert, lock_safety_alerts, lock_survey
 from enrollment.measures import InvalidAnswers, score
 from enrollment.models import Measure, MeasureResponse, OutcomeSurvey, Reservation, SafetyAlert
 from grouport.audit import audit_record
@@ -184,7 +185,7 @@ def survey_answer(
     now = now or timezone.now()
     problem: Exception | None = None
     with transaction.atomic():
-        survey = OutcomeSurvey.objects.select_for_update().select_related("reservation").get(pk=survey.pk)
+        survey = lock_survey(survey.pk)
         if survey.reservation.member_id != member.pk:
             raise InvalidInput("Not your questionnaire.", code="not_found")
         if survey.status == OutcomeSurvey.Status.ANSWERED:
@@ -271,8 +272,7 @@ def _safety_alert_open(
     """One open alert per questionnaire: a first, unfinished try raises it (and emails the care
     team); the finished answers attach to it, not a second email. A new alert after a review."""
     alert = (
-        SafetyAlert.objects.select_for_update()
-        .filter(survey=survey, status=SafetyAlert.Status.OPEN)
+        lock_safety_alerts(SafetyAlert.objects.filter(survey=survey, status=SafetyAlert.Status.OPEN))
         .order_by("pk")
         .first()
     )
@@ -304,7 +304,7 @@ def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str) -> Safety
     if not note.strip():
         raise InvalidInput("Write what was done (a call, a plan).", code="note_required")
     with transaction.atomic():
-        alert = SafetyAlert.objects.select_for_update().get(pk=alert.pk)
+        alert = lock_safety_alert(alert.pk)
         if alert.status != SafetyAlert.Status.OPEN:
             return alert
         alert.reviewed_by, alert.reviewed_at, alert.review_note = actor, timezone.now(), note.strip()

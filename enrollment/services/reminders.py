@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 
 from enrollment.calendar import reservation_calendar
 from enrollment.join import join_url
+from enrollment.lock_objects import lock_reminder
 from enrollment.models import Attendance, Reminder, Reservation
 from grouport.emails import email_send
 from grouport.models import User
@@ -150,9 +151,8 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update()
-            .select_related(
+        reminder = lock_reminder(
+            Reminder.objects.select_related(
                 "session", "session__group", "reservation", "reservation__member", "reservation__group"
             )
             # They told us they can't make this one: asked in the same query, not one more.
@@ -164,8 +164,8 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
                         status=Attendance.Status.EXCUSED,
                     )
                 )
-            )
-            .get(pk=reminder_id)
+            ),
+            reminder_id,
         )
         if reminder.status != Reminder.Status.PENDING:
             return reminder.status

@@ -26,6 +26,7 @@ from enrollment.errors import (
     HoldExpired,
     InvalidTransition,
 )
+from enrollment.lock_objects import lock_reservation
 from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
 from enrollment.ports import NextAction, PaymentUnavailable, payment_port
 from enrollment.selectors import agreement_current, seat_holding_q
@@ -37,9 +38,6 @@ from enrollment.services.eligibility import (
 )
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
-    lock_group,
-    lock_member,
-    lock_reservation,
     offer_free_seats,
     release_lapsed_holds,
     reservation_transition,
@@ -48,8 +46,10 @@ from enrollment.services.seats import (
 )
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
+from grouport.lock_objects import lock_member
 from grouport.models import User
 from grouport.outbox import outbox_add
+from groups.lock_objects import lock_group
 from groups.models import Group
 from groups.selectors import group_is_open
 

@@ -12,12 +12,14 @@ import logging
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
 from enrollment.services.eligibility import residence_alert_open, residence_alert_withdraw, seat_decision
 from enrollment.services.waitlist import waitlist_offer_withdraw
 from grouport.models import User
 from grouport.outbox import outbox_add
 from grouport.states import STATE_NAMES
+from groups.lock_objects import lock_groups
 from groups.models import Group
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,20 @@ def residence_change_handle(
     now = now or timezone.now()
     place = STATE_NAMES.get(new_state, new_state)
     notices: list[str] = []
+    entries = list(
+        WaitlistEntry.objects.filter(
+            member=member, status__in=WaitlistEntry.ACTIVE, group__kind=Group.Kind.THERAPY
+        )
+        .select_related("group", "group__therapist")
+        .order_by("pk")
+    )
+    leaving = [e for e in entries if not seat_decision(state=new_state, group=e.group).eligible]
+    # Offers that go back to the line touch their groups' seats: every such group, then every
+    # such offer, locked first and in order (grouport/locks.py), before the seats' flags.
+    offered = [e for e in leaving if e.status == WaitlistEntry.Status.OFFERED]
+    lock_groups([e.group_id for e in offered])
+    for offer_id in sorted(e.offer_id for e in offered if e.offer_id):
+        lock_reservation(offer_id)
     reservations = (
         Reservation.objects.filter(
             member=member, status__in=Reservation.ACTIVE, group__kind=Group.Kind.THERAPY
@@ -86,17 +102,8 @@ def residence_change_handle(
                 )
                 % {"place": place, "title": reservation.group.title}
             )
-    entries = (
-        WaitlistEntry.objects.filter(
-            member=member, status__in=WaitlistEntry.ACTIVE, group__kind=Group.Kind.THERAPY
-        )
-        .select_related("group", "group__therapist")
-        .order_by("pk")
-    )
     waiting: list[int] = []
-    for entry in entries:
-        if seat_decision(state=new_state, group=entry.group).eligible:
-            continue
+    for entry in leaving:
         if entry.status == WaitlistEntry.Status.OFFERED:
             waitlist_offer_withdraw(entry=entry, actor=actor, now=now)
         waiting.append(entry.pk)

@@ -1,23 +1,24 @@
 """The lock that guards a group's seats, and the bookkeeping done under it.
 
 Every change that takes or frees a seat runs inside one short transaction that first locks
-the group's row (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL). Two members reserving the
-last seat therefore queue on that row, and the second sees the first one's hold. SQLite has
-no row locks; there the settings open every transaction ``IMMEDIATE``, which takes the
-database's write lock up front and serializes the same way.
+the group's row (``SELECT ... FOR NO KEY UPDATE`` on PostgreSQL, ``groups.lock_objects``).
+Two members reserving the last seat therefore queue on that row, and the second sees the
+first one's hold. SQLite has no row locks; there the settings open every transaction
+``IMMEDIATE``, which takes the database's write lock up front and serializes the same way.
 
-Lock order, everywhere: member (only where a payment decides a seat), group, reservation,
-waitlist entry, then billing's payment. Rows are locked ``FOR NO KEY UPDATE``, which does
-not block a row elsewhere that merely points at them (an alert, an audit entry).
+Rows are locked only through the lock helpers (``<app>/lock_objects.py``), in the one order
+written and checked in ``grouport/locks.py``: member, group, session, reservation, a seat's
+records, waitlist entry, payment, refund.
 """
 
 import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, Prefetch
 
+from enrollment.lock_objects import lock_reservations, lock_waitlist_entries
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.selectors import seat_holding_q
 from enrollment.services.eligibility import seat_decision
@@ -25,34 +26,11 @@ from grouport.audit import audit_record
 from grouport.models import User
 from grouport.outbox import outbox_add
 from grouport.transitions import transition
+from groups.lock_objects import lock_group
 from groups.models import Group, License
 from groups.selectors import group_is_open, open_groups_q
 
 logger = logging.getLogger(__name__)
-
-# Tests switch this off to show that the race is real without the lock (a control test).
-LOCK_GROUP_ROW = True
-
-
-def lock_group(group_id: int) -> Group:
-    """Lock and return the group row that guards its seats (call inside ``atomic``).
-
-    Only the columns seat decisions read are loaded: the lock is the hot spot of a busy
-    group, and every microsecond under it is one nobody else can reserve in.
-    """
-    assert connection.in_atomic_block, "seat changes must run inside transaction.atomic()"
-    queryset = Group.objects.select_for_update(no_key=True) if LOCK_GROUP_ROW else Group.objects
-    return queryset.only("id", "capacity", "status", "last_session_at", "price", "currency").get(pk=group_id)
-
-
-def lock_member(member_id: int) -> User:
-    """Lock and return a member's row, so their state cannot change while a seat is decided."""
-    assert connection.in_atomic_block, "seat changes must run inside transaction.atomic()"
-    return User.objects.select_for_update(no_key=True).only("id", "state", "email").get(pk=member_id)
-
-
-def lock_reservation(reservation_id: int) -> Reservation:
-    return Reservation.objects.select_for_update(no_key=True).get(pk=reservation_id)
 
 
 def seats_taken_locked(group: Group, now: dt.datetime) -> int:
@@ -96,9 +74,9 @@ def waitlist_transition(
 def release_lapsed_holds(group: Group, now: dt.datetime) -> int:
     """Mark the group's lapsed holds expired (and their waitlist offers lapsed). Under the lock."""
     lapsed = list(
-        Reservation.objects.select_for_update(no_key=True)
-        .filter(group=group, status=Reservation.Status.HELD, expires_at__lte=now)
-        .order_by("pk")
+        lock_reservations(
+            Reservation.objects.filter(group=group, status=Reservation.Status.HELD, expires_at__lte=now)
+        )
     )
     for reservation in lapsed:
         reservation_transition(reservation=reservation, to=Reservation.Status.EXPIRED, actor=None, now=now)
@@ -134,10 +112,11 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
     if free <= 0:
         return offered
     queue = list(
-        WaitlistEntry.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("member")
-        .filter(group=group, status=WaitlistEntry.Status.WAITING)
-        .order_by("created_at", "pk")
+        lock_waitlist_entries(
+            WaitlistEntry.objects.select_related("member")
+            .filter(group=group, status=WaitlistEntry.Status.WAITING)
+            .order_by("created_at", "pk")
+        )
     )
     if not queue:
         return offered

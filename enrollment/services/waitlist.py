@@ -17,6 +17,7 @@ from enrollment.errors import (
     NotEligible,
     SeatsAvailable,
 )
+from enrollment.lock_objects import lock_reservation, lock_waitlist_entry
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.ports import NextAction
 from enrollment.services.eligibility import member_check_may_join
@@ -29,8 +30,6 @@ from enrollment.services.reservations import (
 )
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
-    lock_group,
-    lock_reservation,
     offer_free_seats,
     reservation_transition,
     seats_taken_locked,
@@ -38,6 +37,7 @@ from enrollment.services.seats import (
 )
 from grouport.audit import audit_record
 from grouport.models import User
+from groups.lock_objects import lock_group
 from groups.models import Group
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def waitlist_leave(*, entry: WaitlistEntry, actor: User, now: dt.datetime | None
     now = now or timezone.now()
     with transaction.atomic():
         lock_group(entry.group_id)
-        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
+        entry = lock_waitlist_entry(entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED:
             return waitlist_transition(entry=entry, to=WaitlistEntry.Status.LEFT, actor=actor, now=now)
     return waitlist_offer_decline(entry=entry, actor=actor, now=now)
@@ -110,7 +110,7 @@ def waitlist_offer_accept(
         if offer_id is None:
             raise InvalidTransition(_("This offer is no longer open."))
         offer = lock_reservation(offer_id)
-        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
+        entry = lock_waitlist_entry(entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_id != offer.pk:
             raise InvalidTransition(_("This offer is no longer open."))
         if offer.status != Reservation.Status.HELD or offer.expires_at <= now:
@@ -137,13 +137,18 @@ def waitlist_offer_decline(
     """Turn an offer down: the held seat goes to the next member in line."""
     now = now or timezone.now()
     with transaction.atomic():
-        # Checked under the lock: an accept racing this decline wins or loses whole.
+        # Checked under the lock: an accept racing this decline wins or loses whole. The
+        # offer's seat before its entry (the lock order).
         lock_group(entry.group_id)
-        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
-        if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_id is None:
+        offer_id = WaitlistEntry.objects.values_list("offer_id", flat=True).get(pk=entry.pk)
+        if offer_id is None:
+            raise InvalidTransition(_("This offer is no longer open."))
+        offer = lock_reservation(offer_id)
+        entry = lock_waitlist_entry(entry.pk)
+        if entry.status != WaitlistEntry.Status.OFFERED or entry.offer_id != offer.pk:
             raise InvalidTransition(_("This offer is no longer open."))
         reservation_cancel(
-            reservation=entry.offer, actor=actor, reason=Reservation.EndReason.OFFER_DECLINED, now=now
+            reservation=offer, actor=actor, reason=Reservation.EndReason.OFFER_DECLINED, now=now
         )
     entry.refresh_from_db()
     return entry
@@ -162,7 +167,7 @@ def waitlist_offer_withdraw(
         group = lock_group(entry.group_id)
         offer_id = WaitlistEntry.objects.values_list("offer_id", flat=True).get(pk=entry.pk)
         offer = lock_reservation(offer_id) if offer_id else None  # the lock order: reservation, then entry
-        entry = WaitlistEntry.objects.select_for_update(no_key=True).get(pk=entry.pk)
+        entry = lock_waitlist_entry(entry.pk)
         if entry.status != WaitlistEntry.Status.OFFERED or offer is None or entry.offer_id != offer.pk:
             return entry
         if offer.status == Reservation.Status.HELD:

@@ -302,6 +302,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # so a worker reconnects by itself after the database restarts.
 CELERY_DB_REUSE_MAX = 200
 
+# Row locks are taken in one order (grouport/locks.py). A lock out of order raises outside
+# production, so every test that runs the code checks it; production logs it instead.
+LOCK_ORDER_STRICT = not PRODUCTION
+
 # --- Payments. No STRIPE_SECRET_KEY: the offline stand-in takes payments (local and demo).
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -11,8 +11,8 @@ from django.db import connection
 from enrollment.errors import AlreadyReserved, GroupFull
 from enrollment.models import Reservation
 from enrollment.services import reservations as reservation_services
-from enrollment.services import seats
 from enrollment.services.reservations import reservation_hold
+from groups import lock_objects
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member
 
@@ -79,7 +79,7 @@ def test_fifty_members_reserving_five_seats_at_once_get_exactly_five(hot_group, 
 
 def test_control_without_the_row_lock_the_race_oversells(hot_group, slow_count, monkeypatch):
     # Shows the test above can fail: with the lock switched off, members overbook.
-    monkeypatch.setattr(seats, "LOCK_GROUP_ROW", False)
+    monkeypatch.setattr(lock_objects, "LOCK_GROUP_ROW", False)
     members = [member() for _ in range(50)]
     outcomes = race(
         [lambda m=m: reservation_hold(member=m, group=hot_group, attestations=ALL_TRUE) for m in members]
@@ -93,7 +93,7 @@ def test_one_member_pressing_reserve_twice_at_once_gets_one_reservation(
     hot_group, slow_count, monkeypatch, locked
 ):
     # Without the lock, the partial unique constraint is what stops the second insert.
-    monkeypatch.setattr(seats, "LOCK_GROUP_ROW", locked)
+    monkeypatch.setattr(lock_objects, "LOCK_GROUP_ROW", locked)
     alex = member()
     outcomes = race([lambda: reservation_hold(member=alex, group=hot_group, attestations=ALL_TRUE)] * 2)
     assert outcomes == Counter({"held": 1, "already_reserved": 1})

@@ -1,0 +1,23 @@
+"""Lock helpers for billing's rows: after everything of a seat's (the order:
+``grouport/locks.py``)."""
+
+from django.db.models import QuerySet
+
+from billing.models import Payment, Refund
+from grouport.locks import lock_row, lock_rows
+
+
+def lock_payment(payment_id: int) -> Payment:
+    return lock_row(Payment.objects.all(), payment_id, kind="payment")
+
+
+def lock_payments(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    return lock_rows(queryset, kind="payment")
+
+
+def lock_refund(refund_id: int) -> Refund:
+    return lock_row(Refund.objects.all(), refund_id, kind="refund")
+
+
+def lock_refunds(queryset: QuerySet[Refund]) -> QuerySet[Refund]:
+    return lock_rows(queryset.order_by("pk"), kind="refund")
