@@ -22,11 +22,13 @@ from enrollment.models import Reservation
 from enrollment.ports import PaymentUnavailable
 from enrollment.selectors import member_reservations
 from enrollment.services.eligibility import seat_decision
+from grouport.access import Access, route_access
 from grouport.states import default_time_zone
 
 logger = logging.getLogger(__name__)
 
 
+@route_access(Access.MEMBER)
 @login_required
 def pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Pay for a held seat: Stripe's hosted page, or the offline test-mode button."""
@@ -78,6 +80,7 @@ def _member_tz(request: HttpRequest) -> str:
     return request.user.time_zone or default_time_zone(request.user.state)
 
 
+@route_access(Access.WEBHOOK)
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:

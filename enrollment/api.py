@@ -23,6 +23,7 @@ from enrollment.services.waitlist import (
     waitlist_offer_accept,
     waitlist_offer_decline,
 )
+from grouport.access import Access
 from grouport.exceptions import NotFound
 from groups.models import Group
 
@@ -92,6 +93,8 @@ def _reservable_group(pk: int) -> Group:
 class GroupReservationCreateApi(APIView):
     """Hold a seat in a group (and confirm it at once if the group is free)."""
 
+    access = Access.MEMBER
+
     @extend_schema(
         request=AttestationSerializer,
         responses={
@@ -115,6 +118,8 @@ class GroupReservationCreateApi(APIView):
 class ReservationListApi(ListAPIView):
     """The signed-in member's reservations, newest first."""
 
+    access = Access.MEMBER
+
     serializer_class = ReservationSerializer
 
     def get_queryset(self):
@@ -124,6 +129,8 @@ class ReservationListApi(ListAPIView):
 class ReservationDetailApi(RetrieveAPIView):
     """One of the signed-in member's reservations (another member's id is a 404)."""
 
+    access = Access.MEMBER
+
     serializer_class = ReservationSerializer
 
     def get_queryset(self):
@@ -132,6 +139,8 @@ class ReservationDetailApi(RetrieveAPIView):
 
 class ReservationCancelApi(APIView):
     """Cancel one of the signed-in member's reservations; the seat frees at once."""
+
+    access = Access.MEMBER
 
     @extend_schema(request=None, responses=ReservationSerializer)
     def post(self, request: Request, pk: int) -> Response:
@@ -143,6 +152,8 @@ class ReservationCancelApi(APIView):
 
 class GroupWaitlistApi(APIView):
     """Join (POST) or leave (DELETE) a full group's waitlist."""
+
+    access = Access.MEMBER
 
     @extend_schema(request=None, responses={201: WaitlistEntrySerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -163,6 +174,8 @@ class GroupWaitlistApi(APIView):
 class WaitlistListApi(ListAPIView):
     """The signed-in member's waitlist entries, with their place in line and any open offer."""
 
+    access = Access.MEMBER
+
     serializer_class = WaitlistEntrySerializer
 
     def get_queryset(self):
@@ -171,6 +184,8 @@ class WaitlistListApi(ListAPIView):
 
 class WaitlistOfferAcceptApi(APIView):
     """Accept a seat offer with the attestations; then pay (or it is confirmed if free)."""
+
+    access = Access.MEMBER
 
     @extend_schema(request=AttestationSerializer, responses=ReservationSerializer)
     def post(self, request: Request, pk: int) -> Response:
@@ -185,6 +200,8 @@ class WaitlistOfferAcceptApi(APIView):
 
 class WaitlistOfferDeclineApi(APIView):
     """Decline a seat offer: the seat goes to the next member in line."""
+
+    access = Access.MEMBER
 
     @extend_schema(request=None, responses=WaitlistEntrySerializer)
     def post(self, request: Request, pk: int) -> Response:

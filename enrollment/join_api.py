@@ -13,6 +13,7 @@ from enrollment.models import Attendance, Reservation
 from enrollment.roster import session_live
 from enrollment.selectors import member_reservations
 from enrollment.services.checkin import session_check_in, session_excuse
+from grouport.access import Access
 from grouport.audit import audit_record
 from grouport.exceptions import Forbidden, NotFound
 from groups.eligibility import REASON_TEXT, Reason
@@ -71,6 +72,8 @@ def _token(token: str) -> tuple[Reservation, GroupSession]:
 class ReservationSessionsApi(APIView):
     """Every session of one of your seats, with your own join link for each."""
 
+    access = Access.MEMBER
+
     @extend_schema(responses=JoinSessionSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         reservation = (
@@ -99,6 +102,8 @@ class CheckInApi(APIView):
     """Check in to a session with your join link's token: where you are right now (therapy
     groups). Admitted: the group's video link. Refused: why, the skills groups open to all
     and the crisis line; your therapist sees the attempt."""
+
+    access = Access.MEMBER
 
     @extend_schema(
         request=CheckInRequestSerializer,
@@ -142,6 +147,8 @@ class CheckInApi(APIView):
 class CantMakeItApi(APIView):
     """Tell the group you can't make a session (until it starts); your therapist is told."""
 
+    access = Access.MEMBER
+
     @extend_schema(request=None, responses={200: None})
     def post(self, request: Request, token: str) -> Response:
         reservation, session = _token(token)
@@ -153,6 +160,8 @@ class CantMakeItApi(APIView):
 
 class SessionAttendanceApi(APIView):
     """A session's live attendance, for the group's therapist (and staff)."""
+
+    access = Access.CLINICAL
 
     @extend_schema(responses=LiveRowSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:

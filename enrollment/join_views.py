@@ -17,6 +17,7 @@ from enrollment.errors import JOIN_MESSAGES, JoinRefused
 from enrollment.join import BadJoinToken, join_opens_at, join_token_read
 from enrollment.models import Attendance, CheckIn, Reservation
 from enrollment.services.checkin import JoinState, join_state, session_check_in, session_excuse
+from grouport.access import Access, route_access
 from grouport.exceptions import InvalidInput
 from grouport.states import STATE_CHOICES, STATE_NAMES, default_time_zone
 from groups.eligibility import REASON_TEXT, Reason
@@ -36,6 +37,7 @@ def _from_token(token: str) -> tuple[Reservation, GroupSession]:
     return reservation, session
 
 
+@route_access(Access.MEMBER)
 @login_required
 def join(request: HttpRequest, token: str) -> HttpResponse:
     reservation, session = _from_token(token)
@@ -107,6 +109,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "enrollment/join.html", context)
 
 
+@route_access(Access.MEMBER)
 @login_required
 @require_POST
 def join_excuse(request: HttpRequest, token: str) -> HttpResponse:

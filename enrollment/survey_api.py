@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from enrollment.join import BadJoinToken, survey_token, survey_token_read, survey_url
 from enrollment.models import OutcomeSurvey
 from enrollment.services.outcomes import SurveyClosed, survey_answer
+from grouport.access import Access
 from grouport.exceptions import InvalidInput, NotFound
 
 
@@ -165,6 +166,8 @@ def _answers(raw: dict) -> dict[str, dict[int, int]]:
 class SurveyListApi(APIView):
     """Your questionnaires (open, answered, closed), with your scores."""
 
+    access = Access.MEMBER
+
     @extend_schema(responses=SurveySerializer(many=True))
     def get(self, request: Request) -> Response:
         surveys = OutcomeSurvey.objects.filter(reservation__member=request.user).order_by("opens_at")
@@ -177,6 +180,8 @@ class SurveyApi(APIView):
     When an answer needs a person (PHQ-9 item 9 above "Not at all"), the answer carries
     ``safety: true`` and ``crisis`` (show it first); so does the error when the answers could
     not be kept (closed meanwhile, a question skipped): the care team is told either way."""
+
+    access = Access.MEMBER
 
     @extend_schema(responses=QuestionsSerializer)
     def get(self, request: Request, token: str) -> Response:

@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from enrollment.join import BadJoinToken, survey_path, survey_token_read
 from enrollment.models import MeasureResponse, OutcomeSurvey
 from enrollment.services.outcomes import SurveyClosed, survey_answer
+from grouport.access import Access, route_access
 from grouport.exceptions import InvalidInput
 from grouport.states import default_time_zone
 
@@ -94,6 +95,7 @@ def _language() -> str:
     return "es" if (get_language() or "en").startswith("es") else "en"
 
 
+@route_access(Access.MEMBER)
 @login_required
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     survey = _own_survey(request, token)
@@ -104,7 +106,10 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     # to finish: nobody has to answer the hardest question twice.
     draft_key = f"survey-draft-{survey.pk}"
     form = SurveyForm(
-        request.POST or None, survey=survey, language=language, initial=request.session.get(draft_key)
+        request.POST if request.method == "POST" else None,
+        survey=survey,
+        language=language,
+        initial=request.session.get(draft_key),
     )
     context = {
         "survey": survey,
@@ -150,6 +155,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "enrollment/survey.html", context)
 
 
+@route_access(Access.MEMBER)
 @login_required
 def survey_support(request: HttpRequest, token: str) -> HttpResponse:
     """Shown at once, before anything else, after an answer about thoughts of self-harm."""
@@ -168,6 +174,7 @@ def survey_support(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@route_access(Access.MEMBER)
 @login_required
 def survey_results(request: HttpRequest, token: str) -> HttpResponse:
     """The member's own scores for this seat, each time they answered, with what they mean."""

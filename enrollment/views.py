@@ -48,6 +48,7 @@ from enrollment.services.waitlist import (
     waitlist_offer_accept,
     waitlist_offer_decline,
 )
+from grouport.access import Access, route_access
 from grouport.forms import ProfileForm
 from grouport.services import member_profile_update
 from grouport.states import STATE_NAMES, default_time_zone, time_zone_name
@@ -72,6 +73,7 @@ def _attestation_error(form: AttestationForm, error: AttestationRequired) -> Non
         form.add_error(None, error.detail)
 
 
+@route_access(Access.MEMBER)
 @login_required
 def reserve(request: HttpRequest, slug: str) -> HttpResponse:
     group = group_public().filter(slug=slug).first()
@@ -123,6 +125,7 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@route_access(Access.MEMBER)
 @login_required
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _own_reservation(request, pk)
@@ -159,6 +162,7 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@route_access(Access.MEMBER)
 @login_required
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _own_reservation(request, pk)
@@ -185,6 +189,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@route_access(Access.MEMBER)
 @login_required
 def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = _own_reservation(request, pk)
@@ -198,6 +203,7 @@ def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@route_access(Access.MEMBER)
 @login_required
 def my_groups(request: HttpRequest) -> HttpResponse:
     member = request.user
@@ -269,6 +275,7 @@ def my_groups(request: HttpRequest) -> HttpResponse:
     )
 
 
+@route_access(Access.MEMBER)
 @login_required
 @require_POST
 def waitlist_join_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -280,6 +287,7 @@ def waitlist_join_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("enrollment:my_groups")
 
 
+@route_access(Access.MEMBER)
 @login_required
 @require_POST
 def waitlist_leave_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -289,6 +297,7 @@ def waitlist_leave_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("enrollment:my_groups")
 
 
+@route_access(Access.MEMBER)
 @login_required
 def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
@@ -326,6 +335,7 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@route_access(Access.PUBLIC)
 def agreement(request: HttpRequest, version: int | None = None) -> HttpResponse:
     """The group agreement: today's, or an earlier version by number (what someone accepted)."""
     agreements = GroupAgreement.objects.order_by("-version")
@@ -339,6 +349,7 @@ def agreement(request: HttpRequest, version: int | None = None) -> HttpResponse:
     )
 
 
+@route_access(Access.MEMBER)
 @login_required
 @require_POST
 def offer_decline(request: HttpRequest, pk: int) -> HttpResponse:
@@ -348,6 +359,7 @@ def offer_decline(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("enrollment:my_groups")
 
 
+@route_access(Access.MEMBER)
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
@@ -370,6 +382,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
+@route_access(Access.MEMBER)
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:

@@ -11,6 +11,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import BooleanField
 from django.http import Http404, HttpRequest
 
+from grouport.access import Access
 from grouport.audit import audit_record
 from grouport.roles import is_operations
 
@@ -20,6 +21,8 @@ SAFE_FILTER_VALUE = re.compile(r"[0-9][0-9\-:.,+ ]{0,39}")
 
 class OperationsOnlyAdmin(admin.ModelAdmin):
     """For models only staff (operations) may see at all."""
+
+    access = Access.STAFF  # grouport/access.py
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_operations(request.user) and super().has_module_permission(request)
@@ -51,7 +54,9 @@ class AuditedViewsAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
-        if request.method == "GET" and changelist is not None:
+        # Whatever the method: a POST (an action with nothing chosen, say) that answers with
+        # the list shows the list.
+        if changelist is not None and response.status_code == 200:
             filters = {
                 key: value if self._filter_value_is_safe(key, value) else "[redacted]"
                 for key, value in request.GET.items()
@@ -86,7 +91,8 @@ class AuditedViewsAdmin(admin.ModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
+        # A GET, or a POST sent back with errors: either way the record is on the page.
+        if response.status_code == 200:
             audit_record(
                 actor=request.user,
                 action="admin.record_viewed",

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from grouport.access import Access
 from grouport.exceptions import Forbidden, InvalidInput, NotFound
 from grouport.forms import ProfileForm
 from grouport.models import User
@@ -64,6 +65,7 @@ class TokenApi(APIView):
     be confirmed, and an account with a second factor sends its code.
     """
 
+    access = Access.ACCOUNT
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [LoginThrottle]
@@ -131,6 +133,8 @@ class TokenApi(APIView):
 class TokenListApi(APIView):
     """The signed-in person's API tokens (never the tokens themselves)."""
 
+    access = Access.MEMBER
+
     @extend_schema(responses=TokenInfoSerializer(many=True))
     def get(self, request: Request) -> Response:
         tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
@@ -139,6 +143,8 @@ class TokenListApi(APIView):
 
 class TokenRevokeApi(APIView):
     """Revoke one of the signed-in person's tokens by its id."""
+
+    access = Access.MEMBER
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, token_id: str) -> Response:
@@ -150,6 +156,8 @@ class TokenRevokeApi(APIView):
 
 class LogoutApi(APIView):
     """Revoke the token this request was made with (``?all=true``: every token of yours)."""
+
+    access = Access.ACCOUNT
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
@@ -177,6 +185,8 @@ class MeSerializer(serializers.ModelSerializer):
 
 class MeApi(APIView):
     """The signed-in member's profile."""
+
+    access = Access.MEMBER
 
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:

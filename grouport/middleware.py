@@ -13,6 +13,7 @@ from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from grouport.access import BEFORE_SECOND_FACTOR, access_of
 from grouport.audit import client_ip, current_ip
 from grouport.exceptions import DomainError
 from grouport.roles import needs_second_factor, second_factor_passed
@@ -111,6 +112,9 @@ class UnprintableInputMiddleware:
         if request.method == "POST" and content_type.startswith(
             ("application/x-www-form-urlencoded", "multipart/")
         ):
+            # Read (and keep) the raw body first: a view that verifies a signature over it
+            # (the Stripe webhook) can still read it after the form has been parsed.
+            request.body  # noqa: B018
             for key, value in request.POST.lists():
                 if "\x00" in key or any("\x00" in v for v in value):
                     return True
@@ -144,31 +148,42 @@ class MemberLanguageMiddleware:
         return self.get_response(request)
 
 
-# Where members' data is shown to staff and therapists: the admin (rosters, exports) and reports.
-PROTECTED_PREFIXES = ("/admin/", "/reports/")
-
-
 class SecondFactorMiddleware:
-    """Staff and therapists pass a second factor before any admin page, roster, report or export.
+    """Staff and therapists pass a second factor before any route that can show a member.
 
-    Without one enrolled, they are walked through enrolling (TOTP, with recovery codes).
-    With one enrolled but a session that did not use it (a password-only sign-in), they are
-    asked for a code first.
+    Their accounts can see members' health information, so until the session has used a
+    second factor they reach only the routes that show nobody (``PUBLIC``) and the ones they
+    need to sign in and enrol one (``ACCOUNT``): every other route, and any route nobody has
+    classified, is closed to them (``grouport/access.py``). Without one enrolled, they are
+    walked through enrolling (TOTP, with recovery codes); with one enrolled but a
+    password-only session, they are asked for a code. The API answers 403
+    ``second_factor_required`` (API tokens are checked by ``grouport.authentication.TokenAuthentication``).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        if (
-            request.path.startswith(PROTECTED_PREFIXES)
-            and user.is_authenticated
-            and needs_second_factor(user)
-            and not second_factor_passed(request)
-        ):
-            return self._second_factor_please(request)
         return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not needs_second_factor(user):
+            return None
+        if access_of(request.resolver_match) in BEFORE_SECOND_FACTOR or second_factor_passed(request):
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {
+                    "code": "second_factor_required",
+                    "detail": _(
+                        "Your account can see members' health information: sign in on the site with "
+                        "your second factor first."
+                    ),
+                },
+                status=403,
+            )
+        return self._second_factor_please(request)
 
     @staticmethod
     def _second_factor_please(request: HttpRequest) -> HttpResponse:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from grouport.access import Access, route_access
 from grouport.services import member_profile_update
 
 
@@ -59,6 +60,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
+@route_access(Access.ACCOUNT)
 def admin_login(request: HttpRequest) -> HttpResponse:
     """The admin signs in through the site's one sign-in (allauth), whatever was posted here."""
     if request.user.is_authenticated and not request.user.is_staff:
@@ -68,10 +70,12 @@ def admin_login(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('account_login')}?{query}")
 
 
+@route_access(Access.ACCOUNT)
 def admin_logout(request: HttpRequest) -> HttpResponse:
     return redirect("account_logout")
 
 
+@route_access(Access.PUBLIC)
 def healthz(request: HttpRequest) -> JsonResponse:
     """For the load balancer and docker compose: the app answers and its database does."""
     try:
@@ -87,6 +91,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return HttpResponse(render_to_string("403_csrf.html", request=request), status=403)
 
 
+@route_access(Access.PUBLIC)
 def favicon(request: HttpRequest) -> HttpResponse:
     """/favicon.ico, which browsers ask for wherever a page names no icon (an API answer)."""
     response = redirect(static("favicon.ico"))
@@ -94,16 +99,19 @@ def favicon(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@route_access(Access.PUBLIC)
 def crisis_help(request: HttpRequest) -> HttpResponse:
     """Help now: 988 by call or text, in English or Spanish, 911, and outside the US."""
     return render(request, "pages/help.html")
 
 
+@route_access(Access.PUBLIC)
 def page(request: HttpRequest, name: str) -> HttpResponse:
     """The pages that say who we are and what we do with what members tell us."""
     return render(request, f"pages/{name}.html")
 
 
+@route_access(Access.PUBLIC)
 @require_POST
 def language_set(request: HttpRequest) -> HttpResponse:
     """Switch the site's language; a signed-in member's choice is kept for their emails too."""

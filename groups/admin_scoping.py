@@ -8,12 +8,16 @@ scope is a 404 rather than Django's redirect, so a guessed URL shows nothing of 
 from django.contrib import admin
 from django.http import Http404, HttpRequest
 
+from grouport.access import Access
 from grouport.roles import is_operations
 from groups.selectors import therapist_of
 
 
 class TherapistScopedAdmin(admin.ModelAdmin):
     """Staff see every row; a therapist sees the rows of their own groups, and nothing else."""
+
+    # Its pages show members of a group to that group's therapist and staff (grouport/access.py).
+    access = Access.CLINICAL
 
     # The path from this model to its group's Therapist, e.g. "therapist" or "group__therapist".
     therapist_path = "therapist"

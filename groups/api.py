@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from grouport.access import Access
 from grouport.exceptions import InvalidInput, NotFound
 from grouport.states import STATE_CHOICES
 from groups.forms import CatalogFilterForm
@@ -105,6 +106,8 @@ def _catalog_filters(request: Request) -> dict[str, object]:
 class GroupListApi(ListAPIView):
     """List the published groups still to meet, soonest first."""
 
+    access = Access.PUBLIC
+
     permission_classes = [AllowAny]
     serializer_class = GroupSerializer
 
@@ -118,6 +121,8 @@ class GroupListApi(ListAPIView):
 
 class GroupDetailApi(RetrieveAPIView):
     """One published group."""
+
+    access = Access.PUBLIC
 
     permission_classes = [AllowAny]
     serializer_class = GroupSerializer
@@ -147,6 +152,8 @@ class EligibilityResponseSerializer(serializers.Serializer):
 
 class EligibilityApi(APIView):
     """Answer whether someone living in a state may join a group, or any therapy group."""
+
+    access = Access.PUBLIC
 
     permission_classes = [AllowAny]
 

@@ -5,6 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from grouport.access import Access, route_access
 from grouport.states import STATE_CHOICES, STATE_NAMES, is_valid_state, time_zone_name
 from groups.eligibility import REASON_TEXT, Reason
 from groups.forms import CatalogFilterForm, viewer_zone
@@ -21,6 +22,7 @@ from groups.selectors import (
 CATALOG_PAGE_SIZE = 12
 
 
+@route_access(Access.PUBLIC)
 def catalog(request: HttpRequest) -> HttpResponse:
     data = request.GET
     from_profile = False
@@ -63,6 +65,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     )
 
 
+@route_access(Access.PUBLIC)
 def group_detail(request: HttpRequest, slug: str) -> HttpResponse:
     group = group_public().filter(slug=slug).first()
     if group is None:

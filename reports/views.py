@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from grouport.access import Access, route_access
 from grouport.audit import audit_record
 from grouport.exports import csv_text
 from grouport.roles import is_operations
@@ -91,6 +92,7 @@ def _charts(tables: dict[str, Table]) -> dict[str, str]:
     }
 
 
+@route_access(Access.STAFF)
 def reports(request: HttpRequest) -> HttpResponse:
     if (sign_in := _staff_only(request)) is not None:
         return sign_in
@@ -116,6 +118,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     )
 
 
+@route_access(Access.STAFF)
 def report_csv(request: HttpRequest, key: str) -> HttpResponse:
     if (sign_in := _staff_only(request)) is not None:
         return sign_in
@@ -136,6 +139,7 @@ def report_csv(request: HttpRequest, key: str) -> HttpResponse:
     return response
 
 
+@route_access(Access.STAFF)
 def outcomes(request: HttpRequest) -> HttpResponse:
     """PHQ-9 and GAD-7 from the start of each program to its end: improved, responded, worse,
     not answered, with the n beside every percentage (staff only; audited)."""

@@ -236,3 +236,49 @@ def test_the_api_sign_in_shares_the_accounts_limit_and_ignores_forwarded_for():
     assert answers[:5] == [400] * 5
     assert set(answers[5:]) == {429}
     assert api_token(alex.email)[0] == 429  # locked for a while, right password or not
+
+
+# --- The second factor guards the data, whatever door leads to it
+
+
+def _session_with_a_member(group) -> int:
+    from enrollment.services.reservations import reservation_confirm, reservation_hold
+    from tests.enrollment.conftest import ALL_TRUE
+
+    who = member(first_name="Ana", last_name="Uniquename")
+    reservation_confirm(
+        reservation=reservation_hold(member=who, group=group, attestations=ALL_TRUE), actor=who
+    )
+    return group.sessions.order_by("number").first().pk
+
+
+def test_a_password_only_therapist_reads_no_attendance_through_the_api(client):
+    therapist = licensed_therapist("NY")
+    role_grant(therapist.user, THERAPIST)
+    session_id = _session_with_a_member(GroupFactory(therapist=therapist))
+    client.force_login(therapist.user)  # a password sign-in; no authenticator ever set up
+    response = client.get(f"/api/sessions/{session_id}/attendance/")
+    assert response.status_code == 403 and response.json()["code"] == "second_factor_required"
+    assert "Uniquename" not in response.content.decode()
+    page = client.get("/my/")  # a member's page is closed too: default deny
+    assert page.status_code == 302 and page.url.startswith("/accounts/2fa/totp/activate/")
+    assert client.get("/").status_code == 200  # the public catalog is not
+
+
+def test_a_token_issued_before_a_second_factor_reads_nothing_and_one_after_does():
+    from knox.models import AuthToken
+
+    therapist = licensed_therapist("NY")
+    session_id = _session_with_a_member(GroupFactory(therapist=therapist))
+    _old, old_token = AuthToken.objects.create(user=therapist.user)  # a member then, say
+    role_grant(therapist.user, THERAPIST)
+    from tests.factories import second_factor
+
+    second_factor(therapist.user)
+    _new, new_token = AuthToken.objects.create(user=therapist.user)  # TokenApi asks for a code now
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old_token}")
+    refused = api.get(f"/api/sessions/{session_id}/attendance/")
+    assert refused.status_code == 403 and refused.json()["code"] == "second_factor_required"
+    api.credentials(HTTP_AUTHORIZATION=f"Token {new_token}")
+    assert "Uniquename" in api.get(f"/api/sessions/{session_id}/attendance/").content.decode()

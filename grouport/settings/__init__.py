@@ -357,7 +357,7 @@ REST_FRAMEWORK = {
     # Token first: an API request without valid credentials answers 401 with
     # WWW-Authenticate: Token (DRF takes the header from the first class).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "grouport.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
