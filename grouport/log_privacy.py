@@ -6,30 +6,63 @@ log (``grouport.gunicorn_logging``), gunicorn's error log and Django's request l
 through here.
 """
 
+import functools
 import logging
 import re
 
-SECRET_PATHS = (
-    re.compile(r"^(/accounts/password/reset/key/)[^/]+"),
-    re.compile(r"^(/accounts/confirm-email/)[^/]+"),
-    re.compile(r"^(/api/auth/tokens/)[^/]+"),
-    re.compile(r"^(/join/)[^/]+"),
-    # A questionnaire's token, and whether its help page was shown, say something about a member.
-    re.compile(r"^(/questions/)[^/]+(/(?:support|results)/?)?"),
-    re.compile(r"^(/api/questionnaires/)[^/]+"),
-)
-ADDRESS = re.compile(r"\b(ip|addr|address|remote_addr|client)=\S*[^\s:,;]", re.IGNORECASE)
+# A path argument whose name says it is a credential or names a person: a join or
+# questionnaire token, an API token's id, a reset or confirmation key, a user id in base 36.
+# ``tests/test_log_privacy.py`` walks the URL patterns: every argument of every route is
+# either named here or known not to be secret.
+SECRET_ARGUMENT = re.compile(r"token|key|uid|secret|code", re.IGNORECASE)
+
+
+@functools.cache
+def secret_path_patterns() -> tuple[tuple[re.Pattern, tuple[str, ...]], ...]:
+    """For every route with a secret argument: its regex (matching a path's start, so a longer
+    path is covered too) and the names of its secret arguments. Built from the URL conf."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found: list[tuple[re.Pattern, tuple[str, ...]]] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            regex = pattern.pattern.regex.pattern.lstrip("^")
+            regex = re.sub(r"(\\Z|\$)$", "", regex)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + regex)
+            elif isinstance(pattern, URLPattern):
+                full = prefix + regex
+                secret = tuple(n for n in re.compile(full).groupindex if SECRET_ARGUMENT.search(n))
+                if secret:
+                    # A path cut short of its last slash is still that route's (and its secret).
+                    found.append((re.compile("^/" + (full + "?" if full.endswith("/") else full)), secret))
+
+    walk(get_resolver().url_patterns, "")
+    return tuple(found)
 
 
 def redact_path(path: str | None) -> str:
-    """Return ``path`` without its query string and with any secret segment replaced.
+    """Return ``path`` without its query string, and without anything from its first secret
+    argument on (a page after a questionnaire's token says whether a safety answer was given).
 
     ``None`` (gunicorn has no path for a request it could not parse) is an empty path.
     """
     path = (path or "").split("?", 1)[0]
-    for pattern in SECRET_PATHS:
-        path = pattern.sub(r"\1[redacted]", path)
+    try:
+        patterns = secret_path_patterns()
+    except Exception:  # the URL conf is not loaded (gunicorn's master): redact what looks like one
+        patterns = ()
+    for regex, names in patterns:
+        match = regex.match(path)
+        if match is not None:
+            start = min(match.start(name) for name in names if match.start(name) >= 0)
+            tail = "/" if path[start:].count("/") else ""
+            return f"{path[:start]}[redacted]{tail}"
     return path
+
+
+ADDRESS = re.compile(r"\b(ip|addr|address|remote_addr|client)=\S*[^\s:,;]", re.IGNORECASE)
 
 
 def scrub_message(text: str) -> str:

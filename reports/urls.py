@@ -5,5 +5,5 @@ from reports import views
 urlpatterns = [
     path("", views.reports, name="reports"),
     path("outcomes/", views.outcomes, name="reports_outcomes"),
-    path("<slug:key>.csv", views.report_csv, name="reports_csv"),
+    path("<slug:report>.csv", views.report_csv, name="reports_csv"),
 ]

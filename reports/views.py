@@ -119,23 +119,27 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 
 @route_access(Access.STAFF)
-def report_csv(request: HttpRequest, key: str) -> HttpResponse:
+def report_csv(request: HttpRequest, report: str) -> HttpResponse:
     if (sign_in := _staff_only(request)) is not None:
         return sign_in
-    if key not in CSV_REPORTS:
+    if report not in CSV_REPORTS:
         raise Http404
     form = ReportFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         # A file with other dates than asked for would mislead: say what is wrong instead.
         errors = "; ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
-    table = CSV_REPORTS[key](form.filters())
+    table = CSV_REPORTS[report](form.filters())
     audit_record(
-        actor=request.user, action="report.exported", obj=request.user, data={"report": key}, request=request
+        actor=request.user,
+        action="report.exported",
+        obj=request.user,
+        data={"report": report},
+        request=request,
     )
     # Group titles and therapists' names are typed by people: formula-safe like the roster.
     response = HttpResponse(csv_text(table.columns, table.rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="report-{key}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="report-{report}.csv"'
     return response
 
 

@@ -282,8 +282,10 @@ def _value(arg: str, name: str, world: dict):
         return world["flag"].pk
     if arg == "version":
         return 1
+    if arg == "report":
+        return "groups"
     if arg == "key":
-        return "groups" if name == "reports_csv" else "not-a-real-key"
+        return "not-a-real-key"
     if arg == "uidb36":
         return "1"
     if arg == "content_type_id":
