@@ -4,7 +4,12 @@ Loads published groups (therapists and their licenses, modules, weekly sessions)
 database of its own, then times ``GET /api/groups/?state=NY`` and ``GET /`` in-process with
 Django's test client, first with 20 groups and again after growing the catalog to 2,000.
 It prints the median and p95 of each, the queries per request, and the 2,000/20 ratio
-against the 1.5x target. A benchmark, not a test: it exits 0 whatever the ratio.
+against the 1.5x target. A benchmark, not a test: it exits 0 whatever the ratio, but 1
+when the queries per request are not the same at both sizes, and 2 without PostgreSQL.
+``--quick`` measures 20 and 60 groups with 5 requests each (a few seconds), ``--profile``
+adds a cProfile of each endpoint at 20 groups, ``--compare REV`` runs it alternately at an
+earlier commit and now (bench/compare.py). The last line of its output is its figures as
+JSON (``BENCH-JSON {...}``).
 
 It needs PostgreSQL and never touches an existing database: it creates
 ``grouport_bench_<pid>`` on the server ``DATABASE_URL`` names, migrates it, and drops it
@@ -16,7 +21,10 @@ See docs/performance.md for the figures measured.
 """
 
 import argparse
+import cProfile
 import datetime as dt
+import io
+import pstats
 import random
 import re
 import statistics
@@ -40,7 +48,14 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench._common import bench_database, percentile, require_postgres  # noqa: E402
+from bench._common import (  # noqa: E402
+    Figures,
+    add_run_options,
+    bench_database,
+    compare_from_script,
+    percentile,
+    require_postgres,
+)
 from grouport.models import User  # noqa: E402
 from groups.models import (  # noqa: E402
     MODULE_ORDER,
@@ -55,8 +70,11 @@ from groups.schedule import weekly_sessions  # noqa: E402
 from groups.selectors import group_catalog  # noqa: E402
 
 SMALL = 20
+QUICK_GROUPS = 60
 TARGET_RATIO = 1.5
 WARMUP = 10
+QUICK_WARMUP = 3
+PROFILE_LINES = 40
 THERAPIST_POOL = 200
 FULL_PAGE = 20  # the API's page size
 NY_PATTERNS = (0, 3, 4)  # LICENSE_PATTERNS with a New York license that outlasts any group
@@ -221,8 +239,10 @@ def fetch(client: Client, path: str, params: dict[str, str]):
     return response
 
 
-def measure(client: Client, label: str, path: str, params: dict[str, str], requests: int) -> dict:
-    for _ in range(WARMUP):
+def measure(
+    client: Client, label: str, path: str, params: dict[str, str], requests: int, warmup: int
+) -> dict:
+    for _ in range(warmup):
         fetch(client, path, params)
     with CaptureQueriesContext(connection) as captured:
         response = fetch(client, path, params)
@@ -251,6 +271,26 @@ def measure(client: Client, label: str, path: str, params: dict[str, str], reque
     }
 
 
+def profile(client: Client, label: str, path: str, params: dict[str, str], requests: int, size: int) -> None:
+    """cProfile over ``requests`` requests (already warm): where the time of one goes."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        fetch(client, path, params)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    total = stats.total_tt
+    print(
+        f"\n  profile of {label} at {size} groups: {requests} requests, {total / requests * 1000:.1f} ms each"
+    )
+    stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
+    stats.sort_stats("tottime").print_stats(PROFILE_LINES // 2)
+    # Only the table of each listing: the header pstats prints first says nothing new.
+    for block in out.getvalue().split("   Ordered by: ")[1:]:
+        print("   Ordered by: " + "\n".join(line for line in block.splitlines() if line.strip()))
+
+
 def print_queries(result: dict, size: int) -> None:
     print(f"\n  {result['label']} at {size} groups: {len(result['queries'])} queries")
     for query in result["queries"]:
@@ -258,9 +298,10 @@ def print_queries(result: dict, size: int) -> None:
         print(f"    {float(query['time']) * 1000:7.2f} ms  {sql[:150]}{'…' if len(sql) > 150 else ''}")
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace, figures: Figures) -> None:
     client = Client()
     catalog = Catalog()
+    warmup = QUICK_WARMUP if args.quick else WARMUP
     results: dict[int, list[dict]] = {}
     for size in (SMALL, args.groups):
         started = time.monotonic()
@@ -271,10 +312,13 @@ def run(args: argparse.Namespace) -> None:
             flush=True,
         )
         results[size] = [
-            measure(client, label, path, params, args.requests) for label, path, params in ENDPOINTS
+            measure(client, label, path, params, args.requests, warmup) for label, path, params in ENDPOINTS
         ]
+        if args.profile and size == SMALL:
+            for label, path, params in ENDPOINTS:
+                profile(client, label, path, params, args.requests, size)
 
-    print(f"\n{args.requests} timed requests each after {WARMUP} warm-up ones; times in ms\n")
+    print(f"\n{args.requests} timed requests each after {warmup} warm-up ones; times in ms\n")
     header = (
         f"{'endpoint':<27} {'groups':>6} {'shown':>5} {'matching':>8} {'queries':>7} {'median':>7} {'p95':>7}"
     )
@@ -286,16 +330,26 @@ def run(args: argparse.Namespace) -> None:
                 f"{r['label']:<27} {size:>6} {r['shown']:>5} {r['matching']:>8} "
                 f"{len(r['queries']):>7} {r['median']:>7.1f} {r['p95']:>7.1f}"
             )
+            figures.add(f"{r['label']} @{size} median", r["median"], "ms")
+            figures.add(f"{r['label']} @{size} p95", r["p95"], "ms")
+            figures.add(f"{r['label']} @{size} queries", len(r["queries"]), "queries", exact=True)
     print()
     for small, large in zip(results[SMALL], results[args.groups], strict=True):
         ratio = large["median"] / small["median"]
         p95_ratio = large["p95"] / small["p95"]
         verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-        constant = "constant" if len(small["queries"]) == len(large["queries"]) else "NOT constant"
+        same = figures.check(
+            f"{small['label']} queries constant", len(small["queries"]) == len(large["queries"])
+        )
+        figures.add(f"{small['label']} {args.groups}/{SMALL} median ratio", ratio, "x", better=None)
         print(
             f"{small['label']:<27} {args.groups}/{SMALL} median {ratio:.2f}x (p95 {p95_ratio:.2f}x) "
-            f"target <= {TARGET_RATIO}x: {verdict}; queries {constant}"
+            f"target <= {TARGET_RATIO}x: {verdict}; queries {'constant' if same else 'NOT constant'}"
         )
+    print(
+        "queries per request the same at both sizes: "
+        + ("PASS" if all(figures.checks.values()) else "FAIL (they grow with the catalog)")
+    )
     if args.show_queries:
         for size, rows in results.items():
             for r in rows:
@@ -304,22 +358,39 @@ def run(args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--groups", type=int, default=2000, help="catalog size of the second phase")
-    parser.add_argument("--requests", type=int, default=50, help="timed requests per endpoint and size")
+    parser.add_argument(
+        "--groups", type=int, help=f"catalog size of the second phase (2,000; --quick {QUICK_GROUPS})"
+    )
+    parser.add_argument("--requests", type=int, help="timed requests per endpoint and size (50; --quick 5)")
     parser.add_argument(
         "--show-queries", action="store_true", help="print each request's SQL with its time, per size"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"cProfile the timed requests of each endpoint at {SMALL} groups",
+    )
+    add_run_options(parser, f"{SMALL} and {QUICK_GROUPS} groups, 5 requests each")
     args = parser.parse_args()
+    if args.groups is None:
+        args.groups = QUICK_GROUPS if args.quick else 2000
+    if args.requests is None:
+        args.requests = 5 if args.quick else 50
     if args.groups <= SMALL:
         parser.error(f"--groups must be more than {SMALL}")
     if args.requests < 1:
         parser.error("--requests must be at least 1")
 
+    if args.compare:
+        return compare_from_script("catalog", args)
     if not require_postgres("bench/catalog.py"):
         return 2
+    figures = Figures("catalog", args.quick)
     with bench_database():
-        run(args)
-    return 0
+        run(args, figures)
+    print(f"\ncorrectness (queries constant): {'PASS' if figures.ok else 'FAIL'}")
+    figures.emit()
+    return 0 if figures.ok else 1
 
 
 if __name__ == "__main__":

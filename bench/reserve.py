@@ -12,8 +12,13 @@ Serves the app with gunicorn on a database of its own, then:
 2. 200 clients ask at the same moment for a seat in a group of 10: exactly 10 must get one.
 
 It counts the queries of one reservation in-process first (``--show-queries`` prints them).
-A benchmark: it exits 0 whatever the ratio, but 1 on an oversell or when phase 2 does not
-end with exactly the group's seats taken, and 2 without PostgreSQL. It never touches an
+Each member signs in with an API token of their own (django-rest-knox, ``Authorization:
+Token <token>``). A benchmark: it exits 0 whatever the ratio, but 1 on an oversell, when a
+phase-1 request does not get its seat, or when phase 2 does not end with exactly the
+group's seats taken, and 2 without PostgreSQL. ``--quick``: 8 clients x 10 reservations,
+phase 2 as in full, and no pgbench floor (``--no-floor`` skips it in a full run too);
+``--compare REV`` runs it alternately at an earlier commit and now (bench/compare.py). The
+last line of its output is its figures as JSON (``BENCH-JSON {...}``). It never touches an
 existing database: it creates ``grouport_bench_<pid>`` on the server ``DATABASE_URL`` names,
 and drops it at the end. With no ``DATABASE_URL``, run it under the throw-away servers::
 
@@ -50,14 +55,22 @@ import django  # noqa: E402
 django.setup()
 
 from allauth.account.models import EmailAddress  # noqa: E402
+from django.apps import apps  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
-from bench._common import bench_database, database_url, percentile, require_postgres  # noqa: E402
+from bench._common import (  # noqa: E402
+    Figures,
+    add_run_options,
+    bench_database,
+    compare_from_script,
+    database_url,
+    percentile,
+    require_postgres,
+)
 from enrollment.models import Reservation  # noqa: E402
 from enrollment.selectors import seat_holding_q  # noqa: E402
 from grouport.models import User  # noqa: E402
@@ -80,12 +93,22 @@ SELECT count(*) AS taken FROM enrollment_reservation WHERE group_id = :gid
   AND (status = 'confirmed' OR (status = 'held' AND expires_at > now())) \\gset
 \\if :taken < :capacity
 INSERT INTO enrollment_reservation
-  (member_id, group_id, status, source, expires_at, residence_state, attested_at, created_at, updated_at,
-   end_reason)
-  VALUES (:mid, :gid, 'held', 'direct', now() + interval '30 minutes', 'NY', now(), now(), now(), '');
+  (member_id, group_id, status, source, expires_at, residence_state, attested_at, created_at, updated_at
+   {end_reason_column})
+  VALUES (:mid, :gid, 'held', 'direct', now() + interval '30 minutes', 'NY', now(), now(), now()
+   {end_reason_value});
 \\endif
 COMMIT;
 """
+
+
+def floor_script() -> str:
+    """FLOOR_SCRIPT for this schema: the insert sets ``end_reason`` where the table has it."""
+    has_end_reason = any(f.name == "end_reason" for f in Reservation._meta.concrete_fields)
+    return FLOOR_SCRIPT.format(
+        end_reason_column=", end_reason" if has_end_reason else "",
+        end_reason_value=", ''" if has_end_reason else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -117,13 +140,46 @@ def load_members(count: int) -> list[tuple[int, str]]:
         [EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users],
         batch_size=2000,
     )
-    tokens = Token.objects.bulk_create(
-        [Token(key=Token.generate_key(), user=user) for user in users], batch_size=2000
-    )
+    keys = api_tokens_create(users)
     ids = [user.pk for user in users]
     if ids != list(range(ids[0], ids[0] + count)):
         raise SystemExit("member ids are not consecutive; the floor's script needs them to be")
-    return [(user.pk, token.key) for user, token in zip(users, tokens, strict=True)]
+    return list(zip(ids, keys, strict=True))
+
+
+def api_tokens_create(users: list[User]) -> list[str]:
+    """An API token for each user, as the API's sign-in would give them; returns the tokens.
+
+    django-rest-knox keeps only a hash of each token, so the rows are built the way
+    ``AuthToken.objects.create(user=...)`` builds one (``knox.models.get_digest_token``, the
+    token's first characters as its lookup key, an expiry ``TOKEN_TTL`` from now), then
+    saved in one ``bulk_create`` rather than one INSERT each. Before knox (an older tree
+    under ``--compare``) DRF's plain tokens are made instead.
+    """
+    if apps.is_installed("knox"):
+        from knox.models import get_digest_token, get_token_model
+        from knox.settings import CONSTANTS, knox_settings
+
+        token_model = get_token_model()
+        ttl = knox_settings.TOKEN_TTL
+        expiry = timezone.now() + ttl if ttl is not None else None
+        rows, tokens = [], []
+        for user in users:
+            digest, token = get_digest_token()
+            rows.append(
+                token_model(
+                    digest=digest, token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH], user=user, expiry=expiry
+                )
+            )
+            tokens.append(token)
+        token_model.objects.bulk_create(rows, batch_size=2000)
+        return tokens
+    from rest_framework.authtoken.models import Token
+
+    made = Token.objects.bulk_create(
+        [Token(key=Token.generate_key(), user=user) for user in users], batch_size=2000
+    )
+    return [token.key for token in made]
 
 
 def make_group(therapist, title: str, capacity: int) -> Group:
@@ -158,7 +214,7 @@ def probe_queries(group: Group, members: list[tuple[int, str]]) -> list[dict]:
     return queries
 
 
-def print_queries(queries: list[dict], show: bool) -> None:
+def print_queries(queries: list[dict], show: bool) -> int:
     """Count (and with ``show`` list) the queries, marking those run under the group lock."""
     locked, under_lock, commits = False, 0, 0
     lines = []
@@ -177,6 +233,7 @@ def print_queries(queries: list[dict], show: bool) -> None:
     if show:
         print("    (L: run while the request holds the group's row lock)")
         print("\n".join(lines))
+    return under_lock
 
 
 class Server:
@@ -349,7 +406,7 @@ def run_floor(
     """The SQL floor: FLOOR_SCRIPT, ``per_client`` transactions on each of ``clients``."""
     with tempfile.TemporaryDirectory(prefix="grouport-pgbench-") as work:
         script = Path(work) / "reserve.sql"
-        script.write_text(FLOOR_SCRIPT)
+        script.write_text(floor_script())
         variables = {"gid": group_id, "first": first_member, "per_client": per_client, "n": 0}
         command = [pgbench, "--no-vacuum", "--client", str(clients), "--jobs", str(jobs)]
         command += ["--transactions", str(per_client), "--file", str(script), "--log", "--log-prefix=floor"]
@@ -392,9 +449,9 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def run(args: argparse.Namespace, bench_name: str) -> int:
+def run(args: argparse.Namespace, bench_name: str, figures: Figures) -> None:
     db_url = database_url(bench_name)
-    pgbench = pgbench_binary(args.pgbench)
+    pgbench = None if args.no_floor else pgbench_binary(args.pgbench)
     hot_requests = args.clients * args.requests
     warmup_requests = args.clients * WARMUP_PER_CLIENT
     started = time.monotonic()
@@ -411,18 +468,22 @@ def run(args: argparse.Namespace, bench_name: str) -> int:
     print(f"loaded {len(members)} members with tokens and 5 groups in {time.monotonic() - started:.1f}s")
 
     queries = probe_queries(probe_group, members[:4])
-    print_queries(queries, args.show_queries)
+    under_lock = print_queries(queries, args.show_queries)
 
-    print(
-        f"floor: {pgbench_version(pgbench)}, {args.clients} clients x {args.requests} transactions ...",
-        flush=True,
-    )
-    floor = run_floor(
-        pgbench, db_url, floor_group.pk, members[0][0], args.clients, args.requests, args.pgbench_jobs
-    )
-    floor_taken, _ = seats(floor_group.pk)
-    if floor_taken != hot_requests:
-        raise SystemExit(f"the floor inserted {floor_taken} holds, not {hot_requests}")
+    floor = None
+    if pgbench is None:
+        print("floor: skipped (--no-floor or --quick)", flush=True)
+    else:
+        print(
+            f"floor: {pgbench_version(pgbench)}, {args.clients} clients x {args.requests} transactions ...",
+            flush=True,
+        )
+        floor = run_floor(
+            pgbench, db_url, floor_group.pk, members[0][0], args.clients, args.requests, args.pgbench_jobs
+        )
+        floor_taken, _ = seats(floor_group.pk)
+        if floor_taken != hot_requests:
+            raise SystemExit(f"the floor inserted {floor_taken} holds, not {hot_requests}")
 
     with tempfile.TemporaryDirectory(prefix="grouport-gunicorn-") as log_dir:
         server = Server(db_url, args.workers, args.threads, log_dir)
@@ -456,22 +517,24 @@ def run(args: argparse.Namespace, bench_name: str) -> int:
 
     # Phase 1: throughput against the floor, and no seat sold twice.
     created = sum(o.status == 201 for o in hot)
+    hot_other = unexpected(hot, (201, ""))
     app_rps = created / hot_wall
     latencies = [o.seconds for o in hot]
     hot_taken, hot_distinct = seats(hot_group.pk)
     oversell = max(0, hot_taken - hot_requests)
-    ratio = app_rps / floor["tps"]
     print(f"\nphase 1: {args.clients} clients, {hot_requests} requests, one group of {hot_requests} seats")
     print(
         f"  app    {created} reservations in {hot_wall:.1f}s = {app_rps:.1f}/s; "
         f"latency p50 {ms(statistics.median(latencies))}, p99 {ms(percentile(latencies, 99))}; "
-        f"other answers: {describe_counts(unexpected(hot, (201, '')))}"
+        f"other answers: {describe_counts(hot_other)}"
     )
-    print(
-        f"  floor  {len(floor['latencies'])} transactions at {floor['tps']:.1f}/s; "
-        f"latency p50 {ms(statistics.median(floor['latencies']))}, "
-        f"p99 {ms(percentile(floor['latencies'], 99))}"
-    )
+    if floor is not None:
+        print(
+            f"  floor  {len(floor['latencies'])} transactions at {floor['tps']:.1f}/s; "
+            f"latency p50 {ms(statistics.median(floor['latencies']))}, "
+            f"p99 {ms(percentile(floor['latencies'], 99))}"
+        )
+    per = None
     if created and cpu[0]:
         per = [seconds / created * 1000 for seconds in cpu]
         print(
@@ -498,33 +561,68 @@ def run(args: argparse.Namespace, bench_name: str) -> int:
     )
     print(f"  seats taken {burst_taken} by {burst_distinct} members")
 
-    ratio_ok = ratio >= TARGET_RATIO
-    burst_ok = burst_created == burst_taken == burst_distinct == args.burst_capacity and not burst_other
-    print(f"\n{server.describe}; {len(queries)} queries per reservation")
-    print(
-        f"ratio app/floor {app_rps:.1f}/{floor['tps']:.1f} = {ratio:.2f} (target >= {TARGET_RATIO}): "
-        f"{'PASS' if ratio_ok else 'FAIL'}"
+    print(f"\n{server.describe}; {len(queries)} queries per reservation, {under_lock} under the group's lock")
+    if floor is not None:
+        ratio = app_rps / floor["tps"]
+        print(
+            f"ratio app/floor {app_rps:.1f}/{floor['tps']:.1f} = {ratio:.2f} (target >= {TARGET_RATIO}): "
+            f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}"
+        )
+    phase1_ok = figures.check(
+        "phase 1: every request a 201, each seat taken once",
+        created == hot_requests == hot_taken == hot_distinct and not hot_other,
     )
+    print(
+        f"phase 1 seats taken {hot_taken} by {hot_distinct} members for {created} 201s "
+        f"(must all be {hot_requests}, with no other answer): {'PASS' if phase1_ok else 'FAIL'}"
+    )
+    figures.check("oversell 0", oversell == 0)
     print(f"oversell {oversell} (must be 0): {'PASS' if oversell == 0 else 'FAIL'}")
+    burst_ok = figures.check(
+        f"phase 2: exactly {args.burst_capacity} seats taken",
+        burst_created == burst_taken == burst_distinct == args.burst_capacity and not burst_other,
+    )
     print(
         f"phase 2 seats taken {burst_taken} (must be exactly {args.burst_capacity}, "
         f"with no answer but 201 and 409 group_full): {'PASS' if burst_ok else 'FAIL'}"
     )
-    return 0 if oversell == 0 and burst_ok else 1
+
+    figures.add("queries per reservation", len(queries), "queries", exact=True)
+    figures.add("queries under the group lock", under_lock, "queries", exact=True)
+    figures.add("app rate", app_rps, "/s", better="higher")
+    figures.add("app p50", statistics.median(latencies) * 1000, "ms")
+    figures.add("app p99", percentile(latencies, 99) * 1000, "ms")
+    if per is not None:
+        figures.add("app CPU per reservation", per[0], "ms")
+        figures.add("PostgreSQL CPU per reservation", per[1], "ms")
+    if floor is not None:
+        figures.add("floor rate (SQL only, context)", floor["tps"], "/s", better=None)
+        figures.add("ratio app/floor", app_rps / floor["tps"], "x", better="higher")
+    figures.add("phase 2 p50", statistics.median(burst_latencies) * 1000, "ms")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=64, help="concurrent clients of phase 1 and the floor")
-    parser.add_argument("--requests", type=int, default=40, help="reservations per client in phase 1")
+    parser.add_argument(
+        "--clients", type=int, help="concurrent clients of phase 1 and the floor (64; --quick 8)"
+    )
+    parser.add_argument("--requests", type=int, help="reservations per client in phase 1 (40; --quick 10)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (the Dockerfile runs 3)")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (> 1: gthread workers)")
     parser.add_argument("--burst-clients", type=int, default=200, help="clients of phase 2")
     parser.add_argument("--burst-capacity", type=int, default=10, help="seats in phase 2's group")
     parser.add_argument("--pgbench", help="the pgbench to run (default: the embedded one, or PATH's)")
     parser.add_argument("--pgbench-jobs", type=int, default=2, help="pgbench threads (--jobs)")
+    parser.add_argument("--no-floor", action="store_true", help="skip the pgbench floor (and the ratio)")
     parser.add_argument("--show-queries", action="store_true", help="print one reservation's SQL")
+    add_run_options(parser, "8 clients x 10 reservations, phase 2 as in full, no pgbench floor")
     args = parser.parse_args()
+    if args.clients is None:
+        args.clients = 8 if args.quick else 64
+    if args.requests is None:
+        args.requests = 10 if args.quick else 40
+    if args.quick:
+        args.no_floor = True
     for name in (
         "clients",
         "requests",
@@ -539,10 +637,16 @@ def main() -> int:
     if args.burst_capacity >= args.burst_clients:
         parser.error("--burst-capacity must be less than --burst-clients")
 
+    if args.compare:
+        return compare_from_script("reserve", args)
     if not require_postgres("bench/reserve.py"):
         return 2
+    figures = Figures("reserve", args.quick)
     with bench_database() as bench_name:
-        return run(args, bench_name)
+        run(args, bench_name, figures)
+    print(f"\ncorrectness (phase 1, oversell, phase 2): {'PASS' if figures.ok else 'FAIL'}")
+    figures.emit()
+    return 0 if figures.ok else 1
 
 
 if __name__ == "__main__":
