@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.core.cache import cache
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -86,16 +87,40 @@ def member_open_alerts(*, member: User) -> set[int]:
     )
 
 
+AGREEMENT_CACHE_KEY = "enrollment:agreement-current:v1"
+
+
 def agreement_current() -> GroupAgreement:
     """The version of the group agreement members accept today (the latest published).
 
-    The first version ships with the code (a migration publishes it); on a database emptied
-    since, it is published again rather than leaving members nothing to read.
+    Every reservation asks, and a new version is rare: it is kept in the shared cache until
+    a version is saved (``enrollment/receivers.py`` forgets it) or until the next version's
+    publication time comes. The first version ships with the code (a migration publishes
+    it); on a database emptied since, it is published again rather than leaving members
+    nothing to read.
     """
-    agreement = GroupAgreement.objects.filter(published_at__lte=timezone.now()).order_by("-version").first()
+    now = timezone.now()
+    cached = cache.get(AGREEMENT_CACHE_KEY)
+    if cached is not None:
+        agreement, valid_until = cached
+        if valid_until is None or now < valid_until:
+            return agreement
+    agreement = GroupAgreement.objects.filter(published_at__lte=now).order_by("-version").first()
     if agreement is None:
         agreement, _created = GroupAgreement.objects.get_or_create(
             version=agreement_text.FIRST_VERSION,
             defaults={"body": agreement_text.BODY, "body_es": agreement_text.BODY_ES},
         )
+    upcoming = (
+        GroupAgreement.objects.filter(published_at__gt=now)
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+    cache.set(AGREEMENT_CACHE_KEY, (agreement, upcoming), timeout=60 * 60)
     return agreement
+
+
+def agreement_forget() -> None:
+    """A version was saved: the next ask reads the database."""
+    cache.delete(AGREEMENT_CACHE_KEY)

@@ -9,7 +9,11 @@ class GrouportConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         # Register the outbox's delivery task in every process (the web queues it by name).
-        from grouport import receivers, tasks  # noqa: F401  (account events; outbox delivery)
+        from grouport import (  # noqa: F401
+            openapi,  # the API token's scheme in the OpenAPI schema
+            receivers,  # account events
+            tasks,  # outbox delivery
+        )
 
         # After each app migrates (its permissions exist only then), so the last one completes it.
         post_migrate.connect(_setup_roles, dispatch_uid="grouport.setup_roles")

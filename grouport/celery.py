@@ -26,6 +26,7 @@ app.conf.beat_schedule = {
     "close-ended-sessions": {"task": "enrollment.tasks.close_ended_sessions", "schedule": 5 * 60},
     "outcome-questionnaires": {"task": "enrollment.tasks.open_outcome_questionnaires", "schedule": 15 * 60},
     "extend-sessions": {"task": "groups.tasks.sync_running_groups", "schedule": crontab(hour=3, minute=17)},
+    "expire-api-tokens": {"task": "grouport.tasks.expire_api_tokens", "schedule": crontab(minute=41)},
 }
 
 

@@ -15,6 +15,7 @@ from grouport.states import (
     member_time_zone_choices,
     time_zone_name,
 )
+from grouport.widgets import FastSelect
 
 
 def _zone_choices() -> list[tuple[str, object]]:
@@ -33,6 +34,7 @@ class ProfileFieldsMixin(forms.Form):
         label=_("Your time zone"),
         required=False,
         choices=_zone_choices,
+        widget=FastSelect,
         help_text=_("Away from home, or abroad? Pick the zone you are in."),
     )
 

@@ -10,6 +10,8 @@ every status it may get.
 
 from typing import Any
 
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+
 ERROR_SCHEMA = {
     "type": "object",
     "description": "Every error: a stable `code` for programs, a `detail` for people (in the "
@@ -78,3 +80,9 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
                 if status.startswith("4") and not _documented(response):
                     responses[status] = _error(WHY.get(status, "An error."), response)
     return result
+
+
+class TokenScheme(KnoxTokenScheme):
+    """Our knox tokens (``grouport.authentication``) in the schema, as knox's own are."""
+
+    target_class = "grouport.authentication.TokenAuthentication"

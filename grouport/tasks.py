@@ -12,6 +12,14 @@ def deliver_outbox_message(message_id: int) -> str | None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def expire_api_tokens() -> int:
+    """Delete expired API tokens (knox did it on every request; this runs hourly)."""
+    from grouport.authentication import tokens_expire
+
+    return tokens_expire()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def sweep_outbox() -> int:
     """Deliver every due message the queue missed (runs every minute)."""
     return outbox_sweep()

@@ -14,6 +14,7 @@ from grouport.states import (
     is_valid_time_zone,
     member_time_zone_choices,
 )
+from grouport.widgets import FastSelect
 from groups.models import Group, Module
 from groups.selectors import TIME_OF_DAY
 
@@ -57,7 +58,7 @@ class CatalogFilterForm(forms.Form):
     module = forms.ChoiceField(
         label=_("Module"), required=False, choices=[("", _("Any module")), *Module.choices]
     )
-    tz = forms.ChoiceField(label=_("Show times in"), required=False, choices=_zone_choices)
+    tz = forms.ChoiceField(label=_("Show times in"), required=False, choices=_zone_choices, widget=FastSelect)
 
     def __init__(self, data=None, *args, **kwargs) -> None:
         if data is not None and data.get("state"):

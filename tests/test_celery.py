@@ -29,6 +29,7 @@ def test_every_beat_entry_names_a_registered_task():
         "close-ended-sessions",
         "outcome-questionnaires",
         "extend-sessions",
+        "expire-api-tokens",
     }
     for name, entry in schedule.items():
         assert entry["task"] in app.tasks, name

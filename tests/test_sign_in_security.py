@@ -282,3 +282,21 @@ def test_a_token_issued_before_a_second_factor_reads_nothing_and_one_after_does(
     assert refused.status_code == 403 and refused.json()["code"] == "second_factor_required"
     api.credentials(HTTP_AUTHORIZATION=f"Token {new_token}")
     assert "Uniquename" in api.get(f"/api/sessions/{session_id}/attendance/").content.decode()
+
+
+def test_an_expired_token_is_refused_and_the_hourly_job_deletes_the_rest():
+    from knox.models import AuthToken
+
+    from grouport.authentication import tokens_expire
+
+    who = member()
+    _live, live = AuthToken.objects.create(user=who)
+    _spent, spent = AuthToken.objects.create(user=who, expiry=dt.timedelta(seconds=-1))
+    _other, _ = AuthToken.objects.create(user=member(), expiry=dt.timedelta(seconds=-1))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {spent}")
+    assert api.get("/api/me/").status_code == 401
+    api.credentials(HTTP_AUTHORIZATION=f"Token {live}")
+    assert api.get("/api/me/").status_code == 200
+    assert AuthToken.objects.count() == 2  # a request no longer sweeps other people's tokens
+    assert tokens_expire() == 1 and AuthToken.objects.count() == 1

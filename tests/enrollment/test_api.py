@@ -187,3 +187,40 @@ def test_session_auth_works_for_the_browser(client, group):
     alex = member()
     client.force_login(alex)
     assert client.get("/api/me/").json()["email"] == alex.email
+
+
+def test_a_reservation_takes_twelve_queries_or_fewer(django_assert_max_num_queries):
+    """bench/reserve.py's request, pinned: a token, eligibility, the hold under the group's
+    lock and its audit entry. (It had grown to 14: knox scanned all the member's tokens on
+    every request, and the agreement was read from the database every time.)"""
+    roomy = GroupFactory(capacity=5, price=Decimal("150"), therapist=licensed_therapist("NY"))
+    client = api_for(member())
+    reserve(client, GroupFactory(capacity=5, price=Decimal("150"), therapist=roomy.therapist))  # warm
+    with django_assert_max_num_queries(12):
+        assert reserve(client, roomy).status_code == 201
+
+
+def test_the_agreement_is_read_once_then_cached_until_a_version_is_saved_or_comes_due(
+    django_assert_num_queries,
+):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from enrollment.models import GroupAgreement
+    from enrollment.selectors import agreement_current
+
+    first = agreement_current()
+    with django_assert_num_queries(0):
+        assert agreement_current().pk == first.pk
+    now = timezone.now()
+    later = GroupAgreement.objects.create(
+        version=first.version + 1, body="New", body_es="Nuevo", published_at=now + dt.timedelta(minutes=20)
+    )
+    assert agreement_current().pk == first.pk  # saved, read again: not published yet
+    with time_machine.travel(now + dt.timedelta(minutes=21)):
+        assert agreement_current().pk == later.pk  # its time came: no stale cache
+    GroupAgreement.objects.filter(pk=later.pk).update(published_at=now)
+    sooner = GroupAgreement.objects.create(version=later.version + 1, body="N", body_es="N", published_at=now)
+    assert agreement_current().pk == sooner.pk  # a new version saved: read at once
