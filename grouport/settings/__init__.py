@@ -196,7 +196,10 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SIGNUP_FORM_CLASS = "grouport.forms.ProfileSignupForm"
-ACCOUNT_FORMS = {"login": "grouport.account_forms.SignInForm"}
+ACCOUNT_FORMS = {
+    "login": "grouport.account_forms.SignInForm",
+    "signup": "grouport.account_forms.SignUpForm",
+}
 ACCOUNT_USER_DISPLAY = "grouport.models.user_display"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[grouport] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
