@@ -7,7 +7,6 @@ action, because those show and change enrollment's rows. Every view or export of
 and every change is written to the audit trail.
 """
 
-import zoneinfo
 from collections.abc import Callable
 
 from django import forms
@@ -497,15 +496,14 @@ class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAd
 
     @admin.display(description="Raised")
     def raised(self, obj: SafetyAlert) -> str:
-        tz = zoneinfo.ZoneInfo(obj.reservation.group.time_zone)
-        return date_format(obj.created_at.astimezone(tz), "M j, Y, g:i A T")
+        # In the reader's zone, named (StaffTimeZoneMiddleware): on call at night, "when" is theirs.
+        return date_format(timezone.localtime(obj.created_at), "M j, Y, g:i A T")
 
     @admin.display(description="Reviewed at")
     def reviewed(self, obj: SafetyAlert) -> str:
         if obj.reviewed_at is None:
             return "—"
-        tz = zoneinfo.ZoneInfo(obj.reservation.group.time_zone)
-        return date_format(obj.reviewed_at.astimezone(tz), "M j, Y, g:i A T")
+        return date_format(timezone.localtime(obj.reviewed_at), "M j, Y, g:i A T")
 
     @admin.display(description="Reviewed by")
     def reviewer(self, obj: SafetyAlert) -> str:

@@ -3,21 +3,23 @@ cached, unprintable input refused, and a second factor for everyone who sees mem
 
 from collections.abc import Callable
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
-from grouport.access import BEFORE_SECOND_FACTOR, access_of
+from grouport.access import BEFORE_SECOND_FACTOR, Access, access_of
 from grouport.audit import client_ip, current_ip
 from grouport.exceptions import DomainError
 from grouport.roles import needs_second_factor, second_factor_passed
 from grouport.text import UNPRINTABLE
+from grouport.zones import viewer_zone
 
 
 class DomainErrorPageMiddleware:
@@ -146,6 +148,33 @@ class MemberLanguageMiddleware:
                     get_user_model().objects.filter(pk=user.pk, language="").update(language=reading)
                     user.language = reading
         return self.get_response(request)
+
+
+class StaffTimeZoneMiddleware:
+    """Staff and therapists read every time in the admin and the reports in their own zone.
+
+    Django shows stored times in the active zone, which was UTC: a Thursday 6 PM Central
+    session read "Dec. 25, midnight". The zone is the viewer's (their profile, else their
+    browser's, else their state's usual one: ``grouport.zones.viewer_zone``), and every admin
+    page names it at the top (``templates/admin/base_site.html``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return
+        if access_of(request.resolver_match) in (Access.CLINICAL, Access.STAFF):
+            zone, _source = viewer_zone(request)
+            timezone.activate(ZoneInfo(zone))
 
 
 class SecondFactorMiddleware:

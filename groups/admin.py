@@ -7,6 +7,8 @@ through the same services as the rest of the code (a status through its transiti
 
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from grouport.admin_scoping import OperationsOnlyAdmin
 from grouport.audit import audit_record
@@ -148,7 +150,7 @@ class GroupSessionAdmin(TherapistScopedAdmin):
     therapist_path = "group__therapist"
     therapist_readonly = ("group", "number", "starts_at", "ends_at", "module", "status")
     operations_only_filters = ("group__therapist",)
-    list_display = ("__str__", "starts_at", "module", "status")
+    list_display = ("__str__", "starts", "module", "status")
     list_filter = ("status", "group__therapist")
     search_fields = ("group__title",)
     readonly_fields = ("group", "number", "starts_at", "ends_at", "module", "status")
@@ -156,6 +158,11 @@ class GroupSessionAdmin(TherapistScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("group")
+
+    @admin.display(description="Starts", ordering="starts_at")
+    def starts(self, obj: GroupSession) -> str:
+        """In the viewer's zone (``StaffTimeZoneMiddleware``), named: "Thu Dec 24, 6:00 PM CST"."""
+        return date_format(timezone.localtime(obj.starts_at), "D M j, Y, g:i A T")
 
     def save_model(self, request, obj, form, change) -> None:
         # Only the note is editable here; it goes through its service (and the audit trail).

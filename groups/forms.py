@@ -1,17 +1,10 @@
 """The catalog filters, shared by the pages and the API so both validate the same way."""
 
-from urllib.parse import unquote
-
 from django import forms
-from django.conf import settings
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from grouport.states import (
-    FALLBACK_TIME_ZONE,
     STATE_CHOICES,
-    default_time_zone,
-    is_valid_time_zone,
     member_time_zone_choices,
 )
 from grouport.widgets import FastSelect
@@ -24,9 +17,6 @@ TIME_OF_DAY_CHOICES = [
     ("evening", _("Evening (after 5 pm)")),
 ]
 assert {code for code, _label in TIME_OF_DAY_CHOICES} == set(TIME_OF_DAY)
-
-# The visitor's own zone, read by a small script on the page (pages work without it).
-BROWSER_ZONE_COOKIE = "tz"
 
 
 def _zone_choices():
@@ -80,26 +70,3 @@ class CatalogFilterForm(forms.Form):
             "module": data.get("module") or None,
             "time_of_day": data.get("time_of_day") or None,
         }
-
-
-def viewer_zone(request: HttpRequest, *, tz: str | None = None, state: str | None = None) -> tuple[str, str]:
-    """Return the one zone a page shows times in, and where it came from.
-
-    Chosen on the page ("choice"); else a member's own ("profile"); else the browser's, which
-    the page's script tells us ("browser"); else the usual zone of the state asked about, or of
-    the member's state, or the fallback ("guess": the page's script may show it again in the
-    browser's zone).
-    """
-    if tz and is_valid_time_zone(tz):
-        return tz, "choice"
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.time_zone and is_valid_time_zone(user.time_zone):
-        return user.time_zone, "profile"
-    browser = unquote(request.COOKIES.get(BROWSER_ZONE_COOKIE, ""))
-    if browser and is_valid_time_zone(browser):
-        return browser, "browser"
-    if state:
-        return default_time_zone(state), "guess"
-    if user is not None and user.is_authenticated and user.state:
-        return default_time_zone(user.state), "guess"
-    return getattr(settings, "FALLBACK_TIME_ZONE", FALLBACK_TIME_ZONE), "guess"

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from grouport.access import Access, route_access
 from grouport.states import STATE_CHOICES, STATE_NAMES, is_valid_state, time_zone_name
+from grouport.zones import viewer_zone
 from groups.eligibility import REASON_TEXT, Reason
-from groups.forms import CatalogFilterForm, viewer_zone
+from groups.forms import CatalogFilterForm
 from groups.models import Group
 from groups.selectors import (
     eligibility_check,

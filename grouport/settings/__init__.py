@@ -118,6 +118,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "grouport.middleware.MemberLanguageMiddleware",
     "grouport.middleware.SecondFactorMiddleware",
+    "grouport.middleware.StaffTimeZoneMiddleware",
     "grouport.middleware.DomainErrorPageMiddleware",
     "grouport.middleware.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -195,3 +195,26 @@ def test_roster_csv_neutralises_spreadsheet_formulas(client, clinic):
         csv.reader(io.StringIO(client.get(f"/admin/groups/group/{group.pk}/roster.csv").content.decode()))
     )
     assert rows[1][0].startswith("'=")
+
+
+def test_the_admin_shows_times_in_the_viewers_zone_and_says_which(client, clinic):
+    """A Thursday 6 PM Central session read "Dec. 25, midnight": UTC, unlabelled."""
+    import datetime as dt
+
+    from groups.models import GroupSession
+    from tests.factories import sign_in
+
+    staff = clinic["staff"]
+    staff.time_zone = "America/Chicago"
+    staff.save(update_fields=["time_zone"])
+    session = GroupSession.objects.filter(group=clinic["group_a"]).order_by("number").first()
+    GroupSession.objects.filter(pk=session.pk).update(
+        starts_at=dt.datetime(2026, 12, 25, 0, 0, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 12, 25, 1, 30, tzinfo=dt.UTC),
+    )
+    sign_in(client, staff)
+    page = client.get("/admin/groups/groupsession/").content.decode()
+    assert "Times are in Central time (America/Chicago)" in page
+    assert "Thu Dec 24, 2026, 6:00 PM CST" in page and "midnight" not in page
+    detail = client.get(f"/admin/groups/groupsession/{session.pk}/change/").content.decode()
+    assert "Dec. 24, 2026, 6 p.m." in detail  # Django's own format, in the viewer's zone
