@@ -1,6 +1,13 @@
-"""A member's own calendar file for a group: its sessions, naming nobody else."""
+"""A member's own calendar file for a group: its sessions, naming nobody else.
+
+Each session is one event whose UID is the member's seat and the session; its SEQUENCE is the
+session's (one more at every change of time or status, ``groups/services.py``), so a calendar
+that imported it takes the new version. A cancelled session, or a seat that ended, is sent as
+``METHOD:CANCEL`` for the same UIDs, so it leaves the member's calendar.
+"""
 
 import datetime as dt
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.utils import translation
@@ -11,33 +18,48 @@ from enrollment.join import join_url
 from enrollment.models import Reservation
 from groups.models import GroupSession
 
+PUBLISH, CANCEL = "PUBLISH", "CANCEL"
 
-def reservation_calendar(*, reservation: Reservation, sessions: list[GroupSession]) -> bytes:
+
+def event_uid(*, reservation: Reservation, session: GroupSession) -> str:
+    return f"session-{session.pk}-reservation-{reservation.pk}@grouport"
+
+
+def reservation_calendar(
+    *, reservation: Reservation, sessions: list[GroupSession], method: str = PUBLISH
+) -> bytes:
     """Return an iCalendar file of ``sessions`` for the member who holds ``reservation``.
 
     The event titles are neutral ("Group session"): a calendar is often shared or shown on
     a lock screen, and that someone attends a therapy group is health information. Written in
     the member's language, wherever it is asked for (a page, a reminder sent by a worker).
+    ``method=CANCEL``: the sessions are taken out of the member's calendar (a cancelled
+    session, or every session still to come of a seat that ended).
     """
     with translation.override(reservation.member.language or settings.LANGUAGE_CODE):
-        return _calendar(reservation=reservation, sessions=sessions)
+        return _calendar(reservation=reservation, sessions=sessions, method=method)
 
 
-def _calendar(*, reservation: Reservation, sessions: list[GroupSession]) -> bytes:
+def _calendar(*, reservation: Reservation, sessions: list[GroupSession], method: str) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", "-//grouport//sessions//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     confirmed = reservation.status == Reservation.Status.CONFIRMED
+    _name, sender = parseaddr(settings.DEFAULT_FROM_EMAIL)
     for session in sessions:
         event = Event()
-        event.add("uid", f"session-{session.pk}-reservation-{reservation.pk}@grouport")
+        event.add("uid", event_uid(reservation=reservation, session=session))
         event.add("dtstamp", dt.datetime.now(dt.UTC))
         event.add("dtstart", session.starts_at)
         event.add("dtend", session.ends_at)
+        # A seat that ended leaves sessions that did not change: one more than the session's
+        # own sequence, so the cancellation is newer than anything sent before.
+        cancelled_seat = method == CANCEL and session.status != GroupSession.Status.CANCELLED
+        event.add("sequence", session.sequence + (1 if cancelled_seat else 0))
         event.add("summary", _("Group session (week %(number)s)") % {"number": session.number})
         details = [_("My groups: %(url)s") % {"url": f"{settings.SITE_URL}/my/"}]
-        if confirmed:
+        if confirmed and method == PUBLISH:
             # The member's own link for this session (it opens shortly before it starts);
             # the group's video link is never in a calendar file, which is often shared.
             link = join_url(reservation_id=reservation.pk, session_id=session.pk)
@@ -50,8 +72,11 @@ def _calendar(*, reservation: Reservation, sessions: list[GroupSession]) -> byte
             )
         )
         event.add("description", "\n".join(details))
-        if session.status == GroupSession.Status.CANCELLED:
+        if method == CANCEL or session.status == GroupSession.Status.CANCELLED:
             event.add("status", "CANCELLED")
+        if sender:
+            # Who sends the change (a cancellation names its organizer): the clinic, no person.
+            event.add("organizer", vCalAddress(f"mailto:{sender}"), encode=0)
         attendee = vCalAddress(f"mailto:{reservation.member.email}")
         attendee.params["ROLE"] = "REQ-PARTICIPANT"
         event.add("attendee", attendee, encode=0)

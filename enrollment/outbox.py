@@ -8,7 +8,9 @@ sent twice (an email is not ``retry_safe``).
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import timezone
 
+from enrollment.calendar import CANCEL, PUBLISH, reservation_calendar
 from enrollment.join import survey_url
 from enrollment.models import OutcomeSurvey, Reservation, ResidenceAlert, SafetyAlert, WaitlistEntry
 from enrollment.ports import payment_port
@@ -18,6 +20,51 @@ from grouport.models import User
 from grouport.outbox import outbox_handler
 from grouport.states import STATE_NAMES
 from groups.models import GroupSession
+
+
+def _sessions_to_come(reservation: Reservation) -> list[GroupSession]:
+    return list(
+        GroupSession.objects.filter(
+            group_id=reservation.group_id, status=GroupSession.Status.SCHEDULED, ends_at__gt=timezone.now()
+        ).order_by("number")
+    )
+
+
+def _calendar_changes(reservation: Reservation, payload: dict) -> list[tuple[str, bytes, str]]:
+    """What a seat's email changes in the member's calendar: a seat that ended takes its
+    sessions still to come out (METHOD:CANCEL); a move does that for the old seat and adds
+    the new one's."""
+    files = []
+    kind = payload["kind"]
+    if kind == "cancelled":
+        ended = _sessions_to_come(reservation)
+        if ended:
+            files.append(
+                (
+                    "sessions-cancelled.ics",
+                    reservation_calendar(reservation=reservation, sessions=ended, method=CANCEL),
+                    "text/calendar; method=CANCEL",
+                )
+            )
+    elif kind == "moved" and payload.get("old"):
+        old = Reservation.objects.select_related("member").filter(pk=payload["old"]).first()
+        if old is not None and (ended := _sessions_to_come(old)):
+            files.append(
+                (
+                    "sessions-cancelled.ics",
+                    reservation_calendar(reservation=old, sessions=ended, method=CANCEL),
+                    "text/calendar; method=CANCEL",
+                )
+            )
+        if sessions := _sessions_to_come(reservation):
+            files.append(
+                (
+                    "sessions.ics",
+                    reservation_calendar(reservation=reservation, sessions=sessions, method=PUBLISH),
+                    "text/calendar; method=PUBLISH",
+                )
+            )
+    return files  # fmt: skip
 
 
 @outbox_handler("enrollment.reservation_email")
@@ -35,6 +82,7 @@ def reservation_email(payload: dict) -> None:
             "reason": payload.get("reason", ""),
             "misses": payload.get("misses", 0),
         },
+        attachments=_calendar_changes(reservation, payload),
     )
 
 

@@ -241,6 +241,9 @@ class GroupSession(models.Model):
     module = models.CharField(max_length=40, choices=Module.choices, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     note = models.TextField(blank=True, help_text="A note for members about this session.")
+    # iCalendar's SEQUENCE: one more every time the session's time or status changes, so a
+    # calendar that already has it takes the new version (groups/services.py).
+    sequence = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["group", "number"]

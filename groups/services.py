@@ -75,6 +75,8 @@ def group_sessions_sync(*, group: Group) -> None:
                 (session.starts_at, session.ends_at, session.module)
                 != (slot.starts_at, slot.ends_at, slot.module)
             ):
+                if (session.starts_at, session.ends_at) != (slot.starts_at, slot.ends_at):
+                    session.sequence += 1  # calendars must take the new time
                 session.starts_at, session.ends_at, session.module = (
                     slot.starts_at,
                     slot.ends_at,
@@ -82,7 +84,7 @@ def group_sessions_sync(*, group: Group) -> None:
                 )
                 to_update.append(session)
         GroupSession.objects.bulk_create(to_create)
-        GroupSession.objects.bulk_update(to_update, ["starts_at", "ends_at", "module"])
+        GroupSession.objects.bulk_update(to_update, ["starts_at", "ends_at", "module", "sequence"])
         # Weeks dropped from the program: remove the ones still in the future.
         GroupSession.objects.filter(
             pk__in=[s.pk for s in existing.values() if s.starts_at > settled_before]
@@ -136,10 +138,11 @@ def session_cancel(*, session: GroupSession, actor: User | None, note: str = "")
         session = lock_session(session.pk)
         if session.status == GroupSession.Status.CANCELLED:
             return session
-        fields: tuple[str, ...] = ()
+        session.sequence += 1  # calendars that have it must take the cancellation
+        fields: tuple[str, ...] = ("sequence",)
         if note:
             session.note = note
-            fields = ("note",)
+            fields = ("sequence", "note")
         transition(
             session,
             to=GroupSession.Status.CANCELLED,

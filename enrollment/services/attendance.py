@@ -156,7 +156,7 @@ def reservation_move(
             },
             request=request,
         )
-        reservation_notify(moved, "moved")
+        reservation_notify(moved, "moved", old=reservation.pk)
     logger.info("reservation %s moved to group %s as %s", reservation.pk, target.pk, moved.pk)
     return moved
 

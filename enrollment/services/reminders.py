@@ -23,7 +23,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext
 
-from enrollment.calendar import reservation_calendar
+from enrollment.calendar import CANCEL, PUBLISH, reservation_calendar
 from enrollment.join import join_url
 from enrollment.lock_objects import lock_reminder
 from enrollment.models import Attendance, Reminder, Reservation
@@ -233,8 +233,10 @@ def _deliver(reminder: Reminder) -> None:
     session, reservation = reminder.session, reminder.reservation
     group = session.group
     member = reservation.member
-    calendar = reservation_calendar(reservation=reservation, sessions=[session])
     cancelled = reminder.kind == Reminder.Kind.SESSION_CANCELLED
+    # A cancelled session leaves the member's calendar (METHOD:CANCEL, its sequence bumped).
+    method = CANCEL if cancelled else PUBLISH
+    calendar = reservation_calendar(reservation=reservation, sessions=[session], method=method)
     member_tz = member.time_zone or default_time_zone(member.state)
     email_send(
         to=member,
@@ -249,7 +251,7 @@ def _deliver(reminder: Reminder) -> None:
             # Subjects show on lock screens: when, never what kind of group.
             "when": _when_for(member, session.starts_at, member_tz),
         },
-        attachments=[] if cancelled else [(f"session-{session.pk}.ics", calendar, "text/calendar")],
+        attachments=[(f"session-{session.pk}.ics", calendar, f"text/calendar; method={method}")],
     )
 
 

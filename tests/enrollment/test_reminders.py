@@ -151,7 +151,7 @@ def test_the_email_shows_the_members_own_zone_module_link_cancel_and_crisis(
     html = message.alternatives[0][0]
     assert "4:00 PM PST" in html and "988" in html
     [(name, content, mimetype)] = message.attachments
-    assert mimetype == "text/calendar" and name == f"session-{session.pk}.ics"
+    assert mimetype == "text/calendar; method=PUBLISH" and name == f"session-{session.pk}.ics"
     text = content if isinstance(content, str) else content.decode()
     assert california.email in text and other.member.email not in text
     [event] = Calendar.from_ical(text).walk("VEVENT")
