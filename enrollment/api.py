@@ -10,7 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.models import Reservation, WaitlistEntry
-from enrollment.selectors import member_reservations, member_waitlist, waitlist_position
+from enrollment.selectors import (
+    member_reservations,
+    member_waitlist,
+    reservations_listed,
+    waitlist_listed,
+    waitlist_position,
+)
 from enrollment.services.reservations import (
     Attestations,
     reservation_cancel,
@@ -123,7 +129,7 @@ class ReservationListApi(ListAPIView):
     serializer_class = ReservationSerializer
 
     def get_queryset(self):
-        return member_reservations(member=self.request.user)
+        return reservations_listed(member_reservations(member=self.request.user))
 
 
 class ReservationDetailApi(RetrieveAPIView):
@@ -179,7 +185,7 @@ class WaitlistListApi(ListAPIView):
     serializer_class = WaitlistEntrySerializer
 
     def get_queryset(self):
-        return member_waitlist(member=self.request.user).order_by("-created_at", "-pk")
+        return waitlist_listed(member_waitlist(member=self.request.user)).order_by("-created_at", "-pk")
 
 
 class WaitlistOfferAcceptApi(APIView):

@@ -3,6 +3,7 @@ Only the member sees their own; someone else's token is a 404."""
 
 import re
 
+from django.db.models import Prefetch
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -12,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from enrollment.join import BadJoinToken, survey_token, survey_token_read, survey_url
-from enrollment.models import OutcomeSurvey
+from enrollment.models import MeasureResponse, OutcomeSurvey
 from enrollment.services.outcomes import SurveyClosed, survey_answer
 from grouport.access import Access
 from grouport.exceptions import InvalidInput, NotFound
@@ -72,9 +73,10 @@ class SurveySerializer(serializers.Serializer):
     @extend_schema_field(ScoreSerializer(many=True))
     def get_scores(self, survey: OutcomeSurvey) -> list[dict]:
         key = "label_es" if _spanish() else "label"
+        # ``survey_scored`` fetched them for a whole list at once.
         return [
             {"measure": r.measure.code, "total": r.total, "band": r.measure.bands[r.band][key]}
-            for r in survey.responses.select_related("measure")
+            for r in survey.responses.all()
         ]
 
 
@@ -170,7 +172,13 @@ class SurveyListApi(APIView):
 
     @extend_schema(responses=SurveySerializer(many=True))
     def get(self, request: Request) -> Response:
-        surveys = OutcomeSurvey.objects.filter(reservation__member=request.user).order_by("opens_at")
+        surveys = (
+            OutcomeSurvey.objects.filter(reservation__member=request.user)
+            .order_by("opens_at")
+            .prefetch_related(
+                Prefetch("responses", queryset=MeasureResponse.objects.select_related("measure"))
+            )
+        )
         return Response(SurveySerializer(surveys, many=True).data)
 
 

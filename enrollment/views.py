@@ -32,7 +32,9 @@ from enrollment.selectors import (
     member_reservations,
     member_upcoming_sessions,
     member_waitlist,
+    reservations_listed,
     seat_holding_q,
+    waitlist_listed,
     waitlist_position,
 )
 from enrollment.services.eligibility import member_email_verified, seat_decision
@@ -208,7 +210,9 @@ def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
 def my_groups(request: HttpRequest) -> HttpResponse:
     member = request.user
     now = timezone.now()
-    reservations = list(member_reservations(member=member).order_by("-created_at"))
+    reservations = list(
+        reservations_listed(member_reservations(member=member), now=now).order_by("-created_at")
+    )
     sessions = list(member_upcoming_sessions(member=member, now=now))
     by_group: dict[int, list] = {}
     for session in sessions:
@@ -227,7 +231,9 @@ def my_groups(request: HttpRequest) -> HttpResponse:
     ]
     entries = [
         (entry, waitlist_position(entry=entry))
-        for entry in member_waitlist(member=member).filter(status__in=WaitlistEntry.ACTIVE)
+        for entry in waitlist_listed(member_waitlist(member=member), now=now).filter(
+            status__in=WaitlistEntry.ACTIVE
+        )
     ]
     flagged = member_open_alerts(member=member)
     upcoming = next_sessions_for(reservations=confirmed, sessions=sessions, now=now)

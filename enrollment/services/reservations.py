@@ -245,7 +245,10 @@ def reservation_next_action(*, reservation: Reservation, now: dt.datetime | None
         group = reservation.group
         if not group_is_open(group, now):
             return None
-        full = Reservation.objects.filter(seat_holding_q(now), group_id=group.pk).count() >= group.capacity
+        taken = getattr(reservation, "group_seats_taken", None)  # fetched with a list (reservations_listed)
+        if taken is None:
+            taken = Reservation.objects.filter(seat_holding_q(now), group_id=group.pk).count()
+        full = taken >= group.capacity
         url = reverse("enrollment:reserve", args=[group.slug])
         return NextAction("waitlist" if full else "reserve", url)
     if status != Reservation.Status.HELD:

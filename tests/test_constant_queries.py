@@ -1,0 +1,189 @@
+"""Every list a member or staff member opens (pages and API) runs the same number of queries
+with 1 row and with 20: a list that queries per row gets slower with every member, seat and
+questionnaire, until a busy clinic's pages time out.
+
+One world is built with one of everything a list shows, each list is asked and its queries
+counted; then the world grows to 20 of everything and each list is asked again. The catalog
+and the reports have their own tests (tests/groups/test_catalog_api.py, tests/admin/test_reports.py).
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from knox.models import AuthToken
+
+from billing.services import offline_payment_complete, refund_issue
+from enrollment.models import (
+    Attendance,
+    AttendanceFlag,
+    CheckIn,
+    Measure,
+    MeasureResponse,
+    OutcomeSurvey,
+    Reminder,
+    Reservation,
+    ResidenceAlert,
+    SafetyAlert,
+)
+from enrollment.services.reservations import reservation_confirm, reservation_hold
+from enrollment.services.waitlist import waitlist_join
+from grouport.models import AuditEntry
+from grouport.roles import STAFF, THERAPIST, role_grant
+from tests.enrollment.conftest import ALL_TRUE
+from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, sign_in
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+class World:
+    """Ana (a member), her therapist's group with its roster, and staff; grown row by row."""
+
+    def __init__(self, settings) -> None:
+        settings.STRIPE_SECRET_KEY = ""
+        self.therapist = licensed_therapist("NY")
+        role_grant(self.therapist.user, THERAPIST)
+        self.ana = member(first_name="Ana")
+        self.staff = UserFactory()
+        role_grant(self.staff, STAFF)
+        self.roster_group = GroupFactory(therapist=self.therapist, capacity=100, price=Decimal("0"))
+        self.session = self.roster_group.sessions.order_by("number").first()
+        self.size = 0
+        self.phq9 = Measure.objects.get(code="PHQ-9")
+
+    def grow(self, to: int) -> None:
+        while self.size < to:
+            self.size += 1
+            self._one_more()
+
+    def _one_more(self) -> None:
+        n = self.size
+        # Ana's own: a paid seat in a group of its own (with a refund), a waitlist entry, a
+        # questionnaire with answers, an API token.
+        group = GroupFactory(therapist=self.therapist, price=Decimal("100.00"), capacity=2)
+        seat = reservation_hold(member=self.ana, group=group, attestations=ALL_TRUE)
+        payment = offline_payment_complete(reservation=seat, member=self.ana)
+        seat.refresh_from_db()
+        refund_issue(payment=payment, amount=Decimal("1.00"), key=f"q-{n}", reason="staff")
+        full = GroupFactory(therapist=self.therapist, price=Decimal("0"), capacity=1)
+        other = member()
+        reservation_confirm(
+            reservation=reservation_hold(member=other, group=full, attestations=ALL_TRUE), actor=other
+        )
+        waitlist_join(member=self.ana, group=full)
+        survey = OutcomeSurvey.objects.create(
+            reservation=seat, time_point="baseline", status="answered",
+            opens_at=self.session.starts_at, closes_at=self.session.ends_at,
+        )  # fmt: skip
+        survey.measures.add(self.phq9)
+        MeasureResponse.objects.create(survey=survey, measure=self.phq9, answers={"1": 1}, total=1, band=0)
+        AuthToken.objects.create(user=self.ana)
+        # A seat held while she pays, and one whose hold ran out yesterday (both say what next).
+        reservation_hold(
+            member=self.ana,
+            group=GroupFactory(therapist=self.therapist, price=Decimal("50")),
+            attestations=ALL_TRUE,
+        )
+        lapsed = reservation_hold(
+            member=self.ana,
+            group=GroupFactory(therapist=self.therapist, price=Decimal("50")),
+            attestations=ALL_TRUE,
+        )
+        Reservation.objects.filter(pk=lapsed.pk).update(expires_at=timezone.now() - dt.timedelta(days=1))
+        # A member of the roster group, with what a roster shows of them.
+        person = member()
+        mine = reservation_confirm(
+            reservation=reservation_hold(member=person, group=self.roster_group, attestations=ALL_TRUE),
+            actor=person,
+        )
+        Attendance.objects.create(session=self.session, reservation=mine, status="present", source="check_in")
+        CheckIn.objects.create(session=self.session, reservation=mine, state="TX", admitted=False)
+        AttendanceFlag.objects.create(reservation=mine, session=self.session, misses=2, limit=4)
+        ResidenceAlert.objects.create(
+            reservation=mine, group=self.roster_group, old_state="NY", new_state="TX"
+        )
+        theirs = OutcomeSurvey.objects.create(
+            reservation=mine,
+            time_point="baseline",
+            opens_at=self.session.starts_at,
+            closes_at=self.session.ends_at,
+        )
+        SafetyAlert.objects.create(survey=theirs, reservation=mine, safety_answers={"PHQ-9": {"9": 1}})
+        Reminder.objects.create(session=self.session, reservation=mine, kind="24h")
+
+    def lists(self) -> dict[str, tuple[str, Client]]:
+        ana, therapist, staff = Client(), Client(), Client()
+        ana.force_login(self.ana)
+        sign_in(therapist, self.therapist.user)
+        sign_in(staff, self.staff)
+        seat = self.ana.reservations.order_by("pk").first()
+        group, session = self.roster_group.pk, self.session.pk
+        member_lists = {
+            "/my/": ana,
+            "/api/reservations/": ana,
+            "/api/waitlist/": ana,
+            "/api/questionnaires/": ana,
+            "/api/auth/tokens/": ana,
+            "/account/profile/": ana,
+            f"/api/reservations/{seat.pk}/sessions/": ana,
+        }
+        clinical = {
+            f"/admin/groups/group/{group}/roster/": therapist,
+            f"/admin/groups/group/{group}/roster.csv": therapist,
+            f"/admin/groups/groupsession/{session}/live/": therapist,
+            f"/admin/groups/groupsession/{session}/attendance/": therapist,
+            f"/api/sessions/{session}/attendance/": therapist,
+            "/admin/groups/group/": therapist,
+            "/admin/groups/groupsession/": therapist,
+            "/admin/enrollment/residencealert/": therapist,
+            "/admin/enrollment/safetyalert/": therapist,
+        }
+        operations = {
+            f"/admin/{path}/": staff
+            for path in (
+                "enrollment/reservation", "enrollment/waitlistentry", "enrollment/reminder",
+                "enrollment/residencealert", "enrollment/safetyalert", "billing/payment", "billing/refund",
+                "grouport/user", "grouport/auditentry", "grouport/outboxmessage",
+                "groups/group", "groups/groupsession",
+            )
+        }  # fmt: skip
+        return {**member_lists, **clinical, **{f"{k} (staff)": v for k, v in operations.items()}}
+
+
+def _count(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(queries)
+
+
+def test_every_list_runs_the_same_queries_for_1_and_20_rows(settings):
+    world = World(settings)
+    world.grow(1)
+    lists = world.lists()
+    for url, client in lists.items():
+        _count(client, url.removesuffix(" (staff)"))  # warm: sessions, caches, languages
+    small = {url: _count(client, url.removesuffix(" (staff)")) for url, client in lists.items()}
+    world.grow(20)
+    assert AuditEntry.objects.exists()
+    lists = world.lists()
+    large = {url: _count(client, url.removesuffix(" (staff)")) for url, client in lists.items()}
+    grew = {url: f"{small[url]} -> {large[url]}" for url in small if large[url] != small[url]}
+    assert grew == {}, "queries grow with rows:\n" + "\n".join(f"{u}: {c}" for u, c in grew.items())
+
+
+def test_the_world_really_has_twenty_of_everything(settings):
+    """The check above means something only if the lists hold the rows."""
+    world = World(settings)
+    world.grow(20)
+    client = Client()
+    client.force_login(world.ana)
+    assert len(client.get("/api/reservations/").json()["results"]) == 20  # a page: 20 of the 60
+    assert world.ana.waitlist_entries.count() == 20
+    assert world.roster_group.reservations.filter(status="confirmed").count() == 20
+    assert OutcomeSurvey.objects.filter(reservation__member=world.ana).count() == 20
+    assert dt.timedelta(0) < world.session.ends_at - world.session.starts_at
