@@ -118,9 +118,12 @@ class AnswerErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="incomplete, invalid or questionnaire_closed")
     detail = serializers.CharField()
     safety = serializers.BooleanField(
-        help_text="An answer about self-harm was in it: the care team was told; show `crisis` first."
+        required=False,
+        help_text="An answer about self-harm was in it: the care team was told; show `crisis` first. "
+        "Absent when the request was refused before its answers were read.",
     )
     crisis = CrisisSerializer(required=False)
+    errors = serializers.DictField(required=False, help_text="What is wrong, by measure or field.")
 
 
 class AnswersSerializer(serializers.Serializer):

@@ -169,7 +169,8 @@ class LogoutApi(APIView):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    state = serializers.ChoiceField(choices=STATE_CHOICES)
+    # Blank until the profile is filled in (staff accounts often never do).
+    state = serializers.ChoiceField(choices=STATE_CHOICES, allow_blank=True)
     time_zone = serializers.CharField(
         allow_blank=True, required=False, help_text="Any IANA zone, e.g. America/New_York or Europe/Madrid."
     )

@@ -66,7 +66,8 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
             security = operation.get("security") or []
             if {} not in security:
                 wanted.append("401")
-            if "{" in path:
+            parameters = {p.get("name") for p in operation.get("parameters", [])}
+            if "{" in path or "page" in parameters:  # an id that names nothing; a page past the end
                 wanted.append("404")
             if method in METHODS_WITH_BODY:
                 wanted.append("415")

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.permissions import AllowAny
@@ -26,7 +26,22 @@ class TherapistSummarySerializer(serializers.Serializer):
     credentials = serializers.CharField()
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$",
+        "example": "19:00:00",
+        "description": "Local wall-clock time in the group's `timezone` (no offset: it follows the "
+        "zone's daylight-saving changes).",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time: OpenAPI's "time" format demands an offset, which a weekly slot has not."""
+
+
 class GroupSerializer(serializers.ModelSerializer):
+    start_time = LocalTimeField()
+
     modules = serializers.SerializerMethodField()
     therapist = TherapistSummarySerializer()
     timezone = serializers.CharField(source="time_zone")
@@ -162,7 +177,10 @@ class EligibilityApi(APIView):
             OpenApiParameter("state", str, required=True, enum=[code for code, _name in STATE_CHOICES]),
             OpenApiParameter("group", int, description="A group id; without it, any therapy group."),
         ],
-        responses=EligibilityResponseSerializer,
+        responses={
+            200: EligibilityResponseSerializer,
+            404: OpenApiResponse(description="No published group has that id."),
+        },
     )
     def get(self, request: Request) -> Response:
         state = request.query_params.get("state", "").strip().upper()
