@@ -46,6 +46,10 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
     if not provider.test_mode:
         # Stripe's hosted page takes the card: no card data ever reaches this server.
         try:
+            if request.GET.get("unavailable") == "1":
+                # Sent here by a reservation whose payment service did not answer a moment
+                # ago: say so now; "Try again" asks it again.
+                raise PaymentUnavailable()
             return redirect(provider.begin(reservation=reservation).url)
         except PaymentUnavailable:
             reservation.refresh_from_db()

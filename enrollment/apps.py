@@ -18,6 +18,15 @@ class EnrollmentConfig(AppConfig):
 
         seats_taken_provide(seats_taken_subquery)
         post_migrate.connect(_measures_install, sender=self)
+        # A database migrated or emptied (flush emits post_migrate too): the cached agreement
+        # may name a row that is gone.
+        post_migrate.connect(_agreement_forget, sender=self)
+
+
+def _agreement_forget(sender, **kwargs) -> None:
+    from enrollment.selectors import agreement_forget
+
+    agreement_forget()
 
 
 def _measures_install(sender, using="default", apps=None, **kwargs) -> None:

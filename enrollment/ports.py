@@ -26,6 +26,9 @@ class NextAction:
 
     type: str
     url: str
+    # The payment service did not answer just now: a page should say so at once rather than
+    # send the member where the same wait begins again.
+    unavailable: bool = False
 
     def as_dict(self) -> dict[str, str]:
         return {"type": self.type, "url": self.url}

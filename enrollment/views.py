@@ -98,8 +98,10 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             # Still on the form, with the reason next to it (the agreement changed, say).
             _attestation_error(form, error)
         else:
-            # The reservation page says "Your seat is confirmed" itself: no second banner.
-            return redirect(action.url)
+            # The reservation page says "Your seat is confirmed" itself: no second banner. When
+            # the payment service did not answer, the pay page says so without asking it again
+            # (the member has waited once already).
+            return redirect(f"{action.url}?unavailable=1" if action.unavailable else action.url)
     decision = seat_decision(state=member.state, group=group) if member.state else None
     # A hold that ran out is not "a seat you already have", even before the job marks it.
     existing = member_reservations(member=member).filter(seat_holding_q(timezone.now()), group=group).first()
@@ -325,7 +327,7 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
         except AttestationRequired as error:
             _attestation_error(form, error)
         else:
-            return redirect(action.url)
+            return redirect(f"{action.url}?unavailable=1" if action.unavailable else action.url)
     return render(
         request,
         "enrollment/offer_accept.html",

@@ -22,6 +22,7 @@ Handlers live in the app that owns the effect (``enrollment/outbox.py``,
 ``billing/outbox.py``) and register here by name: this module imports no app.
 """
 
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import kombu.exceptions
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -114,14 +116,51 @@ def publish_on_commit(task: str, *args: Any) -> None:
     transaction.on_commit(partial(publish_safely, task, args))
 
 
+# Until when (time.monotonic) this process does not try the broker: it failed a moment ago.
+_broker_down_until = 0.0
+BROKER_ERRORS = (kombu.exceptions.OperationalError, OSError, TimeoutError)
+
+
 def publish_safely(task: str, args: tuple) -> bool:
-    """Queue the task named ``task`` now; on any failure log it and return False."""
+    """Queue the task named ``task`` now; on any failure log it and return False.
+
+    A broker that cannot be reached (down, or hung until the socket timeout) is not tried
+    again by this process for ``BROKER_DOWN_SECONDS``: every request meanwhile answers at
+    once, and the sweeper delivers what it committed.
+    """
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.warning(
+            "%s%s not queued (the broker failed a moment ago); the sweeper will deliver it", task, args
+        )
+        return False
     try:
-        current_app.tasks[task].apply_async(args=args, retry_policy=settings.CELERY_PUBLISH_RETRY_POLICY)
+        if current_app.conf.task_always_eager:  # no broker: the task runs here and now
+            current_app.tasks[task].apply_async(args=args)
+            return True
+        with current_app.producer_or_acquire() as producer:
+            try:
+                current_app.tasks[task].apply_async(
+                    args=args, producer=producer, retry_policy=settings.CELERY_PUBLISH_RETRY_POLICY
+                )
+            except BROKER_ERRORS:
+                # This pooled connection is broken: dropped, so the next try after the pause
+                # connects afresh (to a broker that may be back by then).
+                with contextlib.suppress(Exception):
+                    producer.connection.collect()
+                raise
     except Exception as exc:
+        if isinstance(exc, BROKER_ERRORS):
+            _broker_down_until = time.monotonic() + settings.BROKER_DOWN_SECONDS
         logger.warning("%s%s not queued (%s); the sweeper will deliver it", task, args, type(exc).__name__)
         return False
     return True
+
+
+def broker_trust_again() -> None:
+    """Try the broker at the next publish (tests; and anyone who knows it is back)."""
+    global _broker_down_until
+    _broker_down_until = 0.0
 
 
 def _backoff(attempts: int) -> dt.timedelta:

@@ -49,6 +49,9 @@ def on_postgres() -> bool:
 
 @pytest.fixture(autouse=True)
 def _site_defaults(settings) -> None:
+    from grouport.outbox import broker_trust_again
+
+    broker_trust_again()  # a test's broker outage does not follow the next test
     settings.SERVICE_STATES = ("FL", "NY", "NJ")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # A fast hash: the suite creates many accounts (production keeps Django's default).

@@ -216,8 +216,8 @@ def reservation_next_step(
     try:
         return port.checkout_begin(reservation=reservation)
     except PaymentUnavailable:
-        # The seat is held all the same: the pay page says so and tries the service again.
-        return NextAction("pay", port.pay_url(reservation=reservation))
+        # The seat is held all the same: the pay page says so, and its "Try again" asks again.
+        return NextAction("pay", port.pay_url(reservation=reservation), unavailable=True)
 
 
 def reservation_check_payable(

@@ -288,16 +288,24 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis re-delivers a task not acknowledged within this window; nothing may be scheduled
 # further ahead than it (reminders come from a periodic job that reads the database).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A Redis that hangs (accepts, never answers) must not hang a web request: a socket timeout
+# on every broker command (above the worker's 1 s wait for new tasks).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 2,
+    "socket_connect_timeout": 1,
+}
 CELERY_TIMEZONE = "UTC"
 # A request that queues a task after its commit must not hang on a broker that is down:
-# a few quick tries, then the outbox sweeper takes over (grouport/outbox.py).
+# one try, then the outbox sweeper takes over, and the process stops trying for
+# BROKER_DOWN_SECONDS (grouport/outbox.py), so one request pays a broker timeout, not all.
 CELERY_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 0,
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
+BROKER_DOWN_SECONDS = 10
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Celery closes the database connection around every task unless told to reuse it; a new
 # PostgreSQL connection per reminder halved a worker's rate (bench/reminders.py). A bounded

@@ -144,9 +144,11 @@ def test_a_stalled_stripe_answers_the_sites_own_page_in_seconds(client, stripe_f
     started = time.monotonic()
     response = client.post(f"/groups/{group.slug}/reserve/", ATTEST_FORM)
     reservation = Reservation.objects.get(member=alex)
+    asked = len(stripe_fake.requests)
     page = client.get(response.url)
     took = time.monotonic() - started
     assert page.status_code == 503 and took < 6, took
+    assert len(stripe_fake.requests) == asked  # the member waited once, not twice
     text = page.content.decode()
     assert "988" in text and "Try again" in text and "still held" in text
     stripe_fake.stall_next = 0
