@@ -48,6 +48,16 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _celery_inline():
+    """Tasks run inline in every test (a test that starts a real worker switches that off
+    for itself): one that leaves it off would make the next tests queue their emails on a
+    broker nobody reads."""
+    celery_app.conf.task_always_eager = True
+    yield
+    assert celery_app.conf.task_always_eager is True, "this test left Celery queueing on a broker"
+
+
+@pytest.fixture(autouse=True)
 def _site_defaults(settings) -> None:
     from grouport.outbox import broker_trust_again
 
