@@ -34,7 +34,7 @@ class ProfileFieldsMixin(forms.Form):
         label=_("Your time zone"),
         required=False,
         choices=_zone_choices,
-        widget=FastSelect,
+        widget=FastSelect(fixed="member-zones"),
         help_text=_("Away from home, or abroad? Pick the zone you are in."),
     )
 

@@ -8,6 +8,7 @@ from django.utils.translation import get_language
 
 # (language, the options' values) -> each option's HTML, unselected.
 _RENDERED: dict[tuple[str, tuple[str, ...]], tuple[list[str], dict[str, int]]] = {}
+_FIXED: dict[tuple[str, str], tuple[list[str], dict[str, int]]] = {}
 
 
 class FastSelect(forms.Select):
@@ -17,7 +18,14 @@ class FastSelect(forms.Select):
     times in" select took three quarters of the catalog page (bench/catalog.py). The options
     are rendered once per language and reused; only the chosen one changes. The HTML is
     Django's own (``<option value="..." selected>``), so forms and scripts see no difference.
+
+    ``fixed="name"``: the choices never change while the process runs (every time zone), so
+    they are not even listed again to see whether they did.
     """
+
+    def __init__(self, attrs=None, choices=(), *, fixed: str = "") -> None:
+        super().__init__(attrs, choices)
+        self.fixed = fixed
 
     def render(self, name, value, attrs=None, renderer=None) -> SafeString:
         final = self.build_attrs(self.attrs, attrs)
@@ -33,15 +41,21 @@ class FastSelect(forms.Select):
         return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308
 
     def _options(self) -> tuple[list[str], dict[str, int]]:
-        choices = [(str(v), label) for v, label in self.choices]
-        key = (get_language() or "", tuple(v for v, _label in choices))
+        language = get_language() or ""
+        if self.fixed and (cached := _FIXED.get((language, self.fixed))) is not None:
+            return cached
+        # The labels are translated lazily: they are turned into text only on a cache miss.
+        choices = list(self.choices)
+        key = (language, tuple(str(v) for v, _label in choices))
         cached = _RENDERED.get(key)
         if cached is None:
             rendered = [
-                f'<option value="{conditional_escape(v)}">{conditional_escape(label)}</option>'
+                f'<option value="{conditional_escape(str(v))}">{conditional_escape(label)}</option>'
                 for v, label in choices
             ]
-            cached = (rendered, {v: i for i, (v, _label) in enumerate(choices)})
+            cached = (rendered, {value: i for i, value in enumerate(key[1])})
             if len(_RENDERED) < 64:
                 _RENDERED[key] = cached
+        if self.fixed:
+            _FIXED[(language, self.fixed)] = cached
         return cached

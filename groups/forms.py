@@ -31,9 +31,10 @@ class CatalogFilterForm(forms.Form):
         error_messages={
             "invalid_choice": _("We don't know that state. Choose a US state, or “Outside the US”.")
         },
+        widget=FastSelect,
     )
     kind = forms.ChoiceField(
-        label=_("Kind"), required=False, choices=[("", _("Any kind")), *Group.Kind.choices]
+        label=_("Kind"), required=False, choices=[("", _("Any kind")), *Group.Kind.choices], widget=FastSelect
     )
     weekday = forms.TypedChoiceField(
         label=_("Day (your time)"),
@@ -41,14 +42,23 @@ class CatalogFilterForm(forms.Form):
         coerce=int,
         empty_value=None,
         choices=[("", _("Any day")), *Group.Weekday.choices],
+        widget=FastSelect,
     )
     time_of_day = forms.ChoiceField(
-        label=_("Time of day"), required=False, choices=[("", _("Any time")), *TIME_OF_DAY_CHOICES]
+        label=_("Time of day"),
+        required=False,
+        choices=[("", _("Any time")), *TIME_OF_DAY_CHOICES],
+        widget=FastSelect,
     )
     module = forms.ChoiceField(
-        label=_("Module"), required=False, choices=[("", _("Any module")), *Module.choices]
+        label=_("Module"), required=False, choices=[("", _("Any module")), *Module.choices], widget=FastSelect
     )
-    tz = forms.ChoiceField(label=_("Show times in"), required=False, choices=_zone_choices, widget=FastSelect)
+    tz = forms.ChoiceField(
+        label=_("Show times in"),
+        required=False,
+        choices=_zone_choices,
+        widget=FastSelect(fixed="viewer-zones"),
+    )
 
     def __init__(self, data=None, *args, **kwargs) -> None:
         if data is not None and data.get("state"):
