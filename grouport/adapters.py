@@ -1,5 +1,6 @@
 """How grouport bends django-allauth: one sign-in limit per account, links from SITE_URL."""
 
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -37,6 +38,22 @@ class AccountAdapter(DefaultAccountAdapter):
             "Too many failed sign-in attempts. Please wait a few minutes and try again."
         ),
     }
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """Not again right after signing in: staff and therapists are sent to enrol a second
+        factor the moment they sign in, and allauth asked for the password they had just typed
+        (it counts only an explicit re-entry as recent). A sign-in within the re-entry window
+        counts too; after it, sensitive changes ask again as before."""
+        from allauth.account import app_settings
+        from allauth.account.authentication import get_authentication_records
+
+        request = getattr(self, "request", None)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            records = get_authentication_records(request, user)
+            if records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT:
+                return False
+        return super().is_reauthentication_required(app=app, **kwargs)
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         return login_attempts_key(credentials.get("email", credentials.get("username", "")))

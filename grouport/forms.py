@@ -10,6 +10,7 @@ from grouport.models import User
 from grouport.states import (
     SPLIT_TIME_ZONE_STATES,
     STATE_CHOICES,
+    TIME_ZONE_CHOICES,
     default_time_zone,
     is_valid_time_zone,
     member_time_zone_choices,
@@ -34,7 +35,10 @@ class ProfileFieldsMixin(forms.Form):
         label=_("Your time zone"),
         required=False,
         choices=_zone_choices,
-        widget=FastSelect(fixed="member-zones"),
+        # The zones the sign-up may start at when the browser is in one (site.js): the US ones.
+        widget=FastSelect(
+            fixed="member-zones", attrs={"data-suggest": " ".join(zone for zone, _name in TIME_ZONE_CHOICES)}
+        ),
         help_text=_("Away from home, or abroad? Pick the zone you are in."),
     )
 

@@ -6,8 +6,8 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-# (language, the options' values) -> each option's HTML, unselected.
-_RENDERED: dict[tuple[str, tuple[str, ...]], tuple[list[str], dict[str, int]]] = {}
+# (language, the options) -> each option's HTML, unselected; and for fixed lists, by name.
+_RENDERED: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[list[str], dict[str, int]]] = {}
 _FIXED: dict[tuple[str, str], tuple[list[str], dict[str, int]]] = {}
 
 
@@ -42,20 +42,26 @@ class FastSelect(forms.Select):
 
     def _options(self) -> tuple[list[str], dict[str, int]]:
         language = get_language() or ""
-        if self.fixed and (cached := _FIXED.get((language, self.fixed))) is not None:
+        if self.fixed:
+            # Named by the form that owns the list: two lists of the same zones may label their
+            # blank option differently ("My own time", "The usual one for my state").
+            cached = _FIXED.get((language, self.fixed))
+            if cached is None:
+                cached = _FIXED[(language, self.fixed)] = self._render(list(self.choices))
             return cached
-        # The labels are translated lazily: they are turned into text only on a cache miss.
-        choices = list(self.choices)
-        key = (language, tuple(str(v) for v, _label in choices))
+        choices = [(str(v), str(label)) for v, label in self.choices]
+        key = (language, tuple(choices))
         cached = _RENDERED.get(key)
         if cached is None:
-            rendered = [
-                f'<option value="{conditional_escape(str(v))}">{conditional_escape(label)}</option>'
-                for v, label in choices
-            ]
-            cached = (rendered, {value: i for i, value in enumerate(key[1])})
-            if len(_RENDERED) < 64:
+            cached = self._render(choices)
+            if len(_RENDERED) < 256:
                 _RENDERED[key] = cached
-        if self.fixed:
-            _FIXED[(language, self.fixed)] = cached
         return cached
+
+    @staticmethod
+    def _render(choices: list) -> tuple[list[str], dict[str, int]]:
+        rendered = [
+            f'<option value="{conditional_escape(str(v))}">{conditional_escape(label)}</option>'
+            for v, label in choices
+        ]
+        return rendered, {str(v): i for i, (v, _label) in enumerate(choices)}

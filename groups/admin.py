@@ -106,9 +106,7 @@ class GroupAdmin(TherapistScopedAdmin):
         "title",
         "kind",
         "therapist",
-        "weekday",
-        "start_time",
-        "time_zone",
+        "weekly_slot",
         "capacity",
         "status",
     )
@@ -125,6 +123,12 @@ class GroupAdmin(TherapistScopedAdmin):
         ("Seats and price", {"fields": ("capacity", "price", "currency")}),
         ("Private", {"fields": ("video_url",)}),
     )  # fmt: skip
+
+    @admin.display(description="Weekly slot (the group's own time)", ordering="weekday")
+    def weekly_slot(self, obj: Group) -> str:
+        """A group meets at a wall-clock time in its own zone: said so, beside the viewer's zone
+        the page names at the top ("Tuesdays 7:00 PM Eastern")."""
+        return f"{obj.get_weekday_display()}s {obj.start_time:%-I:%M %p} {obj.time_zone_name}"
 
     def get_prepopulated_fields(self, request, obj=None):
         return (

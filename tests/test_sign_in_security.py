@@ -300,3 +300,28 @@ def test_an_expired_token_is_refused_and_the_hourly_job_deletes_the_rest():
     assert api.get("/api/me/").status_code == 200
     assert AuthToken.objects.count() == 2  # a request no longer sweeps other people's tokens
     assert tokens_expire() == 1 and AuthToken.objects.count() == 1
+
+
+def test_enrolling_right_after_signing_in_does_not_ask_for_the_password_again(client):
+    therapist = licensed_therapist("NY")
+    role_grant(therapist.user, THERAPIST)
+    verified(therapist.user)
+    signed_in = sign_in_with_password(client, therapist.user)
+    to_enrol = client.get(signed_in.url)
+    assert to_enrol.url.startswith("/accounts/2fa/totp/activate/")
+    assert client.get(to_enrol.url).status_code == 200  # the form, not "Confirm access"
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
+        later = client.get("/accounts/2fa/totp/activate/")
+    assert later.status_code == 302 and later.url.startswith("/accounts/reauthenticate/")
+
+
+def test_the_recovery_codes_page_says_where_to_go_next(client):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    from tests.factories import sign_in
+
+    staff = staff_account()
+    sign_in(client, staff)
+    RecoveryCodes.activate(staff)
+    page = client.get("/accounts/2fa/recovery-codes/").content.decode()
+    assert 'href="/admin/"' in page and "continue to the admin" in page

@@ -31,14 +31,15 @@
     if (!zone) return;
     // IANA names are cookie-safe as they are ("America/Los_Angeles", "Etc/GMT+5").
     if (!/^[A-Za-z0-9_+\-\/]+$/.test(zone)) return;
-    // 3. Signing up: the time zone starts at the browser's, when it is one offered (Florida's
-    // panhandle is on Central time, and the form asks Floridians to choose). Never on the
-    // profile, where an untouched "usual for my state" follows the member when they move.
+    // 3. Signing up: the time zone starts at the browser's when it is a US zone (Florida's
+    // panhandle is on Central time, and the form asks Floridians to choose). Not when the
+    // form came back with an error (the person is answering it now), never a zone abroad
+    // (that is theirs to pick), and never on the profile, where an untouched "usual for my
+    // state" follows the member when they move.
     var signupZone = document.querySelector('form[action$="/accounts/signup/"] select[name="time_zone"]');
-    if (signupZone && !signupZone.value) {
-      for (var i = 0; i < signupZone.options.length; i++) {
-        if (signupZone.options[i].value === zone) { signupZone.value = zone; break; }
-      }
+    var suggested = signupZone ? (signupZone.getAttribute("data-suggest") || "").split(" ") : [];
+    if (signupZone && !signupZone.value && !summary && suggested.indexOf(zone) >= 0) {
+      signupZone.value = zone;
     }
     var known = document.cookie.split("; ").some(function (c) { return c === "tz=" + zone; });
     if (!known) {
