@@ -95,6 +95,12 @@ def checkout_session_expire(session_id: str) -> None:
     stripe_client().v1.checkout.sessions.expire(session_id)
 
 
+def refunds_of(*, payment_intent_id: str) -> list[dict]:
+    """Every refund Stripe has of a payment, as plain dicts (newest first, as Stripe lists)."""
+    listed = stripe_client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+    return [item.to_dict() for item in listed.data]
+
+
 def refund_find(*, payment_intent_id: str, refund_id: int) -> stripe.Refund | None:
     """Return the refund Stripe made for our refund ``refund_id`` (by its metadata), if any."""
     listed = stripe_client().v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})

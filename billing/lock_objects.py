@@ -4,7 +4,7 @@
 from django.db.models import QuerySet
 
 from billing.models import Payment, Refund
-from grouport.locks import lock_row, lock_rows
+from grouport.locks import lock_all, lock_row, lock_rows
 
 
 def lock_payment(payment_id: int) -> Payment:
@@ -20,4 +20,9 @@ def lock_refund(refund_id: int) -> Refund:
 
 
 def lock_refunds(queryset: QuerySet[Refund]) -> QuerySet[Refund]:
-    return lock_rows(queryset.order_by("pk"), kind="refund")
+    return lock_rows(queryset, kind="refund")
+
+
+def lock_payment_refunds(payment_id: int) -> list[Refund]:
+    """Every refund of one payment, locked now in id order (Stripe lists them newest first)."""
+    return lock_all(Refund.objects.filter(payment_id=payment_id), kind="refund")

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.lock_objects import lock_payment, lock_payments, lock_refund
+from billing.lock_objects import lock_payment, lock_payment_refunds, lock_payments, lock_refund
 from billing.models import Payment, Refund
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
@@ -109,6 +109,21 @@ def payment_settle(
             )
     logger.info("payment %s settled for reservation %s (%s)", payment.pk, payment.reservation_id, outcome)
     return payment
+
+
+def payment_adopt_checkout(*, payment_id: int, reservation_id: int, session_id: str) -> Payment | None:
+    """Record the Checkout page of an attempt whose answer we never got (Stripe made it, and
+    its webhook names the attempt in its metadata); return the attempt, or None if it is not
+    that reservation's. Locks in the one order: the seat's rows, then the payment."""
+    with transaction.atomic():
+        if not Payment.objects.filter(pk=payment_id, reservation_id=reservation_id).exists():
+            return None
+        seat_lock(reservation_id=reservation_id)
+        payment = _lock_payment(payment_id)
+        if payment.checkout_session_id is None:
+            payment.checkout_session_id = session_id
+            payment.save(update_fields=["checkout_session_id", "updated_at"])
+    return Payment.objects.select_related("reservation").filter(checkout_session_id=session_id).first()
 
 
 def payment_mark(*, payment: Payment, status: str) -> Payment:
@@ -248,6 +263,9 @@ def refund_send(*, refund: Refund) -> Refund:
 # Stripe's refund statuses, and what each means for our record.
 REFUND_BACK = {"succeeded"}
 REFUND_NOT_BACK = {"failed", "canceled"}
+# A refund we gave up on ourselves (the request kept failing): it may still have gone
+# through, and Stripe's later word that it succeeded counts. One Stripe says failed is final.
+GIVEN_UP = "not sent: "
 
 
 def refund_provider_status(
@@ -268,7 +286,15 @@ def refund_provider_status(
         if stripe_refund_id and not refund.stripe_refund_id:
             refund.stripe_refund_id = stripe_refund_id
             fields.append("stripe_refund_id")
-        if status in REFUND_BACK and refund.status != Refund.Status.SUCCEEDED:
+        stripe_said_failed = refund.status == Refund.Status.FAILED and not refund.failure_reason.startswith(
+            GIVEN_UP
+        )
+        if status in REFUND_BACK and stripe_said_failed:
+            # Stripe's failure is final; a "succeeded" now is an older event arriving late.
+            logger.info("refund %s: a success reported after its failure ignored (out of order)", refund.pk)
+            if fields:
+                refund.save(update_fields=[*fields, "updated_at"])
+        elif status in REFUND_BACK and refund.status != Refund.Status.SUCCEEDED:
             transition(refund, to=Refund.Status.SUCCEEDED, fields=tuple(fields), data={"payment": payment.pk})
             _recount(payment)
             outbox_add(
@@ -298,7 +324,7 @@ def refund_mark_failed(*, refund_id: int, reason: str) -> None:
         refund = lock_refund(refund_id)
         if refund.status != Refund.Status.PENDING:
             return
-        refund.failure_reason = "not sent: " + reason[:80]
+        refund.failure_reason = GIVEN_UP + reason[:80]
         transition(
             refund,
             to=Refund.Status.FAILED,
@@ -315,26 +341,24 @@ def refund_record_from_stripe(*, payment: Payment, charge: dict) -> None:
 
     Each refund Stripe lists is matched to ours (by its id, or the refund id we put in its
     metadata) and takes the status Stripe gives it; a refund made outside grouport (e.g. in
-    Stripe's dashboard) is recorded with its status. Whatever remains of Stripe's total that
-    no listed refund explains is recorded as succeeded.
+    Stripe's dashboard) is recorded with its status. When Stripe's total says more went back
+    than the refunds listed explain (charges no longer list their refunds by default, and an
+    event may be older than what happened since), Stripe's own list of the payment's refunds
+    is asked: money is never inferred from a total that may be stale.
     """
-    from billing.gateway import from_cents
+    from billing import gateway
 
-    listed = (charge.get("refunds") or {}).get("data") or []
-    for item in listed:
-        refund_record_one(payment=payment, item=item)
     with transaction.atomic():
         payment = _lock_payment(payment.pk)
-        # Whatever the list says, Stripe's total is the truth: add what no row explains.
-        stripe_total = from_cents(int(charge.get("amount_refunded") or 0))
-        if stripe_total > payment.amount_refunded:
-            _record_outside_refund(
-                payment,
-                stripe_total - payment.amount_refunded,
-                key=f"charge-{charge.get('id')}-{charge.get('amount_refunded')}",
-                stripe_id=None,
-                status=Refund.Status.SUCCEEDED,
-            )
+        # Every refund of the payment at once, in id order (the lock order), before any one.
+        lock_payment_refunds(payment.pk)
+        for item in (charge.get("refunds") or {}).get("data") or []:
+            refund_record_one(payment=payment, item=item)
+        payment.refresh_from_db(fields=["amount_refunded"])
+        stripe_total = gateway.from_cents(int(charge.get("amount_refunded") or 0))
+        if stripe_total > payment.amount_refunded and payment.payment_intent_id:
+            for item in gateway.refunds_of(payment_intent_id=payment.payment_intent_id):
+                refund_record_one(payment=payment, item=item)
 
 
 def refund_record_one(*, payment: Payment, item: dict) -> None:
@@ -445,10 +469,13 @@ def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None =
         lock_group(reservation.group_id)
         reservation = lock_reservation(reservation.pk)
         reservation_check_payable(reservation=reservation, member=reservation.member, now=now)
-        open_attempts = list(
+        # Locked in id order (the lock order); the newest attempt first.
+        open_attempts = sorted(
             lock_payments(
                 reservation.payments.filter(provider=Payment.Provider.STRIPE, status=Payment.Status.PENDING)
-            ).order_by("-created_at", "-pk")
+            ),
+            key=lambda attempt: (attempt.created_at, attempt.pk),
+            reverse=True,
         )
         current = open_attempts[0] if open_attempts else None
         if current is not None and current.checkout_url:

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from billing.gateway import MalformedEvent
 from billing.models import Payment, StripeEvent, WebhookRejection
 from billing.services import (
+    payment_adopt_checkout,
     payment_flag_dispute,
     payment_mark,
     payment_release_hold,
@@ -120,11 +121,8 @@ def _checkout_payment(session: dict) -> Payment | None:
         # attempt's id in its metadata names it. Recorded now, so later events find it too.
         attempt, reservation_id = _our_id(metadata.get("payment_id")), _our_id(metadata.get("reservation_id"))
         if attempt is not None and reservation_id is not None:
-            Payment.objects.filter(
-                pk=attempt, reservation_id=reservation_id, checkout_session_id__isnull=True
-            ).update(checkout_session_id=session_id)
-            payment = (
-                Payment.objects.select_related("reservation").filter(checkout_session_id=session_id).first()
+            payment = payment_adopt_checkout(
+                payment_id=attempt, reservation_id=reservation_id, session_id=session_id
             )
     if payment is None:
         # Our record of the session may not be saved yet: fail, and Stripe retries later.

@@ -25,7 +25,7 @@ def lock_reservation(reservation_id: int) -> Reservation:
 
 
 def lock_reservations(queryset: QuerySet[Reservation]) -> QuerySet[Reservation]:
-    return lock_rows(queryset.order_by("pk"), kind="reservation")
+    return lock_rows(queryset, kind="reservation")
 
 
 def lock_waitlist_entry(entry_id: int) -> WaitlistEntry:
@@ -37,7 +37,7 @@ def lock_waitlist_entries(queryset: QuerySet[WaitlistEntry]) -> QuerySet[Waitlis
 
 
 def lock_attendance(queryset: QuerySet[Attendance]) -> QuerySet[Attendance]:
-    return lock_rows(queryset.order_by("pk"), kind="seat_record")
+    return lock_rows(queryset, kind="seat_record")
 
 
 def lock_attendance_flag(flag_id: int) -> AttendanceFlag:
@@ -47,7 +47,7 @@ def lock_attendance_flag(flag_id: int) -> AttendanceFlag:
 
 
 def lock_attendance_flags(queryset: QuerySet[AttendanceFlag]) -> QuerySet[AttendanceFlag]:
-    return lock_rows(queryset.order_by("pk"), kind="seat_record")
+    return lock_rows(queryset, kind="seat_record")
 
 
 def lock_residence_alert(alert_id: int) -> ResidenceAlert:

@@ -121,10 +121,26 @@ def _before(a: object, b: object) -> bool:
 def lock_rows(
     queryset: models.QuerySet[M], *, kind: str, of: Iterable[str] = ("self",)
 ) -> models.QuerySet[M]:
-    """``queryset`` locked ``FOR NO KEY UPDATE OF`` its own rows (the order checked)."""
+    """``queryset`` locked ``FOR NO KEY UPDATE OF`` its own rows, taken in id order (the lock
+    order: two transactions locking overlapping sets take them the same way round); sort
+    them in Python when another order is wanted."""
     assert connection.in_atomic_block, "rows are locked inside transaction.atomic()"
     lock_order_check(kind)
-    return queryset.select_for_update(no_key=True, of=tuple(of))
+    return queryset.order_by("pk").select_for_update(no_key=True, of=tuple(of))
+
+
+def lock_all(queryset: models.QuerySet[M], *, kind: str) -> list[M]:
+    """Lock every row of ``queryset`` now, in id order, and remember each: a service that
+    then locks one of them again (``lock_row``) waits for nothing and breaks no order."""
+    rows = list(lock_rows(queryset, kind=kind))
+    current = _transaction()
+    if current is not None and rows:
+        block, _run = current
+        held: _Held = block._grouport_locks
+        rank = RANK[kind]
+        held.rows.update((rank, row.pk) for row in rows)
+        held.last[rank] = max(held.last.get(rank, rows[-1].pk), rows[-1].pk)
+    return rows
 
 
 def lock_row(queryset: models.QuerySet[M], pk: object, *, kind: str) -> M:

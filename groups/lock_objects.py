@@ -33,4 +33,4 @@ def lock_session(session_id: int) -> GroupSession:
 
 
 def lock_sessions(queryset: QuerySet[GroupSession]) -> QuerySet[GroupSession]:
-    return lock_rows(queryset.order_by("pk"), kind="session")
+    return lock_rows(queryset, kind="session")

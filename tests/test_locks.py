@@ -23,7 +23,7 @@ from tests.factories import GroupFactory, licensed_therapist, member
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("grouport", "groups", "enrollment", "billing", "reports")
-HELPERS = {"lock_row", "lock_rows", "lock_order_check"}
+HELPERS = {"lock_row", "lock_rows", "lock_all", "lock_order_check"}
 
 
 def _sources():

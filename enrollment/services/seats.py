@@ -111,12 +111,14 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
     free = group.capacity - seats_taken_locked(group, now)
     if free <= 0:
         return offered
-    queue = list(
+    # Locked in id order (the lock order), offered in the order they joined the line.
+    queue = sorted(
         lock_waitlist_entries(
-            WaitlistEntry.objects.select_related("member")
-            .filter(group=group, status=WaitlistEntry.Status.WAITING)
-            .order_by("created_at", "pk")
-        )
+            WaitlistEntry.objects.select_related("member").filter(
+                group=group, status=WaitlistEntry.Status.WAITING
+            )
+        ),
+        key=lambda entry: (entry.created_at, entry.pk),
     )
     if not queue:
         return offered

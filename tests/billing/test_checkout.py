@@ -223,3 +223,21 @@ def test_giving_up_a_held_seat_closes_its_checkout_page(
     assert [r.path for r in stripe_fake.requests][
         -1
     ] == f"/v1/checkout/sessions/{payment.checkout_session_id}/expire"
+
+
+def test_a_page_whose_answer_was_lost_is_found_by_its_attempt_when_stripe_reports_it(stripe_fake, group):
+    from billing.webhooks import stripe_event_process
+
+    stripe_fake.lose_next = 2
+    reservation = reservation_hold(member=member(), group=group, attestations=ALL_TRUE)
+    with pytest.raises(PaymentUnavailable):
+        stripe_checkout_start(reservation=reservation)
+    attempt = Payment.objects.get(reservation=reservation)
+    assert attempt.checkout_session_id is None
+    [session] = stripe_fake.sessions.values()  # Stripe made it all the same
+    paid = stripe_fake.pay(session["id"])
+    stripe_event_process(event=stripe_fake.event("checkout.session.completed", paid))
+    attempt.refresh_from_db()
+    reservation.refresh_from_db()
+    assert attempt.checkout_session_id == session["id"] and attempt.status == Payment.Status.PAID
+    assert reservation.status == Reservation.Status.CONFIRMED

@@ -301,3 +301,71 @@ def test_a_card_refund_reported_done_then_failed_stops_counting(
     assert refund.status == Refund.Status.FAILED and paid.amount_refunded == Decimal("0.00")
     assert _refunded_in_report() == Decimal("0.00")
     assert len(_emails_to("care@clinic.test")) == 1
+
+
+def test_a_refund_stripe_said_failed_stays_failed_when_an_older_event_arrives_late(
+    stripe_fake, paid, django_capture_on_commit_callbacks
+):
+    stripe_fake.refund_status = "pending"
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = refund_issue(payment=paid, amount=Decimal("100.00"), key="late-ok", reason="staff")
+    refund.refresh_from_db()
+    created = dict(stripe_fake.refunds[refund.stripe_refund_id], status="succeeded")  # a snapshot
+    stripe_fake.refund_update(refund.stripe_refund_id, "failed", "expired_or_canceled_card")
+    stripe_event_process(
+        event=stripe_fake.event("refund.failed", stripe_fake.refunds[refund.stripe_refund_id])
+    )
+    for late in (
+        stripe_fake.event("refund.updated", created),
+        stripe_fake.event(
+            "charge.refunded",
+            {"id": "ch_2", "payment_intent": paid.payment_intent_id, "amount_refunded": 10000,
+             "refunds": {"data": [created]}},
+        ),
+    ):  # fmt: skip
+        stripe_event_process(event=late)
+    refund.refresh_from_db()
+    paid.refresh_from_db()
+    assert refund.status == Refund.Status.FAILED and paid.amount_refunded == Decimal("0.00")
+    assert _refunded_in_report() == Decimal("0.00")
+
+
+def test_a_stale_total_without_a_list_is_checked_against_stripes_own_list(stripe_fake, paid):
+    """Charges no longer list their refunds: a late total of 100.00 after the refund failed
+    must not be taken for money that went back."""
+    refund = refund_issue(payment=paid, amount=Decimal("100.00"), key="stale", reason="staff")
+    refund_send(refund=refund)
+    refund.refresh_from_db()
+    stripe_fake.refund_update(refund.stripe_refund_id, "failed", "lost_or_stolen_card")
+    stripe_event_process(
+        event=stripe_fake.event("refund.failed", stripe_fake.refunds[refund.stripe_refund_id])
+    )
+    late = {"id": "ch_3", "payment_intent": paid.payment_intent_id, "amount_refunded": 10000}
+    stripe_event_process(event=stripe_fake.event("charge.refunded", late))
+    assert [(r.status, r.amount) for r in Refund.objects.filter(payment=paid)] == [
+        (Refund.Status.FAILED, Decimal("100.00"))
+    ]
+    # A refund made in Stripe's dashboard, reported the same way, is found in Stripe's list.
+    dashboard = stripe_fake.create_refund({"amount": "2500", "payment_intent": paid.payment_intent_id})
+    stripe_event_process(
+        event=stripe_fake.event("charge.refunded", {**late, "id": "ch_4", "amount_refunded": 2500})
+    )
+    outside = Refund.objects.get(stripe_refund_id=dashboard["id"])
+    assert outside.status == Refund.Status.SUCCEEDED and outside.amount == Decimal("25.00")
+
+
+def test_a_charge_listing_two_of_our_refunds_newest_first_is_handled(stripe_fake, paid):
+    first = refund_issue(payment=paid, amount=Decimal("10.00"), key="two-1", reason="staff")
+    second = refund_issue(payment=paid, amount=Decimal("20.00"), key="two-2", reason="staff")
+    for refund in (first, second):
+        refund_send(refund=refund)
+    ids = [Refund.objects.get(pk=r.pk).stripe_refund_id for r in (second, first)]  # Stripe: newest first
+    charge = {
+        "id": "ch_5",
+        "payment_intent": paid.payment_intent_id,
+        "amount_refunded": 3000,
+        "refunds": {"data": [stripe_fake.refunds[i] for i in ids]},
+    }
+    stripe_event_process(event=stripe_fake.event("charge.refunded", charge))  # no lock-order error
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("30.00")
