@@ -20,8 +20,8 @@ def on_residence_changed(sender, *, member, old_state, new_state, actor, **kwarg
 @receiver(post_save, sender=GroupAgreement, dispatch_uid="enrollment.agreement_saved")
 @receiver(post_delete, sender=GroupAgreement, dispatch_uid="enrollment.agreement_deleted")
 def on_agreement_changed(sender, **kwargs) -> None:
-    # Now, and again once the change commits (a reader in between cached the old one).
-    agreement_forget()
+    # Once the change commits: a reader before that reads (and may cache) the old version
+    # under the old generation; every reader after it starts the new one.
     transaction.on_commit(agreement_forget)
 
 

@@ -1,6 +1,7 @@
 """Reads about seats, reservations and waitlists."""
 
 import datetime as dt
+import time
 
 from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, When
@@ -147,20 +148,28 @@ def member_open_alerts(*, member: User) -> set[int]:
     )
 
 
-AGREEMENT_CACHE_KEY = "enrollment:agreement-current:v1"
+AGREEMENT_GENERATION_KEY = "enrollment:agreement-generation"
+AGREEMENT_CACHE_SECONDS = 10 * 60
+
+
+def _agreement_cache_key() -> str:
+    return f"enrollment:agreement-current:{cache.get(AGREEMENT_GENERATION_KEY, 0)}"
 
 
 def agreement_current() -> GroupAgreement:
     """The version of the group agreement members accept today (the latest published).
 
-    Every reservation asks, and a new version is rare: it is kept in the shared cache until
-    a version is saved (``enrollment/receivers.py`` forgets it) or until the next version's
-    publication time comes. The first version ships with the code (a migration publishes
-    it); on a database emptied since, it is published again rather than leaving members
-    nothing to read.
+    Every reservation asks, and a new version is rare: it is kept in the shared cache under a
+    generation that every saved version moves on once it commits (``agreement_forget``), so a
+    reader that raced the save can only have cached the old one under the old generation,
+    which nobody asks for again; and never past the next version's publication time, nor for
+    more than ten minutes (a Redis outage keeps each process's own copy). The first version
+    ships with the code (a migration publishes it); on a database emptied since, it is
+    published again rather than leaving members nothing to read.
     """
     now = timezone.now()
-    cached = cache.get(AGREEMENT_CACHE_KEY)
+    key = _agreement_cache_key()
+    cached = cache.get(key)
     if cached is not None:
         agreement, valid_until = cached
         if valid_until is None or now < valid_until:
@@ -177,10 +186,14 @@ def agreement_current() -> GroupAgreement:
         .values_list("published_at", flat=True)
         .first()
     )
-    cache.set(AGREEMENT_CACHE_KEY, (agreement, upcoming), timeout=60 * 60)
+    cache.set(key, (agreement, upcoming), timeout=AGREEMENT_CACHE_SECONDS)
     return agreement
 
 
 def agreement_forget() -> None:
-    """A version was saved: the next ask reads the database."""
-    cache.delete(AGREEMENT_CACHE_KEY)
+    """A version was saved (or the database migrated or emptied): the next ask reads the
+    database, under a new generation."""
+    try:
+        cache.incr(AGREEMENT_GENERATION_KEY)
+    except ValueError:  # no generation yet (or it was evicted): start one nobody has used
+        cache.set(AGREEMENT_GENERATION_KEY, time.time_ns(), timeout=None)

@@ -8,8 +8,11 @@ people who may be in distress, nor for a clinic's records.
 So on a connection error this cache answers from a memory cache of its own process for a
 while (``RETRY_AFTER`` seconds, then it tries Redis again), and logs that it did. Limits
 still hold, per process: with W web processes an account allows at most W times its usual
-guesses during an outage, which the logs show. Nothing else in grouport keeps state in the
-cache (sessions are in the database), so nothing is lost when Redis comes back.
+guesses during an outage, which the logs show. The only other thing kept in the cache is a
+copy of the current group agreement (``enrollment.selectors.agreement_current``): keyed by
+a generation that every saved version moves on, and kept ten minutes at most, so an outage
+can make it at most ten minutes stale. Sessions are in the database: nothing is lost when
+Redis comes back.
 """
 
 import logging
