@@ -40,18 +40,31 @@ class AccountAdapter(DefaultAccountAdapter):
     }
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
-        """Not again right after signing in: staff and therapists are sent to enrol a second
-        factor the moment they sign in, and allauth asked for the password they had just typed
-        (it counts only an explicit re-entry as recent). A sign-in within the re-entry window
-        counts too; after it, sensitive changes ask again as before."""
+        """Not again while enrolling a second factor right after signing in.
+
+        Staff and therapists are sent to enrol one the moment they sign in, and allauth asked
+        for the password they had just typed (it counts only an explicit re-entry as recent).
+        Skipped only for that: a second factor being set up (none yet, or the one this session
+        just enrolled, whose recovery codes come next) within the re-entry window of the
+        sign-in. Anything else sensitive (removing a second factor later, new codes, another
+        email) asks as before.
+        """
         from allauth.account import app_settings
         from allauth.account.authentication import get_authentication_records
+        from allauth.mfa.utils import is_mfa_enabled
+
+        from grouport.roles import ENROLLED_SESSION_KEY
 
         request = getattr(self, "request", None)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if app == "allauth.mfa" and user is not None and user.is_authenticated:
+            enrolling = not is_mfa_enabled(user) or request.session.get(ENROLLED_SESSION_KEY) == user.pk
             records = get_authentication_records(request, user)
-            if records and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT:
+            if (
+                enrolling
+                and records
+                and time.time() - records[-1]["at"] < app_settings.REAUTHENTICATION_TIMEOUT
+            ):
                 return False
         return super().is_reauthentication_required(app=app, **kwargs)
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from grouport.models import User
-from grouport.roles import STAFF, THERAPIST, role_grant
-from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, totp_code
+from grouport.roles import ENROLLED_SESSION_KEY, STAFF, THERAPIST, role_grant
+from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, sign_in, totp_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -318,10 +318,20 @@ def test_enrolling_right_after_signing_in_does_not_ask_for_the_password_again(cl
 def test_the_recovery_codes_page_says_where_to_go_next(client):
     from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 
-    from tests.factories import sign_in
-
     staff = staff_account()
     sign_in(client, staff)
     RecoveryCodes.activate(staff)
+    session = client.session
+    session[ENROLLED_SESSION_KEY] = staff.pk  # as enrolling leaves it, on its way to the codes
+    session.save()
     page = client.get("/accounts/2fa/recovery-codes/").content.decode()
     assert 'href="/admin/"' in page and "continue to the admin" in page
+
+
+def test_removing_a_second_factor_soon_after_signing_in_still_asks_for_the_password(client):
+    from tests.factories import sign_in
+
+    staff = staff_account()
+    sign_in(client, staff)  # signed in a moment ago, with the second factor
+    page = client.get("/accounts/2fa/totp/deactivate/")
+    assert page.status_code == 302 and page.url.startswith("/accounts/reauthenticate/")
