@@ -78,7 +78,7 @@ class ReservationSerializer(serializers.ModelSerializer):
 
 class WaitlistEntrySerializer(serializers.ModelSerializer):
     position = serializers.SerializerMethodField()
-    offer = ReservationSerializer(read_only=True)
+    offer = ReservationSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = WaitlistEntry
@@ -148,7 +148,13 @@ class ReservationCancelApi(APIView):
 
     access = Access.MEMBER
 
-    @extend_schema(request=None, responses=ReservationSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: ReservationSerializer,
+            409: OpenApiResponse(description="invalid_transition: the reservation has already ended"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         reservation = get_object_or_404(member_reservations(member=request.user), pk=pk)
         reservation_cancel(reservation=reservation, actor=request.user)
@@ -161,7 +167,15 @@ class GroupWaitlistApi(APIView):
 
     access = Access.MEMBER
 
-    @extend_schema(request=None, responses={201: WaitlistEntrySerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            201: WaitlistEntrySerializer,
+            400: OpenApiResponse(description="group_closed, profile_incomplete"),
+            403: OpenApiResponse(description="not_eligible (with reasons, alternatives), email_unverified"),
+            409: OpenApiResponse(description="already_reserved, already_waitlisted, seats_available"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         entry = waitlist_join(member=request.user, group=_reservable_group(pk))
         return Response(WaitlistEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
@@ -193,7 +207,18 @@ class WaitlistOfferAcceptApi(APIView):
 
     access = Access.MEMBER
 
-    @extend_schema(request=AttestationSerializer, responses=ReservationSerializer)
+    @extend_schema(
+        request=AttestationSerializer,
+        responses={
+            200: ReservationSerializer,
+            400: OpenApiResponse(description="attestation_required, group_closed, profile_incomplete"),
+            403: OpenApiResponse(
+                description="not_eligible (the offer passes on; the member keeps their place), "
+                "email_unverified"
+            ),
+            409: OpenApiResponse(description="invalid_transition (no open offer), hold_expired"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
         serializer = AttestationSerializer(data=request.data)
@@ -209,7 +234,13 @@ class WaitlistOfferDeclineApi(APIView):
 
     access = Access.MEMBER
 
-    @extend_schema(request=None, responses=WaitlistEntrySerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: WaitlistEntrySerializer,
+            409: OpenApiResponse(description="invalid_transition: there is no open offer to decline"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
         entry = waitlist_offer_decline(entry=entry, actor=request.user)

@@ -62,7 +62,9 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
-            wanted = ["400", "403", "405", "406"]
+            # 400: the parser or the middleware (unprintable characters); 403: a second factor
+            # missing, a CSRF check, a rule; 406: an Accept header that is not JSON.
+            wanted = ["400", "403", "406"]
             security = operation.get("security") or []
             if {} not in security:
                 wanted.append("401")
@@ -71,7 +73,7 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
                 wanted.append("404")
             if method in METHODS_WITH_BODY:
                 wanted.append("415")
-            wanted.append("429")
+            # 429 only where a view throttles: it documents it itself (TokenApi).
             for status in wanted:
                 if not _documented(responses.get(status)):
                     responses[status] = _error(WHY[status], responses.get(status))
