@@ -6,7 +6,8 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from grouport.log_privacy import SECRET_ARGUMENT, redact_path
+from grouport import log_privacy
+from grouport.log_privacy import SECRET_ARGUMENT, SECRET_PREFIXES, redact_path
 
 pytestmark = pytest.mark.sqlite
 
@@ -80,3 +81,25 @@ def test_every_path_argument_of_every_route_is_redacted_or_known_not_to_be_secre
 )
 def test_secret_parts_of_paths_are_redacted_and_the_rest_kept(path, logged):
     assert redact_path(path) == logged
+
+
+def test_without_a_url_conf_every_secret_route_is_still_redacted_by_its_prefix(monkeypatch):
+    """gunicorn's master logs before any URL conf is loaded: the static prefixes stand in."""
+    secret_routes = [
+        (regex, name)
+        for regex in _routes()
+        for name in re.compile(regex).groupindex
+        if name not in NOT_SECRET and SECRET_ARGUMENT.search(name)
+    ]
+    assert secret_routes
+
+    def unavailable():
+        raise RuntimeError("no URL conf yet")
+
+    monkeypatch.setattr(log_privacy, "secret_path_patterns", unavailable)
+    for regex, name in secret_routes:
+        path = _sample_path(regex, name)
+        logged = redact_path(path + "?email=someone@example.test")
+        assert SAMPLE not in logged and "someone" not in logged, (regex, logged)
+        assert any(logged.startswith(prefix) for prefix in SECRET_PREFIXES)
+    assert redact_path("/groups/tuesday-evening/?q=1") == "/groups/tuesday-evening/"
