@@ -33,7 +33,7 @@ USER app
 
 EXPOSE 8000
 
-# grouport/gunicorn.conf.py: bind 0.0.0.0:8000, WEB_CONCURRENCY workers (3 unless the
+# config/gunicorn.conf.py: bind 0.0.0.0:8000, WEB_CONCURRENCY workers (3 unless the
 # environment says otherwise), a 30 s timeout, and an access log without client addresses,
 # query strings or secret path segments. Migrations are compose's one-shot `migrate` service.
-CMD ["gunicorn", "-c", "grouport/gunicorn.conf.py", "grouport.wsgi:application"]
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"]

@@ -36,7 +36,7 @@ run: seed
 # REDIS_URL tasks run eagerly in the web process and no worker is needed.
 worker: install
 	@test -n "$$REDIS_URL" || (echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run a worker." && exit 2)
-	$(BIN)/celery -A grouport worker --beat --loglevel=INFO
+	$(BIN)/celery -A config worker --beat --loglevel=INFO
 
 lint: install
 	$(BIN)/ruff check .

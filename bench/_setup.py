@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def configure(**environment: str) -> Path:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grouport.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DEBUG"] = "false"
     os.environ["SERVICE_STATES"] = "FL,NY,NJ"
     os.environ.update(environment)

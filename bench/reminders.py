@@ -99,10 +99,10 @@ from bench._common import (  # noqa: E402
     percentile,
     require_postgres,
 )
+from config.celery import app as celery_app  # noqa: E402
 from enrollment.models import Reminder, Reservation  # noqa: E402
 from enrollment.services.reminders import reminders_claim_due  # noqa: E402
 from enrollment.tasks import send_due_reminders, send_reminder  # noqa: E402
-from grouport.celery import app as celery_app  # noqa: E402
 from grouport.models import User  # noqa: E402
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession, Module, Therapist  # noqa: E402
 from groups.schedule import weekly_sessions  # noqa: E402
@@ -411,7 +411,7 @@ def send_with_worker(expected: int, bench_name: str, load: Load, timeout: float)
             "EMAIL_URL": f"filemail:///{mailbox}",
             "LOG_LEVEL": "WARNING",
         }
-        command = [sys.executable, "-m", "celery", "-A", "grouport", "--quiet", "worker", "--pool=solo"]
+        command = [sys.executable, "-m", "celery", "-A", "config", "--quiet", "worker", "--pool=solo"]
         command += ["--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel=WARNING"]
         command += ["-Q", queue, "-n", nodename]
         sessions_before = sessions_ended()

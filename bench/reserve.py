@@ -246,14 +246,14 @@ class Server:
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_ENV")}
         env.update(
             DATABASE_URL=db_url,
-            DJANGO_SETTINGS_MODULE="grouport.settings",
+            DJANGO_SETTINGS_MODULE="config.settings",
             DEBUG="false",
             ALLOWED_HOSTS="127.0.0.1",
             LOG_LEVEL="WARNING",
             EMAIL_URL="dummymail://",
             SERVICE_STATES="FL,NY,NJ",
         )
-        command = [sys.executable, "-m", "gunicorn", "grouport.wsgi:application"]
+        command = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
         command += ["--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--timeout", "60"]
         if threads > 1:
             command += ["--worker-class", "gthread", "--threads", str(threads)]

@@ -4,6 +4,9 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+    role_permissions = {
+        "staff": {"payment": ("view", "change"), "refund": ("view",), "webhookrejection": ("view",)},
+    }
 
     def ready(self) -> None:
         # Billing fills in enrollment's payment port and hears enrollment's events.

@@ -5,6 +5,22 @@ from django.db.models.signals import post_migrate
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
     verbose_name = "Enrollment"
+    role_permissions = {
+        "therapist": {
+            "attendance": ("view", "add", "change"),
+            "residencealert": ("view", "change"),
+            "safetyalert": ("view", "change"),
+        },
+        "staff": {
+            "reservation": ("view", "change"),
+            "waitlistentry": ("view",),
+            "attendance": ("view", "add", "change"),
+            "reminder": ("view",),
+            "residencealert": ("view", "change"),
+            "safetyalert": ("view", "change"),
+            "groupagreement": ("view", "add"),
+        },
+    }
 
     def ready(self) -> None:
         # Fill in the port groups' catalog asks for, and hear what the layers below announce.

@@ -4,6 +4,10 @@ from django.apps import AppConfig
 class GrouportConfig(AppConfig):
     name = "grouport"
     verbose_name = "People and audit"
+    # What the roles may do with this app's models (grouport.roles gathers every app's).
+    role_permissions = {
+        "staff": {"user": ("view", "change"), "auditentry": ("view",), "outboxmessage": ("view", "change")},
+    }
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

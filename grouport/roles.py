@@ -4,10 +4,12 @@
 - therapist: a staff user linked to a Therapist; sees and changes only their own groups,
   sessions, rosters and attendance (the admin scopes every queryset, see groups/admin_scoping.py).
 - staff: operations; every group, refunds, moving members, reports and the audit trail.
-Superusers remain superusers. ``setup_roles`` (run after every migrate) keeps the groups'
-permissions as written here.
+Superusers remain superusers. Each app says what the roles may do with its own models
+(``role_permissions`` on its ``AppConfig``); ``setup_roles`` (run after every migrate) keeps
+the groups' permissions exactly that.
 """
 
+from django.apps import apps
 from django.contrib.auth.models import Group as Role
 from django.contrib.auth.models import Permission
 
@@ -15,41 +17,24 @@ from grouport.models import User
 
 MEMBER, THERAPIST, STAFF = "member", "therapist", "staff"
 
-ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    MEMBER: {},
-    THERAPIST: {
-        "groups.group": ("view", "change"),
-        "groups.groupsession": ("view", "change"),
-        "enrollment.attendance": ("view", "add", "change"),
-        "enrollment.residencealert": ("view", "change"),
-        "enrollment.safetyalert": ("view", "change"),
-    },
-    STAFF: {
-        "grouport.user": ("view", "change"),
-        "grouport.auditentry": ("view",),
-        "grouport.outboxmessage": ("view", "change"),
-        "groups.therapist": ("view", "add", "change"),
-        "groups.license": ("view", "add", "change", "delete"),
-        "groups.group": ("view", "add", "change"),
-        "groups.groupsession": ("view", "change"),
-        "enrollment.reservation": ("view", "change"),
-        "enrollment.waitlistentry": ("view",),
-        "enrollment.attendance": ("view", "add", "change"),
-        "enrollment.reminder": ("view",),
-        "enrollment.residencealert": ("view", "change"),
-        "enrollment.safetyalert": ("view", "change"),
-        "enrollment.groupagreement": ("view", "add"),
-        "billing.payment": ("view", "change"),
-        "billing.refund": ("view",),
-        "billing.webhookrejection": ("view",),
-    },
-}
+ROLES = (MEMBER, THERAPIST, STAFF)
+
+
+def role_permissions() -> dict[str, dict[str, tuple[str, ...]]]:
+    """What each role may do, as each app declares it for its own models
+    (``AppConfig.role_permissions``: role -> model name -> actions), keyed "app.model"."""
+    found: dict[str, dict[str, tuple[str, ...]]] = {role: {} for role in ROLES}
+    for config in apps.get_app_configs():
+        for role, models in getattr(config, "role_permissions", {}).items():
+            for model, actions in models.items():
+                found[role][f"{config.label}.{model}"] = tuple(actions)
+    return found
 
 
 def roles_setup() -> dict[str, int]:
     """Create the role groups and give each exactly its permissions (idempotent)."""
     counts = {}
-    for role, models in ROLE_PERMISSIONS.items():
+    for role, models in role_permissions().items():
         group, _ = Role.objects.get_or_create(name=role)
         wanted = []
         for label, actions in models.items():

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from grouport.celery import app as celery_app
+from config.celery import app as celery_app
 from tests import fake_stripe
 
 

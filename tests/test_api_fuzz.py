@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, settings
 from knox.models import AuthToken
 from schemathesis import checks
 
+from config.wsgi import application
 from grouport.roles import STAFF, THERAPIST, role_grant
-from grouport.wsgi import application
 from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, second_factor
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
+from tests.project import APPS, PACKAGES, ROOT
+
 pytestmark = pytest.mark.sqlite
 
-ROOT = Path(__file__).resolve().parent.parent
-APPS = ("grouport", "groups", "enrollment", "billing", "reports")
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 
 
@@ -26,7 +26,7 @@ def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
 def test_the_layers_contract_is_kept():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Layers: grouport <- groups <- enrollment <- billing <- reports KEPT" in result.stdout
+    assert "Layers:" in result.stdout and "BROKEN" not in result.stdout
 
 
 # Each of these "up" imports existed before the layers were enforced; each must break the build
@@ -38,12 +38,17 @@ UP_IMPORTS = [
     ("enrollment/services/attendance.py", "from billing.models import Payment"),
     ("enrollment/views.py", "from billing.services import payment_paid_amount"),
     ("billing/services.py", "from reports.reports import report_revenue"),
+    # The wiring is above every app: settings, URL confs and the Celery app are not for apps.
+    ("grouport/management/commands/run_jobs.py", "from config.celery import app"),
+    ("groups/views.py", "from config.urls import urlpatterns"),
+    # Roles gather each app's permissions from its AppConfig, never by importing the app.
+    ("grouport/roles.py", "from enrollment.apps import EnrollmentConfig"),
 ]
 
 
 @pytest.mark.parametrize(("module", "statement"), UP_IMPORTS, ids=[m for m, _ in UP_IMPORTS])
 def test_an_up_import_inside_a_function_breaks_the_contract(tmp_path, module, statement):
-    for app in APPS:
+    for app in PACKAGES:
         shutil.copytree(
             ROOT / app, tmp_path / app, ignore=shutil.ignore_patterns("__pycache__", "migrations")
         )

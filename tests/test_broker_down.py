@@ -18,8 +18,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Payment, Refund
+from config.celery import app
 from enrollment.models import Reservation
-from grouport.celery import app
 from grouport.models import OutboxMessage
 from grouport.outbox import outbox_sweep
 from tests.enrollment.conftest import ATTEST_JSON

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from grouport.celery import app
+from config.celery import app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,13 +110,13 @@ def test_a_real_worker_on_redis_delivers_a_due_reminder_within_seconds(tmp_path)
     mailbox = tmp_path / "mail"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "grouport.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url_for_this_test(),
         "EMAIL_URL": f"filemail:///{mailbox}",
         "LOG_LEVEL": "WARNING",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "grouport", "worker", "--pool=solo", "--without-mingle",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--without-mingle",
          "--without-gossip", "--without-heartbeat", "--loglevel=WARNING", "-n", f"test-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -191,7 +191,7 @@ def test_tasks_queued_by_name_are_registered_in_a_fresh_web_process():
     result = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "grouport.settings"},
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True,
         text=True,
         timeout=60,

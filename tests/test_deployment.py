@@ -18,7 +18,7 @@ import environ
 import pytest
 import yaml
 
-from grouport.settings import ENV_VARS
+from config.settings import ENV_VARS
 
 pytestmark = pytest.mark.sqlite
 
@@ -130,7 +130,7 @@ PRODUCTION_ENV = {
 
 def run_settings(env: dict[str, str], *names: str) -> subprocess.CompletedProcess:
     clean = {key: value for key, value in os.environ.items() if key not in ENV_VARS}
-    clean.update(env, DJANGO_SETTINGS_MODULE="grouport.settings")
+    clean.update(env, DJANGO_SETTINGS_MODULE="config.settings")
     return subprocess.run(
         [sys.executable, "-c", SETTINGS_PROBE, *names],
         cwd=ROOT,
@@ -182,14 +182,14 @@ def test_migrations_run_once_before_anything_serves(services):
 
 def test_web_serves_with_gunicorn_and_its_production_config(services):
     command = command_of(services["web"])
-    assert command.startswith("gunicorn -c grouport/gunicorn.conf.py grouport.wsgi:application")
+    assert command.startswith("gunicorn -c config/gunicorn.conf.py config.wsgi:application")
     assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "-m", "grouport.healthcheck"]
     assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
 
 
 def test_gunicorn_config_binds_times_out_and_keeps_a_private_access_log():
     config = {}
-    exec((ROOT / "grouport/gunicorn.conf.py").read_text(), config)  # noqa: S102 - our own file
+    exec((ROOT / "config/gunicorn.conf.py").read_text(), config)  # noqa: S102 - our own file
     assert config["bind"] == "0.0.0.0:8000"
     assert 0 < config["timeout"] <= 60
     assert config["logger_class"] == "grouport.gunicorn_logging.PrivateAccessLogger"
@@ -221,11 +221,11 @@ def test_tests_and_benchmarks_are_not_shipped_in_the_image():
     assert {"tests", "bench", ".env", ".git"} <= ignored
 
 
-def test_worker_and_beat_run_the_grouport_celery_app(services):
+def test_worker_and_beat_run_the_config_celery_app(services):
     worker = shlex.split(command_of(services["worker"]))
     beat = shlex.split(command_of(services["beat"]))
-    assert worker[:4] == ["celery", "-A", "grouport", "worker"]
-    assert beat[:4] == ["celery", "-A", "grouport", "beat"]
+    assert worker[:4] == ["celery", "-A", "config", "worker"]
+    assert beat[:4] == ["celery", "-A", "config", "beat"]
     # Beat runs once, in its own service: a worker with embedded beat would double it.
     assert "-B" not in worker
     assert "--beat" not in worker
@@ -316,8 +316,8 @@ def test_compose_environment_loads_production_settings(services):
 def test_dockerfile_cmd_serves_grouport_with_gunicorn():
     cmd = dockerfile_cmd()
     assert "gunicorn" in cmd
-    assert "grouport.wsgi:application" in cmd
-    assert "-c grouport/gunicorn.conf.py" in cmd  # binds 0.0.0.0:8000 (tested above)
+    assert "config.wsgi:application" in cmd
+    assert "-c config/gunicorn.conf.py" in cmd  # binds 0.0.0.0:8000 (tested above)
     assert ("EXPOSE", "8000") in dockerfile_instructions()
 
 
@@ -432,7 +432,7 @@ def test_build_only_is_honoured_by_collectstatic_alone(tmp_path):
         "SITE_URL": "https://build.invalid",
     }
     clean = {key: value for key, value in os.environ.items() if key not in ENV_VARS}
-    clean.update(env, DJANGO_SETTINGS_MODULE="grouport.settings")
+    clean.update(env, DJANGO_SETTINGS_MODULE="config.settings")
     check = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -456,7 +456,7 @@ def test_build_only_is_honoured_by_collectstatic_alone(tmp_path):
 def test_the_deploy_checks_pass_with_production_settings():
     """``manage.py check --deploy --fail-level WARNING``, as CI runs it."""
     clean = {key: value for key, value in os.environ.items() if key not in ENV_VARS}
-    clean.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="grouport.settings")
+    clean.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="config.settings")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

@@ -19,11 +19,11 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from billing.models import Payment, WebhookRejection
+from config.settings.safety import is_production, production_problems
 from enrollment.models import Reservation
 from grouport.log_privacy import RedactRequestPaths, redact_path, scrub_message
 from grouport.models import AuditEntry, User
 from grouport.roles import STAFF, role_grant
-from grouport.settings.safety import is_production, production_problems
 from tests.factories import (
     GroupFactory,
     UserFactory,

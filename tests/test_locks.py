@@ -5,7 +5,6 @@ PostgreSQL, with real threads, never deadlock."""
 import ast
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -20,9 +19,9 @@ from grouport.locks import LOCK_ORDER, LockOrderViolation, lock_order_check
 from grouport.models import User
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member
+from tests.project import PACKAGES as APPS
+from tests.project import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-APPS = ("grouport", "groups", "enrollment", "billing", "reports")
 HELPERS = {"lock_row", "lock_rows", "lock_all", "lock_order_check"}
 
 

@@ -40,7 +40,7 @@ import pytest
 import redis
 from psycopg2 import sql
 
-from grouport.settings import ENV_VARS
+from config.settings import ENV_VARS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.production]
 
@@ -380,8 +380,8 @@ def test_the_production_install_migrates_serves_the_catalog_and_runs_a_task(tmp_
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
-            "DJANGO_SETTINGS_MODULE": "grouport.settings",
-            # What production refuses to start without (grouport/settings), and no BUILD_ONLY.
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            # What production refuses to start without (config/settings), and no BUILD_ONLY.
             "DJANGO_ENV": "production",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": HOST,
@@ -403,7 +403,7 @@ def test_the_production_install_migrates_serves_the_catalog_and_runs_a_task(tmp_
             # The worker boots while the static files are collected and the rows are made.
             worker, worker_log = processes.start(
                 "celery-worker",
-                [bin_dir / "celery", "-A", "grouport", "worker", "--pool=solo", "--without-mingle",
+                [bin_dir / "celery", "-A", "config", "worker", "--pool=solo", "--without-mingle",
                  "--without-gossip", "--without-heartbeat", "--loglevel=INFO",
                  "-n", f"production-check-{token}@%h", "-Q", queue],
             )  # fmt: skip
@@ -417,7 +417,7 @@ def test_the_production_install_migrates_serves_the_catalog_and_runs_a_task(tmp_
                 "gunicorn",
                 # Port 0: the kernel picks a free one and gunicorn logs it. No control socket:
                 # its default path in $HOME would be shared with any other gunicorn here.
-                [bin_dir / "gunicorn", "grouport.wsgi:application", "--bind", "127.0.0.1:0", "--workers", "1",
+                [bin_dir / "gunicorn", "config.wsgi:application", "--bind", "127.0.0.1:0", "--workers", "1",
                  "--access-logfile", "-", "--no-control-socket"],
             )  # fmt: skip
 

@@ -101,7 +101,7 @@ def _servers(tmp_path_factory, django_db_setup, django_db_blocker):
         database_url = database_url_for_this_test()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTHON"))},
-        "DJANGO_SETTINGS_MODULE": "grouport.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "DEBUG": "False",
@@ -114,8 +114,8 @@ def _servers(tmp_path_factory, django_db_setup, django_db_blocker):
         log = (tmp_path / f"gunicorn-{port}.log").open("w+")
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "grouport/gunicorn.conf.py", "--workers", "1",
-                 "--bind", f"127.0.0.1:{port}", "grouport.wsgi:application"],
+                [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "--workers", "1",
+                 "--bind", f"127.0.0.1:{port}", "config.wsgi:application"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         )  # fmt: skip

@@ -163,7 +163,7 @@ def test_the_stripe_client_gives_up_well_inside_a_web_request(settings):
 
     from billing.gateway import stripe_client, stripe_worst_case_seconds
 
-    gunicorn = runpy.run_path(str(Path(__file__).resolve().parents[2] / "grouport" / "gunicorn.conf.py"))
+    gunicorn = runpy.run_path(str(Path(__file__).resolve().parents[2] / "config" / "gunicorn.conf.py"))
     http = stripe_client()._requestor._client
     assert http._timeout == (settings.STRIPE_CONNECT_TIMEOUT, settings.STRIPE_READ_TIMEOUT)
     # The defaults: two tries of 2 s + 6 s and a second's backoff, against gunicorn's 30 s.

@@ -3,7 +3,7 @@ invariants checked after each fault.
 
 Every process is started in a session of its own (its own process group) and registered
 with a ``Services`` object, which kills each whole group when the test ends, pass or fail.
-The web (gunicorn with ``grouport/gunicorn.conf.py``) and the Celery worker run the product
+The web (gunicorn with ``config/gunicorn.conf.py``) and the Celery worker run the product
 as production does, with ``tests/faults/fault_settings.py`` for a short outbox lease, file
 email (one file per message: they can be counted) and this test's database and broker.
 """
@@ -184,12 +184,12 @@ class Services:
         return service.output()
 
     def gunicorn(self, env: dict[str, str], *, workers: int = 1, threads: int = 4, name: str = "web") -> Web:
-        """The production web server (grouport/gunicorn.conf.py) on a free port, serving."""
+        """The production web server (config/gunicorn.conf.py) on a free port, serving."""
         port = free_port()
         service = self.start(
             name,
-            [sys.executable, "-m", "gunicorn", "-c", "grouport/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}", "grouport.wsgi:application"],
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{port}", "config.wsgi:application"],
             {**env, "WEB_CONCURRENCY": str(workers), "WEB_THREADS": str(threads),
              "SITE_URL": f"http://127.0.0.1:{port}"},
             stop_signal=signal.SIGQUIT,  # gunicorn's quick shutdown: nothing is left to finish
@@ -209,7 +209,7 @@ class Services:
         """A Celery worker as production runs one (prefork pool), ready to take tasks."""
         service = self.start(
             name,
-            [sys.executable, "-m", "celery", "-A", "grouport", "worker", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
              f"--concurrency={concurrency}", "--without-mingle", "--without-gossip",
              "-n", f"{name}-{os.getpid()}-{len(self.started)}@%h"],
             env,
@@ -379,7 +379,7 @@ def _celery_reset(app) -> None:
 def celery_publishing_to(redis_url: str) -> Iterator[Any]:
     """While inside, a commit in the test process queues its outbox tasks on ``redis_url``
     for the worker (instead of running them inline, as the rest of the suite does)."""
-    from grouport.celery import app
+    from config.celery import app
 
     saved = app.conf.broker_url, app.conf.task_always_eager
     _celery_reset(app)

@@ -6,7 +6,7 @@ Celery worker run on it, with a throw-away Redis as broker. Before: members rese
 the web and the worker emails them. Then ``pg_ctl restart -m fast`` cuts every connection.
 After: the web answers at once (health check and a signed-in member's page), and reservations
 made after the restart are emailed by the SAME worker process, with no help: no sweeper, no
-restart. (Before grouport/celery.py checked the connection around each task, every task
+restart. (Before config/celery.py checked the connection around each task, every task
 failed with "connection already closed" until someone restarted the worker by hand.)
 """
 

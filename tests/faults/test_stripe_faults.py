@@ -1,7 +1,7 @@
 """Stripe misbehaves while a member goes to pay: a 500 (which Stripe keeps for the key), answers
 lost on the way back, and a Stripe that stalls for 45 seconds.
 
-gunicorn (one worker of four threads, as grouport/gunicorn.conf.py runs each) and a worker
+gunicorn (one worker of four threads, as config/gunicorn.conf.py runs each) and a worker
 run with ``STRIPE_API_BASE`` pointing at the fake Stripe (tests/fake_stripe.py) and the
 product's default Stripe timeouts. Each time the member's pay page answers the site's own
 503 page (the crisis line, "Try again") well before gunicorn's 30 s timeout; "Try again"

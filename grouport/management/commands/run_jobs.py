@@ -2,13 +2,12 @@
 
 For `make run` and demos, which have no beat: after `demo_session_soon`, say, this closes
 ended sessions, sends due reminders and opens due questionnaires. The jobs are the beat
-schedule's (grouport/celery.py), run by name; each is idempotent, so running it again
-does nothing new.
+schedule's (config/celery.py: the project's Celery app, current once settings load), run
+by name; each is idempotent, so running it again does nothing new.
 """
 
+from celery import current_app as app
 from django.core.management.base import BaseCommand
-
-from grouport.celery import app
 
 
 class Command(BaseCommand):

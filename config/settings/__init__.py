@@ -13,7 +13,7 @@ from pathlib import Path
 
 import environ
 
-from grouport.settings.safety import is_production, production_problems
+from config.settings.safety import is_production, production_problems
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -124,9 +124,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "grouport.urls"
-WSGI_APPLICATION = "grouport.wsgi.application"
-ASGI_APPLICATION = "grouport.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -309,7 +309,7 @@ BROKER_DOWN_SECONDS = 10
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Celery closes the database connection around every task unless told to reuse it; a new
 # PostgreSQL connection per reminder halved a worker's rate (bench/reminders.py). A bounded
-# reuse count still replaces a connection now and then, and grouport/celery.py checks the
+# reuse count still replaces a connection now and then, and config/celery.py checks the
 # connection around every task as Django does around a request (CONN_MAX_AGE, health checks),
 # so a worker reconnects by itself after the database restarts.
 CELERY_DB_REUSE_MAX = 200

@@ -1,4 +1,4 @@
-"""The Celery app: ``celery -A grouport worker`` and ``celery -A grouport beat``.
+"""The Celery app: ``celery -A config worker`` and ``celery -A config beat``.
 
 The beat schedule lives here and only here. Reminders come from a job that reads the
 database every few minutes: nothing is queued days ahead, because a Redis broker
@@ -11,7 +11,7 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import task_postrun, task_prerun
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grouport.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("grouport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
