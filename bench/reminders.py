@@ -90,6 +90,9 @@ from django.db.models import Max  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from attendance.models import Reminder  # noqa: E402
+from attendance.services.reminders import reminders_claim_due  # noqa: E402
+from attendance.tasks import send_due_reminders, send_reminder  # noqa: E402
 from bench._common import (  # noqa: E402
     Figures,
     add_run_options,
@@ -100,9 +103,7 @@ from bench._common import (  # noqa: E402
     require_postgres,
 )
 from config.celery import app as celery_app  # noqa: E402
-from enrollment.models import Reminder, Reservation  # noqa: E402
-from enrollment.services.reminders import reminders_claim_due  # noqa: E402
-from enrollment.tasks import send_due_reminders, send_reminder  # noqa: E402
+from enrollment.models import Reservation  # noqa: E402
 from grouport.models import User  # noqa: E402
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession, Module, Therapist  # noqa: E402
 from groups.schedule import weekly_sessions  # noqa: E402

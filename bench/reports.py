@@ -53,6 +53,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from attendance.models import Attendance  # noqa: E402
 from bench._common import (  # noqa: E402
     Figures,
     add_run_options,
@@ -61,7 +62,7 @@ from bench._common import (  # noqa: E402
     require_postgres,
 )
 from billing.models import Payment, Refund  # noqa: E402
-from enrollment.models import Attendance, Reservation, WaitlistEntry  # noqa: E402
+from enrollment.models import Reservation, WaitlistEntry  # noqa: E402
 from grouport.models import User  # noqa: E402
 from grouport.roles import STAFF, role_grant  # noqa: E402
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession, Module, Therapist  # noqa: E402

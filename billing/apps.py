@@ -9,11 +9,8 @@ class BillingConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        # Billing fills in enrollment's payment port and hears enrollment's events.
-        from billing import (
-            outbox,  # noqa: F401  (registers the outbox handlers)
-            receivers,  # noqa: F401
-        )
+        # Billing fills in seats' payment port.
+        from billing import outbox  # noqa: F401  (registers the outbox handlers)
         from billing.providers import BillingPaymentPort
         from enrollment.ports import payment_port_provide
 

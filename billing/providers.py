@@ -85,3 +85,8 @@ class BillingPaymentPort:
         from billing.services import refund_everything
 
         return refund_everything(reservation=reservation, key=key, reason=reason, actor=actor)
+
+    def payments_follow_move(self, *, old: Reservation, new: Reservation) -> int:
+        from billing.services import payments_follow_move
+
+        return payments_follow_move(old=old, new=new)

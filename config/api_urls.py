@@ -4,8 +4,9 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from attendance import api_urls as attendance_api
+from care import api_urls as care_api
 from enrollment import api_urls as seats_api
-from enrollment import join_api_urls
 from grouport import api_urls as account_api
 from groups import api_urls as catalog_api
 
@@ -15,7 +16,8 @@ urlpatterns = [
     *catalog_api.urlpatterns,
     *account_api.urlpatterns,
     *seats_api.urlpatterns,
-    *join_api_urls.urlpatterns,
+    *attendance_api.urlpatterns,
+    *care_api.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",

@@ -21,10 +21,10 @@ app.conf.beat_schedule = {
     # Delivers every side effect (email, refund, alert) the queue missed: a broker outage,
     # a worker that died. See grouport/outbox.py.
     "sweep-outbox": {"task": "grouport.tasks.sweep_outbox", "schedule": 60},
-    "send-due-reminders": {"task": "enrollment.tasks.send_due_reminders", "schedule": 5 * 60},
+    "send-due-reminders": {"task": "attendance.tasks.send_due_reminders", "schedule": 5 * 60},
     "refresh-seats": {"task": "enrollment.tasks.refresh_all_seats", "schedule": 60},
-    "close-ended-sessions": {"task": "enrollment.tasks.close_ended_sessions", "schedule": 5 * 60},
-    "outcome-questionnaires": {"task": "enrollment.tasks.open_outcome_questionnaires", "schedule": 15 * 60},
+    "close-ended-sessions": {"task": "attendance.tasks.close_ended_sessions", "schedule": 5 * 60},
+    "outcome-questionnaires": {"task": "care.tasks.open_outcome_questionnaires", "schedule": 15 * 60},
     "extend-sessions": {"task": "groups.tasks.sync_running_groups", "schedule": crontab(hour=3, minute=17)},
     "expire-api-tokens": {"task": "grouport.tasks.expire_api_tokens", "schedule": crontab(minute=41)},
 }

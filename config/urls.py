@@ -1,7 +1,7 @@
 """The URL wiring, above every app: each app contributes its own URL conf."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from grouport import views
 
@@ -10,6 +10,12 @@ urlpatterns = [
     # its limits, lockouts and second factor apply to staff and therapists too.
     path("admin/login/", views.admin_login, name="admin_login_redirect"),
     path("admin/logout/", views.admin_logout, name="admin_logout_redirect"),
+    # Pages of models that left enrollment for attendance and care keep their old addresses.
+    re_path(
+        rf"^admin/enrollment/(?P<model>{'|'.join(views.models_moved_from_enrollment())})/(?P<rest>.*)$",
+        views.admin_page_moved,
+        name="admin_page_moved",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("reports/", include("reports.urls")),
@@ -23,7 +29,11 @@ urlpatterns = [
     path("contact/", views.page, {"name": "contact"}, name="contact"),
     path("language/", views.language_set, name="language_set"),
     path("", include("billing.urls")),
+    path("", include("grouport.urls")),
     path("", include("enrollment.urls")),
+    path("", include("attendance.urls")),
+    path("", include("care.urls")),
+    path("", include("portal.urls")),
     path("", include("groups.urls")),
 ]
 

@@ -1,22 +1,12 @@
-"""Lock helpers for enrollment's rows (the order: ``grouport/locks.py``).
+"""Lock helpers for seats' rows (the order: ``grouport/locks.py``).
 
-A seat's own records (attendance, attendance flags, residence and safety alerts,
-questionnaires, reminders) share one place in the order: after the seat (and its group),
-before waitlist entries.
+A seat's own records (here its residence alerts; attendance and care keep theirs) share one
+place in the order: after the seat (and its group), before waitlist entries.
 """
 
 from django.db.models import QuerySet
 
-from enrollment.models import (
-    Attendance,
-    AttendanceFlag,
-    OutcomeSurvey,
-    Reminder,
-    Reservation,
-    ResidenceAlert,
-    SafetyAlert,
-    WaitlistEntry,
-)
+from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
 from grouport.locks import lock_row, lock_rows
 
 
@@ -36,36 +26,5 @@ def lock_waitlist_entries(queryset: QuerySet[WaitlistEntry]) -> QuerySet[Waitlis
     return lock_rows(queryset, kind="waitlist_entry")
 
 
-def lock_attendance(queryset: QuerySet[Attendance]) -> QuerySet[Attendance]:
-    return lock_rows(queryset, kind="seat_record")
-
-
-def lock_attendance_flag(flag_id: int) -> AttendanceFlag:
-    return lock_row(
-        AttendanceFlag.objects.select_related("reservation", "session"), flag_id, kind="seat_record"
-    )
-
-
-def lock_attendance_flags(queryset: QuerySet[AttendanceFlag]) -> QuerySet[AttendanceFlag]:
-    return lock_rows(queryset, kind="seat_record")
-
-
 def lock_residence_alert(alert_id: int) -> ResidenceAlert:
     return lock_row(ResidenceAlert.objects.all(), alert_id, kind="seat_record")
-
-
-def lock_survey(survey_id: int) -> OutcomeSurvey:
-    return lock_row(OutcomeSurvey.objects.select_related("reservation"), survey_id, kind="seat_record")
-
-
-def lock_safety_alert(alert_id: int) -> SafetyAlert:
-    return lock_row(SafetyAlert.objects.all(), alert_id, kind="seat_record")
-
-
-def lock_safety_alerts(queryset: QuerySet[SafetyAlert]) -> QuerySet[SafetyAlert]:
-    return lock_rows(queryset, kind="seat_record")
-
-
-def lock_reminder(queryset: QuerySet[Reminder], reminder_id: int) -> Reminder:
-    """One reminder, with what its send reads joined (only the reminder's row is locked)."""
-    return lock_row(queryset, reminder_id, kind="seat_record")

@@ -1,4 +1,5 @@
-"""What enrollment needs from payments, as a port the billing layer fills in.
+"""What seats need from the parts above them, as ports those parts fill in when they start:
+payments (billing), and the calendar files a seat's email carries (attendance).
 
 Enrollment decides every seat: hold, confirm, cancel with the refund policy, "a payment
 arrived", move. It does not know how money is taken or returned. It asks through this
@@ -72,6 +73,11 @@ class PaymentPort(Protocol):
         """
         ...
 
+    def payments_follow_move(self, *, old: "Reservation", new: "Reservation") -> int:
+        """Carry the payments of a seat moved to another group over to the new seat (inside
+        the move's transaction); return how many moved."""
+        ...
+
 
 _port: PaymentPort | None = None
 
@@ -85,3 +91,28 @@ def payment_port() -> PaymentPort:
     if _port is None:
         raise ImproperlyConfigured("No app provides payments (is billing installed?).")
     return _port
+
+
+# --- What a seat's email carries from the sessions part: the calendar changes.
+
+# (filename, content, MIME type): what the sessions part attaches to an email about a seat.
+Attachment = tuple[str, bytes, str]
+_seat_email_attachments: "list[SeatEmailAttachments]" = []
+
+
+class SeatEmailAttachments(Protocol):
+    def __call__(self, *, reservation: "Reservation", kind: str, payload: dict) -> list[Attachment]:
+        """Files for the email about ``reservation`` (``kind``: cancelled, moved...)."""
+        ...
+
+
+def seat_email_attachments_provide(provider: SeatEmailAttachments) -> None:
+    """Sessions (attendance) fill this in when they start: a seat's email then carries the
+    calendar changes (a seat that ended takes its sessions out)."""
+    _seat_email_attachments[:] = [provider]
+
+
+def seat_email_attachments(*, reservation: "Reservation", kind: str, payload: dict) -> list[Attachment]:
+    if not _seat_email_attachments:
+        return []
+    return _seat_email_attachments[0](reservation=reservation, kind=kind, payload=payload)

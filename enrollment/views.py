@@ -4,8 +4,6 @@ The payment pages are billing's (``billing/views.py``); these reach money only t
 payment port.
 """
 
-import datetime as dt
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,29 +11,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from knox.models import AuthToken
 
-from enrollment.calendar import reservation_calendar
 from enrollment.errors import AttestationRequired
 from enrollment.forms import AttestationForm
-from enrollment.join import survey_path
-from enrollment.join_views import next_sessions_for
-from enrollment.models import GroupAgreement, OutcomeSurvey, Reservation, WaitlistEntry
+from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
 from enrollment.ports import payment_port
 from enrollment.selectors import (
     agreement_current,
     member_open_alerts,
     member_reservations,
-    member_upcoming_sessions,
     member_waitlist,
-    reservations_listed,
     seat_holding_q,
-    waitlist_listed,
-    waitlist_position,
 )
 from enrollment.services.eligibility import member_email_verified, seat_decision
 from enrollment.services.reservations import (
@@ -51,9 +40,7 @@ from enrollment.services.waitlist import (
     waitlist_offer_decline,
 )
 from grouport.access import Access, route_access
-from grouport.forms import ProfileForm
-from grouport.services import member_profile_update
-from grouport.states import STATE_NAMES, default_time_zone, time_zone_name
+from grouport.states import STATE_NAMES, default_time_zone
 from groups.eligibility import REASON_TEXT, Reason
 from groups.models import Group
 from groups.selectors import group_public, skills_alternatives
@@ -161,7 +148,7 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "processing": processing,
             "paid": port.paid_amount(reservation=reservation),
             "flagged": reservation.pk in member_open_alerts(member=request.user),
-            "profile_url": reverse("enrollment:profile") + "?next=" + request.path,
+            "profile_url": reverse("grouport:profile") + "?next=" + request.path,
         },
     )
 
@@ -179,7 +166,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 if refunded
                 else _("Your reservation is cancelled."),
             )
-        return redirect("enrollment:my_groups")
+        return redirect("portal:my_groups")
     return render(
         request,
         "enrollment/cancel.html",
@@ -195,96 +182,6 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @route_access(Access.MEMBER)
 @login_required
-def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
-    reservation = _own_reservation(request, pk)
-    if reservation.status != Reservation.Status.CONFIRMED:
-        raise Http404("Only a confirmed seat has a calendar.")
-    sessions = list(reservation.group.sessions.order_by("number"))
-    response = HttpResponse(
-        reservation_calendar(reservation=reservation, sessions=sessions), content_type="text/calendar"
-    )
-    response["Content-Disposition"] = f'attachment; filename="group-sessions-{reservation.pk}.ics"'
-    return response
-
-
-@route_access(Access.MEMBER)
-@login_required
-def my_groups(request: HttpRequest) -> HttpResponse:
-    member = request.user
-    now = timezone.now()
-    reservations = list(
-        reservations_listed(member_reservations(member=member), now=now).order_by("-created_at")
-    )
-    sessions = list(member_upcoming_sessions(member=member, now=now))
-    by_group: dict[int, list] = {}
-    for session in sessions:
-        by_group.setdefault(session.group_id, []).append(session)
-    confirmed = [r for r in reservations if r.status == Reservation.Status.CONFIRMED]
-    held = [r for r in reservations if r.status_at(now) == Reservation.Status.HELD]
-    # Holds that ran out in the last week, marked by the job yet or not: said plainly, with
-    # the way forward, rather than vanishing from the page.
-    ran_out = [
-        r
-        for r in reservations
-        if r.status_at(now) == Reservation.Status.EXPIRED
-        and r.expires_at is not None
-        and r.expires_at > now - dt.timedelta(days=7)
-        and not any(c.group_id == r.group_id for c in confirmed)
-    ]
-    entries = [
-        (entry, waitlist_position(entry=entry))
-        for entry in waitlist_listed(member_waitlist(member=member), now=now).filter(
-            status__in=WaitlistEntry.ACTIVE
-        )
-    ]
-    flagged = member_open_alerts(member=member)
-    upcoming = next_sessions_for(reservations=confirmed, sessions=sessions, now=now)
-    questions = [
-        (s, survey_path(s.pk))
-        for s in OutcomeSurvey.objects.filter(
-            reservation__member=member,
-            reservation__status=Reservation.Status.CONFIRMED,
-            status=OutcomeSurvey.Status.OPEN,
-            opens_at__lte=now,
-            closes_at__gt=now,
-        )
-        .select_related("reservation__group")
-        .order_by("opens_at")
-    ]
-    # Their own answers so far, one link per seat (the results page shows every time point).
-    answered = dict(
-        OutcomeSurvey.objects.filter(reservation__in=confirmed, status=OutcomeSurvey.Status.ANSWERED)
-        .order_by("answered_at")
-        .values_list("reservation_id", "pk")
-    )
-    for r in confirmed:
-        r.results_path = survey_path(answered[r.pk]) + "results/" if r.pk in answered else ""
-    return render(
-        request,
-        "enrollment/my_groups.html",
-        {
-            "confirmed": [
-                (r, by_group.get(r.group_id, []), r.pk in flagged, upcoming.get(r.pk)) for r in confirmed
-            ],
-            "held": [(r, reservation_next_action(reservation=r, now=now)) for r in held],
-            "ran_out": [(r, reservation_next_action(reservation=r, now=now)) for r in ran_out[:5]],
-            "entries": entries,
-            "questions": questions,
-            "past": [
-                r
-                for r in reservations
-                if r.status_at(now) in (Reservation.Status.CANCELLED, Reservation.Status.EXPIRED)
-                and r not in ran_out
-            ][:10],
-            "member_tz": _member_tz(request),
-            "member_tz_name": time_zone_name(_member_tz(request)),
-            "now": now,
-        },
-    )
-
-
-@route_access(Access.MEMBER)
-@login_required
 @require_POST
 def waitlist_join_view(request: HttpRequest, slug: str) -> HttpResponse:
     group = group_public().filter(slug=slug).first()
@@ -292,7 +189,7 @@ def waitlist_join_view(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such group.")
     waitlist_join(member=request.user, group=group)
     messages.success(request, _("You are on the waitlist. We will email you if a seat opens."))
-    return redirect("enrollment:my_groups")
+    return redirect("portal:my_groups")
 
 
 @route_access(Access.MEMBER)
@@ -302,7 +199,7 @@ def waitlist_leave_view(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
     waitlist_leave(entry=entry, actor=request.user)
     messages.success(request, _("You have left the waitlist."))
-    return redirect("enrollment:my_groups")
+    return redirect("portal:my_groups")
 
 
 @route_access(Access.MEMBER)
@@ -311,7 +208,7 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
     if entry.status != WaitlistEntry.Status.OFFERED:
         messages.info(request, _("This offer is no longer open."))
-        return redirect("enrollment:my_groups")
+        return redirect("portal:my_groups")
     agreement = agreement_current()
     form = AttestationForm(
         request.POST or None,
@@ -364,37 +261,4 @@ def offer_decline(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
     waitlist_offer_decline(entry=entry, actor=request.user)
     messages.success(request, _("You declined the seat. It goes to the next person in line."))
-    return redirect("enrollment:my_groups")
-
-
-@route_access(Access.MEMBER)
-@login_required
-def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
-        notices = member_profile_update(member=request.user, data=form.cleaned_data, actor=request.user)
-        messages.success(request, _("Your profile is saved."))
-        for notice in notices:
-            messages.warning(request, notice)
-        next_url = request.POST.get("next") or request.GET.get("next")
-        if next_url and url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return redirect(next_url)
-        return redirect("enrollment:profile")
-    tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
-    return render(
-        request,
-        "account/profile.html",
-        {"form": form, "next": request.GET.get("next", ""), "api_tokens": tokens},
-    )
-
-
-@route_access(Access.MEMBER)
-@login_required
-@require_POST
-def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
-    """Sign out an app that used an API token (the profile page lists them)."""
-    AuthToken.objects.filter(user=request.user, token_key=token_id).delete()
-    messages.success(request, _("That app is signed out."))
-    return redirect("enrollment:profile")
+    return redirect("portal:my_groups")

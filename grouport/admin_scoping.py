@@ -5,6 +5,7 @@ Therapist scoping (a therapist sees only their own groups) lives with the groups
 """
 
 import re
+from collections.abc import Callable
 
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
@@ -113,3 +114,32 @@ class AuditedViewsAdmin(admin.ModelAdmin):
                 request=request,
             )
         return response
+
+
+class ReviewWithNoteAdmin:
+    """An alert a clinician closes by writing what was done: the note is required while it is
+    open (saving without one is an error on the form, not a quiet no-op), read-only after,
+    and saving it is the review, through the alert's service and the audit trail."""
+
+    review_help: str
+    # The alert's service: ``review(alert=..., actor=..., note=...)``, audited by its transition.
+    review_service: Callable[..., object]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != "open":
+            fields.append("review_note")
+        return fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "review_note" in form.base_fields:
+            form.base_fields["review_note"].required = True
+            form.base_fields["review_note"].help_text = self.review_help
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        if obj.status == "open":
+            type(self).review_service(
+                alert=obj, actor=request.user, note=form.cleaned_data["review_note"].strip()
+            )

@@ -7,7 +7,7 @@ from django.db import transaction
 from grouport.audit import audit_record
 from grouport.lock_objects import lock_member
 from grouport.models import User
-from grouport.signals import residence_changed
+from grouport.ports import residence_change
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +19,8 @@ def member_profile_update(*, member: User, data: dict[str, str], actor: User | N
 
     The member's row is locked first, so a payment settling for them at the same moment
     (which locks it too) sees either the old state or the new one, never half of each. A
-    change of state is audited and announced (``residence_changed``) in the same
-    transaction: enrollment decides there what it means for their seats.
+    change of state is audited and handed to seats (``grouport.ports.residence_change``) in
+    the same transaction: they decide there what it means for the member's seats.
     """
     with transaction.atomic():
         # NO KEY UPDATE: a row that merely points at the member (an audit entry, a new
@@ -42,10 +42,9 @@ def member_profile_update(*, member: User, data: dict[str, str], actor: User | N
                 obj=locked,
                 data={"from": old_state, "to": locked.state},
             )
-            for _receiver, said in residence_changed.send(
-                sender=User, member=locked, old_state=old_state, new_state=locked.state, actor=actor
-            ):
-                notices.extend(said or [])
+            notices = residence_change(
+                member=locked, old_state=old_state, new_state=locked.state, actor=actor
+            )
     for field in PROFILE_FIELDS:
         setattr(member, field, getattr(locked, field))
     if changed:

@@ -4,6 +4,8 @@ trust pages, the language switch, the admin's hand-over to the one sign-in, the 
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,9 +14,12 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from knox.models import AuthToken
 
 from grouport.access import Access, route_access
+from grouport.forms import ProfileForm
 from grouport.services import member_profile_update
 
 
@@ -134,3 +139,58 @@ def language_set(request: HttpRequest) -> HttpResponse:
         secure=request.is_secure(),
     )
     return response
+
+
+@route_access(Access.MEMBER)
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        notices = member_profile_update(member=request.user, data=form.cleaned_data, actor=request.user)
+        messages.success(request, _("Your profile is saved."))
+        for notice in notices:
+            messages.warning(request, notice)
+        next_url = request.POST.get("next") or request.GET.get("next")
+        if next_url and url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(next_url)
+        return redirect("grouport:profile")
+    tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
+    return render(
+        request,
+        "account/profile.html",
+        {"form": form, "next": request.GET.get("next", ""), "api_tokens": tokens},
+    )
+
+
+@route_access(Access.MEMBER)
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
+    """Sign out an app that used an API token (the profile page lists them)."""
+    AuthToken.objects.filter(user=request.user, token_key=token_id).delete()
+    messages.success(request, _("That app is signed out."))
+    return redirect("grouport:profile")
+
+
+def models_moved_from_enrollment() -> dict[str, str]:
+    """Models that left enrollment for an app of their own, keeping their tables: model name
+    to its app now."""
+    from django.apps import apps
+
+    return {
+        m._meta.model_name: m._meta.app_label
+        for m in apps.get_models()
+        if m._meta.app_label != "enrollment" and m._meta.db_table == f"enrollment_{m._meta.model_name}"
+    }
+
+
+@route_access(Access.PUBLIC)
+def admin_page_moved(request: HttpRequest, model: str, rest: str = "") -> HttpResponse:
+    """An admin address from before attendance and care left enrollment (a safety alert's link
+    in an email sent before the upgrade, a bookmark): the same page under its app's new name.
+    Shows nothing itself; the admin page it leads to asks who you are."""
+    target = f"/admin/{models_moved_from_enrollment()[model]}/{model}/{rest}"
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(f"{target}?{query}" if query else target, permanent=True)

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -286,3 +287,11 @@ def group_licenses_shown(group: Group) -> list[License]:
         for lic in group.therapist.licenses.all()
         if lic.state in service_states() and lic.expires_on >= group.ends_on
     ]
+
+
+def care_team_addresses(group: Group) -> list[str]:
+    """Who is alerted about a member of ``group``: its therapist and the staff address."""
+    addresses = [group.therapist.user.email] if group.therapist.user.email else []
+    if settings.CARE_TEAM_EMAIL and settings.CARE_TEAM_EMAIL not in addresses:
+        addresses.append(settings.CARE_TEAM_EMAIL)
+    return addresses

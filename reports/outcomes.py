@@ -4,7 +4,7 @@ and GAD-7 from the start of their program to its end, and how many did not answe
 Every percentage has its n beside it and members who did not answer are counted, never
 dropped: this is the figure the site may quote, computed from the answers, never typed.
 The thresholds are settings (``OUTCOME_RELIABLE_CHANGE``); the categories are
-``enrollment.measures`` (``change_category``, ``responded``).
+``care.measures`` (``change_category``, ``responded``).
 """
 
 import datetime as dt
@@ -14,8 +14,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from enrollment.measures import change_category, responded
-from enrollment.models import Measure, MeasureResponse, OutcomeSurvey, Reservation
+from care.measures import change_category, responded
+from care.models import Measure, MeasureResponse, OutcomeSurvey
+from enrollment.models import Reservation
 from reports.reports import ReportFilters, Table, _groups
 
 COLUMNS = [

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
+from attendance.models import Attendance
 from billing.models import Payment, Refund
-from enrollment.models import Attendance, Reservation, WaitlistEntry
+from enrollment.models import Reservation, WaitlistEntry
 from groups.models import Group, GroupSession
 
 PAGE_ROWS = 50  # rows shown on the page; the CSV has them all

@@ -55,8 +55,9 @@ def world(role: str) -> dict:
     """Someone in ``role`` with a token and data of their own for the API to find: half the
     examples name these (a seat, a waitlist entry, a session, join and questionnaire links)
     instead of ids that name nothing, so the code behind the 404 is fuzzed too."""
-    from enrollment.join import join_token, survey_token
-    from enrollment.models import OutcomeSurvey
+    from attendance.join import join_token
+    from care.links import survey_token
+    from care.models import OutcomeSurvey
     from enrollment.services.reservations import reservation_confirm, reservation_hold
     from enrollment.services.waitlist import waitlist_join
     from tests.enrollment.conftest import ALL_TRUE

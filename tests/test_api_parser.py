@@ -95,8 +95,8 @@ def test_accepting_a_waitlist_entry_that_has_no_offer_is_a_409_not_a_500(member_
 
 @pytest.mark.parametrize("number", ["²", "٩", "09", " 9", "-1", "1000"])
 def test_a_questionnaire_item_written_oddly_is_a_400(client, number):
-    from enrollment.join import survey_token
-    from enrollment.models import Measure, OutcomeSurvey
+    from care.links import survey_token
+    from care.models import Measure, OutcomeSurvey
     from enrollment.services.reservations import reservation_confirm
 
     group = GroupFactory(therapist=licensed_therapist("NY"), price=0)

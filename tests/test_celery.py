@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
+from tests.project import PACKAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,14 +45,12 @@ def test_no_task_waits_longer_than_the_brokers_visibility_timeout():
     for entry in app.conf.beat_schedule.values():
         options = entry.get("options", {})
         assert "eta" not in options and options.get("countdown", 0) < visibility
-    ours = [
-        task for name, task in app.tasks.items() if name.split(".")[0] in ("grouport", "enrollment", "groups")
-    ]
+    ours = [task for name, task in app.tasks.items() if name.split(".")[0] in PACKAGES]
     assert len(ours) >= 6
     for task in ours:
         backoff_cap = getattr(task, "retry_backoff_max", 0) or 0
         assert backoff_cap < visibility, task.name
-    from enrollment.tasks import retry_delay
+    from attendance.tasks import retry_delay
 
     assert max(retry_delay(n) for n in range(20) for _ in range(50)) <= 600 < visibility
 
@@ -63,8 +62,8 @@ def test_serialization_and_time_limits():
     # acks_late only where re-running is harmless (each checks its row before acting).
     late = {name for name, task in app.tasks.items() if getattr(task, "acks_late", False)}
     assert {
-        "enrollment.tasks.send_reminder",
-        "enrollment.tasks.send_due_reminders",
+        "attendance.tasks.send_reminder",
+        "attendance.tasks.send_due_reminders",
         "enrollment.tasks.refresh_all_seats",
     } <= late
     assert "grouport.tasks.deliver_outbox_message" in late  # claims its row first
@@ -124,7 +123,7 @@ def test_a_real_worker_on_redis_delivers_a_due_reminder_within_seconds(tmp_path)
     try:
         app.control.purge()
         started = time.monotonic()
-        from enrollment.tasks import send_due_reminders
+        from attendance.tasks import send_due_reminders
 
         send_due_reminders.delay()
         messages: list[Path] = []
@@ -142,7 +141,7 @@ def test_a_real_worker_on_redis_delivers_a_due_reminder_within_seconds(tmp_path)
         text = messages[0].read_text()
         assert f"To: {who.email}" in text and "Reminder: " in text
         print(f"reminder delivered by a real worker in {elapsed:.1f}s")
-        from enrollment.models import Reminder
+        from attendance.models import Reminder
 
         deadline = time.monotonic() + 10
         while Reminder.objects.get().status != "sent" and time.monotonic() < deadline:
@@ -202,7 +201,7 @@ def test_tasks_queued_by_name_are_registered_in_a_fresh_web_process():
     registered = set(json.loads(result.stdout.strip().splitlines()[-1]))
     from grouport.outbox import DELIVER_TASK
 
-    assert {DELIVER_TASK, "enrollment.tasks.send_reminder"} <= registered
+    assert {DELIVER_TASK, "attendance.tasks.send_reminder"} <= registered
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from enrollment.services.reminders import reminder_send, reminders_claim_due
+from attendance.services.reminders import reminder_send, reminders_claim_due
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.emails import email_render
 from grouport.models import User

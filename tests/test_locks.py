@@ -10,10 +10,11 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import OperationalError
 
+from attendance.models import AttendanceFlag
+from attendance.services import attendance as attendance_services
+from attendance.services.attendance import attendance_flag_review
 from enrollment.errors import InvalidTransition
-from enrollment.models import AttendanceFlag, Reservation
-from enrollment.services import attendance as attendance_services
-from enrollment.services.attendance import attendance_flag_review
+from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
 from grouport.locks import LOCK_ORDER, LockOrderViolation, lock_order_check
 from grouport.models import User

@@ -24,6 +24,8 @@ NOT_SECRET = {
     "report",
     "app_label",
     "url",
+    "model",  # an admin model's name (a page moved with the split)
+    "rest",  # the rest of that admin page's path (an object id, "change/")
 }
 SAMPLE = "Sp3cimen-value_42"
 

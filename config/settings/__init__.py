@@ -98,7 +98,10 @@ INSTALLED_APPS = [
     "grouport",
     "groups",
     "enrollment",
+    "attendance",
+    "care",
     "billing",
+    "portal",
     "reports",
 ]
 
@@ -408,8 +411,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "StateEnum": "grouport.states.STATE_CHOICES",
-        "QuestionnaireStatusEnum": "enrollment.models.OutcomeSurvey.Status",
-        "QuestionnaireTimePointEnum": "enrollment.models.OutcomeSurvey.TimePoint",
+        "QuestionnaireStatusEnum": "care.models.OutcomeSurvey.Status",
+        "QuestionnaireTimePointEnum": "care.models.OutcomeSurvey.TimePoint",
     },
 }
 

@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -147,11 +146,3 @@ def residence_alert_review(*, alert: ResidenceAlert, actor: User, note: str) -> 
             data={"reservation": alert.reservation_id, "group": alert.group_id},
         )
     return alert
-
-
-def care_team_addresses(group: Group) -> list[str]:
-    """Who is alerted about a member of ``group``: its therapist and the staff address."""
-    addresses = [group.therapist.user.email] if group.therapist.user.email else []
-    if settings.CARE_TEAM_EMAIL and settings.CARE_TEAM_EMAIL not in addresses:
-        addresses.append(settings.CARE_TEAM_EMAIL)
-    return addresses

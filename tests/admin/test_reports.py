@@ -10,8 +10,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from attendance.models import Attendance
 from billing.models import Payment, Refund
-from enrollment.models import Attendance, Reservation, WaitlistEntry
+from enrollment.models import Reservation, WaitlistEntry
 from groups.models import Group
 from reports.reports import ReportFilters, reports_all
 from tests.factories import GroupFactory, licensed_therapist, member, sign_in

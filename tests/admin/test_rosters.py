@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
+from attendance.models import Attendance
 from billing.models import Payment
-from enrollment.models import Attendance, Reservation
+from enrollment.models import Reservation
 from grouport.models import AuditEntry
 from groups.models import GroupSession
 from tests.admin.conftest import seat
@@ -63,7 +64,7 @@ def test_marking_attendance_for_the_whole_roster_audits_each_row(client, clinic)
 
 
 def test_attendance_rejects_members_of_another_group(clinic):
-    from enrollment.services.attendance import attendance_mark
+    from attendance.services.attendance import attendance_mark
     from grouport.exceptions import InvalidInput
 
     session = clinic["group_a"].sessions.first()

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from enrollment.models import Attendance
+from attendance.models import Attendance
 from grouport.roles import STAFF, THERAPIST, role_grant
 from tests.admin.conftest import seat
 from tests.factories import GroupFactory, UserFactory, licensed_therapist, second_factor, totp_code

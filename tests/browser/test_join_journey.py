@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from enrollment.services.reminders import reminder_send, reminders_claim_due
+from attendance.services.reminders import reminder_send, reminders_claim_due
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.models import User
 from grouport.roles import THERAPIST, role_grant

@@ -8,7 +8,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from playwright.sync_api import expect
 
-from enrollment.services.outcomes import surveys_schedule
+from care.services import surveys_schedule
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member

@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 from icalendar import Calendar
 
-from enrollment.calendar import event_uid
+from attendance.calendar import event_uid
 from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
 from groups.models import Group, GroupSession
 from groups.services import group_save, session_cancel

@@ -12,9 +12,10 @@ from django.core import mail, signing
 from django.test import Client
 from rest_framework.test import APIClient
 
-from enrollment.join import join_path, join_token
-from enrollment.models import Attendance, AttendanceFlag, CheckIn, Reservation
-from enrollment.services.attendance import attendance_flag_review, attendance_mark, sessions_close
+from attendance.join import join_path, join_token
+from attendance.models import Attendance, AttendanceFlag, CheckIn
+from attendance.services.attendance import attendance_flag_review, attendance_mark, sessions_close
+from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.outbox import outbox_deliver
@@ -236,7 +237,7 @@ def test_the_therapist_can_still_correct_a_check_in(group):
     mark = Attendance.objects.get(session=s1, reservation=r)
     assert (mark.status, mark.source) == ("absent", "therapist")
     # The live view shows the therapist's word, not the check-in it corrected.
-    from enrollment.roster import session_live
+    from attendance.live import session_live
 
     [row] = session_live(session=s1)
     assert row.status == "absent"
@@ -246,8 +247,8 @@ def test_the_therapist_can_still_correct_a_check_in(group):
 
 
 def test_an_excused_member_gets_no_reminder_and_reminders_point_to_i_cant_make_it(group):
-    from enrollment.models import Reminder
-    from enrollment.services.reminders import reminder_send, reminders_claim_due
+    from attendance.models import Reminder
+    from attendance.services.reminders import reminder_send, reminders_claim_due
 
     r = seat(group)
     s1, s2 = session(group), session(group, 2)
@@ -298,7 +299,7 @@ def test_a_refused_check_in_is_not_a_miss_without_notice(group):
         close(s)
     marks = set(Attendance.objects.filter(reservation=r).values_list("status", "source"))
     assert marks == {("excused", "check_in_refused")}
-    from enrollment.roster import session_live
+    from attendance.live import session_live
 
     [row] = session_live(session=session(group, 1))
     assert (row.status, row.state) == ("refused", "California")  # not "can't make it"
@@ -350,7 +351,7 @@ def test_i_cant_make_it_excuses_until_the_start_and_tells_the_therapist(group):
         deliver()
     mark = Attendance.objects.get(session=s1, reservation=r)
     assert mark.status == "excused" and mark.source == "member_notice"
-    [note] = OutboxMessage.objects.filter(kind="enrollment.therapist_note")
+    [note] = OutboxMessage.objects.filter(kind="attendance.therapist_note")
     assert note.payload == {"session": s1.pk, "kind": "excused"}
     [email] = [m for m in mail.outbox if m.to == [group.therapist.user.email]]
     assert email.subject == "A member can't make it to a session" and r.member.last_name not in email.body
@@ -404,7 +405,7 @@ def test_no_check_in_by_the_end_is_absent_and_closing_runs_once(group):
     s1 = session(group)
     with time_machine.travel(at(s1, 0), tick=False):
         signed_in(present.member).post(link(present, s1), {"state": "NY"})
-    from enrollment.roster import session_live
+    from attendance.live import session_live
 
     with time_machine.travel(s1.ends_at + dt.timedelta(seconds=30), tick=False):  # before the job
         assert {row.status for row in session_live(session=s1)} == {"absent", "checked_in"}
@@ -412,7 +413,7 @@ def test_no_check_in_by_the_end_is_absent_and_closing_runs_once(group):
     assert close(s1) == 0
     assert Attendance.objects.get(session=s1, reservation=r).status == "absent"
     assert Attendance.objects.get(session=s1, reservation=present).status == "present"
-    from enrollment.roster import session_live
+    from attendance.live import session_live
 
     # After the close, the live view says what the sheet says, not "not joined yet".
     assert {row.status for row in session_live(session=s1)} == {"absent", "checked_in"}
@@ -528,7 +529,7 @@ def test_the_video_link_is_in_no_email_calendar_file_or_api_answer(group):
     s1 = session(group)
     close(session(group, 1))
     close(session(group, 2))
-    from enrollment.services.reminders import reminder_send, reminders_claim_due
+    from attendance.services.reminders import reminder_send, reminders_claim_due
 
     with time_machine.travel(at(session(group, 3), -120), tick=False):
         for reminder_id in reminders_claim_due():

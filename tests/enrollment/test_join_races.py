@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from enrollment.models import Attendance, CheckIn
+from attendance.models import Attendance, CheckIn
 from grouport.models import AuditEntry
 from tests.enrollment.test_join import at, link, seat, session, signed_in
 from tests.enrollment.test_join import group as group  # the fixture, re-exported

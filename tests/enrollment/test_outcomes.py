@@ -12,16 +12,10 @@ from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
 
-from enrollment.join import survey_path, survey_token
-from enrollment.measures import InvalidAnswers, score
-from enrollment.models import Measure, OutcomeSurvey, SafetyAlert
-from enrollment.services.outcomes import (
-    midpoint_week,
-    safety_alert_review,
-    survey_answer,
-    surveys_expire,
-    surveys_schedule,
-)
+from care.links import survey_path, survey_token
+from care.measures import InvalidAnswers, score
+from care.models import Measure, OutcomeSurvey, SafetyAlert
+from care.services import midpoint_week, safety_alert_review, survey_answer, surveys_expire, surveys_schedule
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.outbox import outbox_deliver
@@ -185,7 +179,7 @@ def test_baseline_midpoint_and_end_open_once_each_across_dst(weeks, middle):
     assert len(run_job(end)) == 1 and run_job(end) == []
     points = dict(OutcomeSurvey.objects.filter(reservation=r).values_list("time_point", "opens_at"))
     assert points == {"baseline": r.confirmed_at, "midpoint": mid, "end": end}
-    invitations = OutboxMessage.objects.filter(kind="enrollment.survey_invitation")
+    invitations = OutboxMessage.objects.filter(kind="care.survey_invitation")
     assert invitations.count() == 3
 
 
@@ -205,7 +199,7 @@ def test_the_invitation_links_to_the_members_own_questions_and_names_nothing_cli
     group = make_group(8)
     r = seat(group)
     run_job(dt.datetime(2026, 2, 1, 13, tzinfo=dt.UTC))
-    for message in OutboxMessage.objects.filter(kind="enrollment.survey_invitation"):
+    for message in OutboxMessage.objects.filter(kind="care.survey_invitation"):
         outbox_deliver(message_id=message.pk)
     [email] = [m for m in mail.outbox if m.to == [r.member.email] and "questions" in m.subject]
     assert not CLINICAL.search(email.subject)
@@ -276,37 +270,33 @@ def test_item_9_above_zero_shows_crisis_first_alerts_once_and_flags_until_review
     assert support.index('href="tel:988"', first) < support.index("What happens next", first)
     assert 'href="sms:988"' in support and 'href="tel:911"' in support and "llame al 988" in support
     [alert] = SafetyAlert.objects.all()
-    for message in OutboxMessage.objects.filter(kind="enrollment.safety_alert"):
+    for message in OutboxMessage.objects.filter(kind="care.safety_alert"):
         outbox_deliver(message_id=message.pk)
     alerts = [m for m in mail.outbox if m.subject == "Please check on a member today"]
     assert sorted(m.to[0] for m in alerts) == sorted([therapist_user.email, "care-team@grouport.local"])
     assert all(not CLINICAL.search(m.subject) and r.member.email not in m.body for m in alerts)
-    assert f"/admin/enrollment/safetyalert/{alert.pk}/change/" in alerts[0].body
+    assert f"/admin/care/safetyalert/{alert.pk}/change/" in alerts[0].body
     assert AuditEntry.objects.filter(action="safety_alert.opened").count() == 1
     # The roster shows it until a clinician writes what was done.
     staff = Client()
     sign_in(staff, therapist_user)
     assert "Reach out today" in staff.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
-    change = staff.get(f"/admin/enrollment/safetyalert/{alert.pk}/change/").content.decode()
+    change = staff.get(f"/admin/care/safetyalert/{alert.pk}/change/").content.decode()
     assert "Thoughts that you would be better off dead" in change
     assert "Member&#x27;s language" in change and f"/admin/groups/group/{group.pk}/roster/" in change
     assert " EST" in change  # the group's clock, like the roster, not UTC
-    staff.post(f"/admin/enrollment/safetyalert/{alert.pk}/change/", {"review_note": ""})
+    staff.post(f"/admin/care/safetyalert/{alert.pk}/change/", {"review_note": ""})
     assert SafetyAlert.objects.get().status == "open"  # a note is required
-    staff.post(
-        f"/admin/enrollment/safetyalert/{alert.pk}/change/", {"review_note": "Called; safety plan made."}
-    )
+    staff.post(f"/admin/care/safetyalert/{alert.pk}/change/", {"review_note": "Called; safety plan made."})
     alert.refresh_from_db()
     assert alert.status == "reviewed" and alert.reviewed_by == therapist_user
     assert "Reach out today" not in staff.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
-    assert AuditEntry.objects.filter(
-        object_type="enrollment.safetyalert", action__contains="reviewed"
-    ).exists()
+    assert AuditEntry.objects.filter(object_type="care.safetyalert", action__contains="reviewed").exists()
 
 
 def test_the_safety_alert_is_written_with_the_answers_or_not_at_all(monkeypatch):
     _group, r, survey = open_survey()
-    import enrollment.services.outcomes as outcomes
+    import care.services as outcomes
 
     def broken(**kwargs):
         raise RuntimeError("the outbox is down")
@@ -364,7 +354,7 @@ def test_another_member_or_therapist_cannot_read_a_members_answers(client):
     desk = Client()
     sign_in(desk, stranger)
     alert = SafetyAlert.objects.get()
-    assert desk.get(f"/admin/enrollment/safetyalert/{alert.pk}/change/").status_code in (302, 404)
+    assert desk.get(f"/admin/care/safetyalert/{alert.pk}/change/").status_code in (302, 404)
     assert desk.get(f"/admin/groups/group/{group.pk}/roster/").status_code in (302, 404)
     assert desk.get("/reports/outcomes/").status_code == 403
 
@@ -460,7 +450,7 @@ def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(c
     alert.refresh_from_db()
     assert alert.response is not None and SafetyAlert.objects.count() == 1
     assert f"survey-draft-{survey.pk}" not in client.session  # the draft goes with the answers
-    assert OutboxMessage.objects.filter(kind="enrollment.safety_alert").count() == 1
+    assert OutboxMessage.objects.filter(kind="care.safety_alert").count() == 1
     assert not [r for r in caplog.records if "safety" in r.getMessage().lower()]  # logs say nothing of it
     # A questionnaire that closed while the page was open: not kept, but not into the void.
     _g2, r2, late = open_survey()
@@ -482,7 +472,7 @@ def test_a_safety_answer_reaches_a_person_even_when_the_answers_cannot_be_kept(c
     role_grant(ops, STAFF)
     desk = Client()
     sign_in(desk, ops)
-    page = desk.get(f"/admin/enrollment/safetyalert/{SafetyAlert.objects.get(survey=late).pk}/change/")
+    page = desk.get(f"/admin/care/safetyalert/{SafetyAlert.objects.get(survey=late).pk}/change/")
     assert page.status_code == 200 and "could not be kept" in page.content.decode()
     assert "PHQ-9 9. Thoughts that you would be better off dead" in page.content.decode()
     assert not late.responses.exists()

@@ -11,15 +11,16 @@ from django.core import mail
 from django.db import connection
 from icalendar import Calendar
 
-from enrollment.models import Reminder, Reservation
-from enrollment.services.reminders import (
+from attendance.models import Reminder
+from attendance.services.reminders import (
     reminder_send,
     reminders_claim_due,
     reminders_due,
     reminders_fail_stuck,
 )
+from attendance.tasks import send_due_reminders
+from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_confirm, reservation_hold
-from enrollment.tasks import send_due_reminders
 from groups.models import Group, GroupSession
 from groups.services import session_cancel
 from tests.enrollment.conftest import ALL_TRUE
@@ -58,7 +59,7 @@ def run_like_a_worker(reminder_id: int) -> list[str]:
     """Run ``send_reminder`` as a worker would: again after each retry, until it stops."""
     from celery.exceptions import Retry
 
-    from enrollment.tasks import send_reminder
+    from attendance.tasks import send_reminder
 
     outcomes = []
     for retries in range(send_reminder.max_retries + 1):

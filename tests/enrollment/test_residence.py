@@ -23,10 +23,10 @@ from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
 from enrollment.services import reservations as reservation_services
 from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
 from enrollment.services.waitlist import waitlist_join
+from grouport import ports as grouport_ports
 from grouport.models import AuditEntry, User
 from grouport.roles import STAFF, role_grant
 from grouport.services import member_profile_update
-from grouport.signals import residence_changed
 from tests.enrollment.conftest import ALL_TRUE
 from tests.factories import GroupFactory, licensed_therapist, member, sign_in
 
@@ -332,11 +332,14 @@ def test_a_profile_change_in_another_tab_and_a_payment_at_the_same_moment(
     stripe_fake.pay(payment.checkout_session_id)
     changing = threading.Event()
 
-    def slow_receiver(sender, **kwargs):
+    [handle] = grouport_ports._residence_change
+
+    def slow_handler(**kwargs):
         changing.set()
         time.sleep(0.5)  # the profile transaction stays open, the member's row locked
+        return handle(**kwargs)
 
-    residence_changed.connect(slow_receiver, dispatch_uid="test.slow")
+    grouport_ports.residence_change_provide(slow_handler)
     outcome: dict = {}
 
     def change_profile():
@@ -360,7 +363,7 @@ def test_a_profile_change_in_another_tab_and_a_payment_at_the_same_moment(
         for thread in threads:
             thread.join(30)
     finally:
-        residence_changed.disconnect(dispatch_uid="test.slow")
+        grouport_ports.residence_change_provide(handle)
     if member_lock:
         assert outcome["status"] == Reservation.Status.CANCELLED
         assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("320.00")

@@ -1,0 +1,136 @@
+"""Sessions in the admin: the session page with its attendance sheet, the live view of a
+session as it happens, "cancel and tell the members"; and staff's list of reminders.
+
+The session page is registered by groups (``groups/admin.py``); attendance extends it here
+because the sheet and the live view show and change attendance's rows. Every look and
+every change is audited.
+"""
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from attendance.live import session_live
+from attendance.models import Attendance, Reminder
+from attendance.selectors import attendance_sheet
+from attendance.services.attendance import attendance_mark
+from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
+from grouport.audit import audit_record
+from grouport.exceptions import DomainError
+from groups.admin import GroupSessionAdmin
+from groups.models import GroupSession
+from groups.services import session_cancel
+
+LIVE_STATUSES = {
+    "checked_in": "Checked in",
+    "absent": "Absent",
+    "excused": "Excused (can't make it)",
+    "refused": "Tried from elsewhere",
+    "not_joined": "Not joined yet",
+}
+
+
+class GroupSessionAttendanceAdmin(GroupSessionAdmin):
+    """The session page, with its attendance sheet and "cancel and tell the members"."""
+
+    list_display = (*GroupSessionAdmin.list_display, "attendance_link")
+    actions = ["cancel_sessions"]
+
+    @admin.display(description="Attendance")
+    def attendance_link(self, obj: GroupSession) -> str:
+        return format_html(
+            '<a href="{}">Live</a> · <a href="{}">Mark attendance</a>',
+            reverse("admin:groups_groupsession_live", args=[obj.pk]),
+            reverse("admin:groups_groupsession_attendance", args=[obj.pk]),
+        )
+
+    @admin.action(description="Cancel the selected sessions and tell their members")
+    def cancel_sessions(self, request: HttpRequest, queryset) -> None:
+        for session in queryset:
+            session_cancel(session=session, actor=request.user)
+        self.message_user(request, f"{queryset.count()} session(s) cancelled; members are being notified.")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/attendance/",
+                self.admin_site.admin_view(self.attendance_view),
+                name="groups_groupsession_attendance",
+            ),
+            path(
+                "<int:object_id>/live/",
+                self.admin_site.admin_view(self.live_view),
+                name="groups_groupsession_live",
+            ),
+            *super().get_urls(),
+        ]
+
+    def live_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The session as it happens, refreshed every 30 seconds: checked in (when, from where,
+        how late), can't make it, tried from elsewhere, not joined yet."""
+        session = self.get_object(request, str(object_id))
+        if session is None or not self.has_view_permission(request, session):
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        rows = session_live(session=session)
+        audit_record(actor=request.user, action="session.live_viewed", obj=session, request=request)
+        counts = {status: sum(1 for r in rows if r.status == status) for status in LIVE_STATUSES}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Live: {session}",
+            "session": session,
+            "rows": rows,
+            "counts": counts,
+            "labels": LIVE_STATUSES,
+            "now": timezone.now(),
+            "original": session,
+        }
+        return TemplateResponse(request, "admin/attendance/session_live.html", context)
+
+    def attendance_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        session = self.get_object(request, str(object_id))
+        if session is None or not self.has_change_permission(request, session):
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        sheet = attendance_sheet(session=session)
+        if request.method == "POST":
+            marks = {
+                row.reservation.pk: request.POST[f"r{row.reservation.pk}"]
+                for row in sheet
+                if request.POST.get(f"r{row.reservation.pk}")
+            }
+            try:
+                changed = attendance_mark(session=session, marks=marks, actor=request.user, request=request)
+            except DomainError as error:
+                messages.error(request, error.detail)
+            else:
+                messages.success(request, f"Attendance saved ({len(changed)} change(s)).")
+                return redirect("admin:groups_group_roster", object_id=session.group_id)
+        audit_record(actor=request.user, action="roster.viewed", obj=session.group, request=request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Attendance: {session}",
+            "session": session,
+            "sheet": sheet,
+            "statuses": Attendance.Status.choices,
+            "original": session,
+        }
+        return TemplateResponse(request, "admin/attendance/attendance.html", context)
+
+
+admin.site.unregister(GroupSession)
+admin.site.register(GroupSession, GroupSessionAttendanceAdmin)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
+    list_display = ("id", "session", "reservation_id", "kind", "status", "attempts", "last_error", "sent_at")
+    list_filter = ("status", "kind")
+    readonly_fields = [f.name for f in Reminder._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,71 @@
+"""A session as it happens (the admin's live view, and the API): a fixed handful of queries."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from attendance.models import Attendance, CheckIn
+from enrollment.models import Reservation
+from grouport.states import STATE_NAMES
+from groups.models import GroupSession
+
+
+@dataclass
+class LiveRow:
+    name: str
+    status: str  # checked_in, excused, refused, not_joined
+    joined_at: dt.datetime | None = None
+    late_minutes: int = 0
+    state: str = ""
+
+
+def session_live(*, session: GroupSession) -> list[LiveRow]:
+    """A session as it happens: who checked in (when, from where, how late), who said they
+    could not come, who tried from a state the therapist may not treat them in, who has
+    not joined yet."""
+    members = list(
+        Reservation.objects.filter(
+            group_id=session.group_id, status=Reservation.Status.CONFIRMED, confirmed_at__lt=session.ends_at
+        )
+        .select_related("member")
+        .order_by("member__last_name", "member__first_name", "pk")
+    )
+    marks = {a.reservation_id: a for a in Attendance.objects.filter(session=session, reservation__in=members)}
+    check_ins: dict[int, list[CheckIn]] = {}
+    for c in CheckIn.objects.filter(session=session, reservation__in=members).order_by("at"):
+        check_ins.setdefault(c.reservation_id, []).append(c)
+    rows = []
+    ended = timezone.now() >= session.ends_at  # absent, even before the closing job runs
+    for r in members:
+        name = r.member.get_full_name() or f"Member #{r.member_id}"
+        admitted = next((c for c in check_ins.get(r.pk, []) if c.admitted), None)
+        mark = marks.get(r.pk)
+        if mark is not None and mark.source == Attendance.Source.THERAPIST:
+            # The therapist corrected the sheet: that is what the session shows.
+            if mark.status == Attendance.Status.PRESENT:
+                at = admitted.at if admitted is not None else mark.joined_at
+                late = max(0, int((at - session.starts_at).total_seconds() // 60)) if at else 0
+                place = STATE_NAMES.get(admitted.state, "") if admitted is not None else ""
+                rows.append(LiveRow(name, "checked_in", at, late, place))
+            elif mark.status == Attendance.Status.EXCUSED:
+                rows.append(LiveRow(name, "excused"))
+            else:
+                rows.append(LiveRow(name, "absent"))
+        elif admitted is not None:
+            late = max(0, int((admitted.at - session.starts_at).total_seconds() // 60))
+            rows.append(LiveRow(name, "checked_in", admitted.at, late, STATE_NAMES.get(admitted.state, "")))
+        elif mark is not None and mark.status == Attendance.Status.PRESENT:
+            rows.append(LiveRow(name, "checked_in", mark.joined_at))
+        elif mark is not None and mark.source == Attendance.Source.MEMBER_NOTICE:
+            rows.append(LiveRow(name, "excused"))
+        elif tried := check_ins.get(r.pk):
+            # Tried from elsewhere (and, once the session closed, excused for it).
+            rows.append(LiveRow(name, "refused", tried[-1].at, state=STATE_NAMES.get(tried[-1].state, "")))
+        elif mark is not None and mark.status == Attendance.Status.EXCUSED:
+            rows.append(LiveRow(name, "excused"))
+        elif (mark is not None and mark.status == Attendance.Status.ABSENT) or ended:
+            rows.append(LiveRow(name, "absent"))  # the session ended without them
+        else:
+            rows.append(LiveRow(name, "not_joined"))
+    return rows

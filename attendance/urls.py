@@ -1,0 +1,11 @@
+from django.urls import path
+
+from attendance import views
+
+app_name = "attendance"
+
+urlpatterns = [
+    path("join/<str:token>/", views.join, name="join"),
+    path("join/<str:token>/cant-make-it/", views.join_excuse, name="join_excuse"),
+    path("reservations/<int:pk>/calendar.ics", views.calendar_file, name="calendar"),
+]

@@ -1,0 +1,181 @@
+"""Joining a session from a personal link: the check-in page, the video, "I can't make it".
+
+The group's video link is in no page until the member has checked in for a session whose
+window is open; then it is this page's one button (and where it sends them).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from attendance.calendar import reservation_calendar
+from attendance.errors import JOIN_MESSAGES, JoinRefused
+from attendance.join import BadJoinToken, join_opens_at, join_token_read
+from attendance.models import Attendance, CheckIn
+from attendance.services.checkin import JoinState, join_state, session_check_in, session_excuse
+from enrollment.models import Reservation
+from enrollment.selectors import member_reservations
+from grouport.access import Access, route_access
+from grouport.exceptions import InvalidInput
+from grouport.states import STATE_CHOICES, STATE_NAMES, default_time_zone
+from groups.eligibility import REASON_TEXT, Reason
+from groups.models import Group, GroupSession
+from groups.selectors import skills_alternatives
+
+
+def _from_token(token: str) -> tuple[Reservation, GroupSession]:
+    try:
+        reservation_id, session_id = join_token_read(token)
+    except BadJoinToken:
+        raise Http404("Not a join link.") from None
+    reservation = Reservation.objects.select_related("group").filter(pk=reservation_id).first()
+    session = GroupSession.objects.select_related("group").filter(pk=session_id).first()
+    if reservation is None or session is None:
+        raise Http404("Not a join link.")
+    return reservation, session
+
+
+@route_access(Access.MEMBER)
+@login_required
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    reservation, session = _from_token(token)
+    member = request.user
+    now = timezone.now()
+    state = join_state(reservation=reservation, session=session, member=member, now=now)
+    context = {
+        "token": token,
+        "session": session,
+        "group": session.group,
+        "member_tz": member.time_zone or default_time_zone(member.state),
+        "therapy": session.group.kind == Group.Kind.THERAPY,
+        "state_choices": STATE_CHOICES,
+        # Not pre-filled with their home state: the point is where they are right now.
+        "chosen_state": "",
+        "started": now >= session.starts_at,
+        "mark": Attendance.objects.filter(session=session, reservation=reservation)
+        .values_list("status", flat=True)
+        .first(),
+        "join_state": str(state),
+        "opens_at": join_opens_at(session),
+        "message": JOIN_MESSAGES.get(str(state), ""),
+    }
+    if state == JoinState.NOT_YOURS:
+        # Nothing about the group or the session: the link is someone else's.
+        return render(
+            request,
+            "attendance/join.html",
+            {"join_state": str(state), "message": context["message"]},
+            status=403,
+        )
+    if state != JoinState.OPEN:
+        return render(
+            request, "attendance/join.html", context, status=200 if state == JoinState.NOT_YET else 410
+        )
+    admitted = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).first()
+    if admitted is None and request.method == "POST":
+        try:
+            result = session_check_in(
+                reservation=reservation,
+                session=session,
+                member=member,
+                state=request.POST.get("state", ""),
+                request=request,
+            )
+        except InvalidInput as error:
+            context["error"] = error.detail
+            return render(request, "attendance/join.html", context, status=400)
+        except JoinRefused as error:
+            context.update(join_state=error.state, message=error.detail)
+            return render(request, "attendance/join.html", context, status=410)
+        if result.admitted:
+            return redirect(request.path)  # the video page, safe to reload
+        context.update(
+            refused=True,
+            chosen_state=result.check_in.state,
+            place=STATE_NAMES.get(result.check_in.state, result.check_in.state),
+            reasons=[REASON_TEXT[Reason(code)] for code in result.decision.reason_codes],
+            skills_groups=skills_alternatives(
+                limit=3,
+                exclude=Reservation.objects.filter(member=member, status__in=Reservation.ACTIVE).values_list(
+                    "group_id", flat=True
+                ),
+            ),
+        )
+        return render(request, "attendance/join.html", context, status=403)
+    if admitted is not None:
+        context.update(checked_in=admitted, video_url=session.group.video_url)
+    return render(request, "attendance/join.html", context)
+
+
+@route_access(Access.MEMBER)
+@login_required
+@require_POST
+def join_excuse(request: HttpRequest, token: str) -> HttpResponse:
+    """ "I can't make it this week", from My groups or the join page."""
+    reservation, session = _from_token(token)
+    try:
+        session_excuse(reservation=reservation, session=session, member=request.user, request=request)
+    except JoinRefused as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(
+            request, _("Thank you for telling us. Your therapist knows you can't make it this time.")
+        )
+    return redirect("portal:my_groups")
+
+
+def next_sessions_for(
+    *, reservations: list[Reservation], sessions: list[GroupSession], now
+) -> dict[int, dict]:
+    """For My groups: each confirmed seat's next session, its join link and what was said."""
+    from attendance.join import join_token
+
+    nxt: dict[int, GroupSession] = {}
+    for reservation in reservations:
+        for session in sessions:
+            if session.group_id == reservation.group_id and session.status == GroupSession.Status.SCHEDULED:
+                nxt[reservation.pk] = session
+                break
+    marks = dict(
+        ((a.reservation_id, a.session_id), a.status)
+        for a in Attendance.objects.filter(
+            reservation_id__in=list(nxt), session_id__in=[s.pk for s in nxt.values()]
+        )
+    )
+    return {
+        reservation_id: {
+            "session": session,
+            "join_path": reverse(
+                "attendance:join", args=[join_token(reservation_id=reservation_id, session_id=session.pk)]
+            ),
+            "excuse_path": reverse(
+                "attendance:join_excuse",
+                args=[join_token(reservation_id=reservation_id, session_id=session.pk)],
+            ),
+            "opens_at": join_opens_at(session),
+            "open_now": join_opens_at(session) <= now < session.ends_at,
+            "started": now >= session.starts_at,
+            "mark": marks.get((reservation_id, session.pk)),
+        }
+        for reservation_id, session in nxt.items()
+    }
+
+
+@route_access(Access.MEMBER)
+@login_required
+def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
+    # Another member's reservation does not exist, as far as this member can tell.
+    reservation = get_object_or_404(member_reservations(member=request.user), pk=pk)
+    if reservation.status != Reservation.Status.CONFIRMED:
+        raise Http404("Only a confirmed seat has a calendar.")
+    sessions = list(reservation.group.sessions.order_by("number"))
+    response = HttpResponse(
+        reservation_calendar(reservation=reservation, sessions=sessions), content_type="text/calendar"
+    )
+    response["Content-Disposition"] = f'attachment; filename="group-sessions-{reservation.pk}.ics"'
+    return response

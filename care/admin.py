@@ -1,0 +1,114 @@
+"""Care in the admin: safety alerts, for the group's therapist and staff. Every look is
+audited; a clinician closes one by writing what was done."""
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+
+from care.models import Measure, SafetyAlert
+from care.services import safety_alert_review
+from grouport.admin_scoping import AuditedViewsAdmin, ReviewWithNoteAdmin
+from groups.admin_scoping import TherapistScopedAdmin
+
+
+@admin.register(SafetyAlert)
+class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAdmin):
+    """An answer that needs a person to look at once: open it, reach out, write what was done.
+    A therapist sees their own groups' alerts; staff see all. Every look is audited."""
+
+    therapist_path = "reservation__group__therapist"
+    operations_only_filters = ("reservation__group__therapist",)
+    list_display = ("id", "member", "group", "status", "raised")
+    list_filter = ("status",)
+    list_select_related = ("reservation__group", "reservation__member")
+    readonly_fields = (
+        "member",
+        "contact",
+        "language",
+        "group",
+        "roster_link",
+        "answers",
+        "status",
+        "raised",
+        "reviewer",
+        "reviewed",
+    )
+    fields = (*readonly_fields, "review_note")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Member")
+    def member(self, obj: SafetyAlert) -> str:
+        return obj.reservation.member.get_full_name() or f"Member #{obj.reservation.member_id}"
+
+    @admin.display(description="Contact")
+    def contact(self, obj: SafetyAlert) -> str:
+        return obj.reservation.member.email
+
+    @admin.display(description="Group")
+    def group(self, obj: SafetyAlert) -> str:
+        return obj.reservation.group.title
+
+    @admin.display(description="Answers")
+    def answers(self, obj: SafetyAlert) -> str:
+        response = obj.response
+        if response is None:
+            # The questionnaire closed, or was not finished: only the safety answer is known.
+            lines = ["The other answers could not be kept (closed meanwhile, or not finished)."]
+            for code, given in obj.safety_answers.items():
+                measure = Measure.objects.filter(code=code).order_by("-version").first()
+                if measure is None:
+                    continue
+                items = {i.number: i.text for i in measure.items.all()}
+                labels = {o["value"]: o["label"] for o in measure.options}
+                lines += [
+                    f"{code} {n}. {items.get(int(n), '')}: {labels.get(v, v)}" for n, v in given.items()
+                ]
+            return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+        items = {i.number: i.text for i in response.measure.items.all()}
+        labels = {o["value"]: o["label"] for o in response.measure.options}
+        lines = [f"{response.measure.code} total {response.total} ({response.band_label})"]
+        lines += [f"{n}. {items.get(int(n), '')}: {labels.get(v, v)}" for n, v in response.answers.items()]
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+    @admin.display(description="Raised")
+    def raised(self, obj: SafetyAlert) -> str:
+        # In the reader's zone, named (StaffTimeZoneMiddleware): on call at night, "when" is theirs.
+        return date_format(timezone.localtime(obj.created_at), "M j, Y, g:i A T")
+
+    @admin.display(description="Reviewed at")
+    def reviewed(self, obj: SafetyAlert) -> str:
+        if obj.reviewed_at is None:
+            return "—"
+        return date_format(timezone.localtime(obj.reviewed_at), "M j, Y, g:i A T")
+
+    @admin.display(description="Reviewed by")
+    def reviewer(self, obj: SafetyAlert) -> str:
+        if obj.reviewed_by is None:
+            return "—"
+        return obj.reviewed_by.get_full_name() or obj.reviewed_by.email
+
+    @admin.display(description="Member's language")
+    def language(self, obj: SafetyAlert) -> str:
+        return {"es": "Spanish", "en": "English"}.get(obj.reservation.member.language or "en", "English")
+
+    @admin.display(description="Roster")
+    def roster_link(self, obj: SafetyAlert) -> str:
+        return format_html(
+            '<a href="{}">The group\'s roster</a>',
+            reverse("admin:groups_group_roster", args=[obj.reservation.group_id]),
+        )
+
+    review_help = "What was done (who called, when, the plan). Saving marks it reviewed."
+    review_service = safety_alert_review
+
+    def response_change(self, request, obj):
+        messages.success(request, "Marked reviewed. The flag is off the roster.")
+        return redirect("admin:groups_group_roster", object_id=obj.reservation.group_id)

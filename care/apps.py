@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CareConfig(AppConfig):
+    """Care: outcome questionnaires (PHQ-9, GAD-7) and the safety net under their answers."""
+
+    name = "care"
+    verbose_name = "Care and outcomes"
+    role_permissions = {
+        "therapist": {"safetyalert": ("view", "change")},
+        "staff": {"safetyalert": ("view", "change")},
+    }
+
+    def ready(self) -> None:
+        from care import (  # noqa: F401
+            outbox,  # registers the outbox handlers
+            tasks,  # the questionnaires' periodic job
+        )
+
+        post_migrate.connect(_measures_install, sender=self)
+
+
+def _measures_install(sender, using="default", apps=None, **kwargs) -> None:
+    """After migrate (and a test database flush): the standard questionnaires are there."""
+    from care.measures import measures_install
+
+    models = apps if apps is not None else sender.apps
+    try:
+        measure, item = models.get_model("care", "Measure"), models.get_model("care", "MeasureItem")
+    except LookupError:  # migrating backwards past the split
+        return
+    measures_install(measure, item, using=using)

@@ -1,0 +1,177 @@
+"""Care: outcome questionnaires (measures as data, a member's answers) and the safety net.
+
+Every model keeps the table it had in enrollment before the split (``db_table``), so an
+upgrade moves no row.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import Reservation
+
+
+class Measure(models.Model):
+    """A questionnaire, as data: its wording in English and Spanish, its answers, its severity
+    bands and which item (if any) needs a person to look at once. PHQ-9 and GAD-7 are loaded
+    by a migration (``enrollment/measures.py``); a clinic can add another the same way."""
+
+    code = models.CharField(max_length=20)
+    version = models.PositiveSmallIntegerField(default=1)
+    title = models.CharField(max_length=200)
+    title_es = models.CharField(max_length=200)
+    instructions = models.TextField()
+    instructions_es = models.TextField()
+    options = models.JSONField(help_text='[{"value": 0, "label": "...", "label_es": "..."}, ...]')
+    bands = models.JSONField(help_text='[{"min": 0, "max": 4, "label": "...", "label_es": "..."}, ...]')
+    safety_item = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="An item whose answer above the first option alerts a clinician at once.",
+    )
+    active = models.BooleanField(default=True, help_text="Asked in new questionnaires.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in a questionnaire.")
+    follow_up = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='An unscored closing question, optional to answer: {"text", "text_es", "options"}.',
+    )
+
+    class Meta:
+        db_table = "enrollment_measure"
+        ordering = ["position", "code", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="measure_code_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
+    def in_language(self, field: str, language: str) -> str:
+        return getattr(self, f"{field}_es") if language.startswith("es") else getattr(self, field)
+
+
+class MeasureItem(models.Model):
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="items")
+    number = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    text_es = models.TextField()
+
+    class Meta:
+        db_table = "enrollment_measureitem"
+        ordering = ["measure", "number"]
+        constraints = [models.UniqueConstraint(fields=["measure", "number"], name="measure_item_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.measure.code} item {self.number}"
+
+
+class OutcomeSurvey(models.Model):
+    """One member's questionnaires at one point of their program: before it starts, at its
+    midpoint, at its last session. Created once per seat and time point (the periodic job's
+    claim), open for a few days, answered once."""
+
+    class TimePoint(models.TextChoices):
+        BASELINE = "baseline", _("Before the first session")
+        MIDPOINT = "midpoint", _("Midway through the program")
+        END = "end", _("At the last session")
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ANSWERED = "answered", "Answered"
+        EXPIRED = "expired", "Closed unanswered"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.ANSWERED, Status.EXPIRED}),
+        Status.ANSWERED: frozenset(),
+        Status.EXPIRED: frozenset(),
+    }
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="outcome_surveys")
+    time_point = models.CharField(max_length=10, choices=TimePoint.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    measures = models.ManyToManyField(Measure, related_name="+", help_text="What this questionnaire asks.")
+
+    class Meta:
+        db_table = "enrollment_outcomesurvey"
+        ordering = ["reservation", "opens_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation", "time_point"], name="outcome_survey_once_per_point"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "closes_at"])]
+
+    def __str__(self) -> str:
+        return f"Questionnaire #{self.pk}"
+
+
+class MeasureResponse(models.Model):
+    """A member's answers to one measure, with the total and band as scored when answered."""
+
+    survey = models.ForeignKey(OutcomeSurvey, on_delete=models.CASCADE, related_name="responses")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+")
+    answers = models.JSONField(help_text='{"1": 0, "2": 3, ...}: item number to the value chosen.')
+    total = models.PositiveSmallIntegerField()
+    band = models.PositiveSmallIntegerField(help_text="Index into the measure's bands.")
+    follow_up = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The answer to the measure's unscored closing question, if given."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "enrollment_measureresponse"
+        ordering = ["survey", "measure__position"]
+        constraints = [models.UniqueConstraint(fields=["survey", "measure"], name="measure_response_once")]
+
+    def __str__(self) -> str:
+        return f"Response #{self.pk}"
+
+    @property
+    def band_label(self) -> str:
+        return self.measure.bands[self.band]["label"]
+
+
+class SafetyAlert(models.Model):
+    """A member's answer that needs a person to look at once (PHQ-9 item 9 above "Not at
+    all"): the therapist and the on-call address are emailed within a minute, and the roster
+    shows it until a clinician marks it reviewed, with a note. Nothing here is automated care."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Needs a clinician"
+        REVIEWED = "reviewed", "Reviewed"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.REVIEWED}),
+        Status.REVIEWED: frozenset(),
+    }
+
+    survey = models.ForeignKey("OutcomeSurvey", on_delete=models.CASCADE, related_name="safety_alerts")
+    # The scored answers; empty when the safety answer came with a questionnaire that could
+    # not be kept (closed meanwhile, or not finished): the alert is raised all the same.
+    response = models.OneToOneField(
+        MeasureResponse, null=True, blank=True, on_delete=models.CASCADE, related_name="safety_alert"
+    )
+    safety_answers = models.JSONField(
+        default=dict, blank=True, help_text="The safety question's answer, by measure and item."
+    )
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="safety_alerts")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "enrollment_safetyalert"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Safety alert #{self.pk}"

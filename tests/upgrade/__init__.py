@@ -1,0 +1,1 @@
+"""Upgrades keep every row: a database filled at an earlier schema migrates forward with nothing lost."""
