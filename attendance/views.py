@@ -22,7 +22,7 @@ from enrollment.models import Reservation
 from enrollment.selectors import member_reservations
 from grouport.access import Access, route_access
 from grouport.exceptions import InvalidInput
-from grouport.states import STATE_CHOICES, STATE_NAMES, default_time_zone
+from grouport.states import STATE_CHOICES, STATE_NAMES
 from groups.eligibility import REASON_TEXT, Reason
 from groups.models import Group, GroupSession
 from groups.selectors import skills_alternatives
@@ -51,7 +51,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         "token": token,
         "session": session,
         "group": session.group,
-        "member_tz": member.time_zone or default_time_zone(member.state),
+        "member_tz": member.zone,
         "therapy": session.group.kind == Group.Kind.THERAPY,
         "state_choices": STATE_CHOICES,
         # Not pre-filled with their home state: the point is where they are right now.

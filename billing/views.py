@@ -23,7 +23,6 @@ from enrollment.ports import PaymentUnavailable
 from enrollment.selectors import member_reservations
 from enrollment.services.eligibility import seat_decision
 from grouport.access import Access, route_access
-from grouport.states import default_time_zone
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
             return render(
                 request,
                 "billing/payment_unavailable.html",
-                {"reservation": reservation, "group": reservation.group, "member_tz": _member_tz(request)},
+                {"reservation": reservation, "group": reservation.group, "member_tz": request.user.zone},
                 status=503,
             )
     if request.method == "POST":
@@ -74,14 +73,10 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
             "reservation": reservation,
             "group": reservation.group,
             "provider": provider,
-            "member_tz": _member_tz(request),
+            "member_tz": request.user.zone,
             "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
         },
     )
-
-
-def _member_tz(request: HttpRequest) -> str:
-    return request.user.time_zone or default_time_zone(request.user.state)
 
 
 @route_access(Access.WEBHOOK)

@@ -13,7 +13,6 @@ from care.models import MeasureResponse, OutcomeSurvey
 from care.services import SurveyClosed, survey_answer
 from grouport.access import Access, route_access
 from grouport.exceptions import InvalidInput
-from grouport.states import default_time_zone
 
 
 def _own_survey(request: HttpRequest, token: str) -> OutcomeSurvey:
@@ -117,7 +116,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         "form": form,
         "language": language,
         "closed": survey.status != OutcomeSurvey.Status.OPEN or survey.closes_at <= timezone.now(),
-        "member_tz": request.user.time_zone or default_time_zone(request.user.state),
+        "member_tz": request.user.zone,
     }
     if request.method == "POST":
         form.is_valid()  # the answers that are valid go on, even if one is missing

@@ -40,14 +40,10 @@ from enrollment.services.waitlist import (
     waitlist_offer_decline,
 )
 from grouport.access import Access, route_access
-from grouport.states import STATE_NAMES, default_time_zone
+from grouport.states import STATE_NAMES
 from groups.eligibility import REASON_TEXT, Reason
 from groups.models import Group
 from groups.selectors import group_public, skills_alternatives
-
-
-def _member_tz(request: HttpRequest) -> str:
-    return request.user.time_zone or default_time_zone(request.user.state)
 
 
 def _own_reservation(request: HttpRequest, pk: int) -> Reservation:
@@ -143,7 +139,7 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if decision is None or decision.eligible
             else None,
             "not_eligible": [REASON_TEXT[Reason(r)] for r in decision.reason_codes] if decision else [],
-            "member_tz": _member_tz(request),
+            "member_tz": request.user.zone,
             "now": now,
             "processing": processing,
             "paid": port.paid_amount(reservation=reservation),
@@ -232,7 +228,7 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
             "entry": entry,
             "group": entry.group,
             "form": form,
-            "member_tz": _member_tz(request),
+            "member_tz": request.user.zone,
             "agreement": agreement,
             "agreement_text": agreement.body_in(get_language() or "en"),
         },

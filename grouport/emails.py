@@ -14,7 +14,6 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from grouport.models import User
-from grouport.states import default_time_zone
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ def email_send(
     *, to: User, template: str, context: dict[str, Any], attachments: list[tuple[str, bytes, str]] = ()
 ) -> None:
     """Send one templated email to ``to``, in their language and their time zone."""
-    member_tz = to.time_zone or default_time_zone(to.state)
+    member_tz = to.zone
     with translation.override(to.language or settings.LANGUAGE_CODE):
         subject, text, body_html = email_render(
             template=template, context={"member": to, "member_tz": member_tz, **context}

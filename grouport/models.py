@@ -6,7 +6,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
-from grouport.states import STATE_CHOICES
+from grouport.states import STATE_CHOICES, default_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -67,6 +67,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         # One account per address whatever its case: stored lower-case, unique in the database.
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+    @property
+    def zone(self) -> str:
+        """The zone a member's own times are told in (emails, their pages): the one on their
+        profile, else the usual one of their state. Pages a visitor may see use
+        ``grouport.zones.viewer_zone``, which also hears the browser."""
+        return self.time_zone or default_time_zone(self.state)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

@@ -23,11 +23,7 @@ from enrollment.selectors import (
 )
 from enrollment.services.reservations import reservation_next_action
 from grouport.access import Access, route_access
-from grouport.states import default_time_zone, time_zone_name
-
-
-def _member_tz(request: HttpRequest) -> str:
-    return request.user.time_zone or default_time_zone(request.user.state)
+from grouport.states import time_zone_name
 
 
 @route_access(Access.MEMBER)
@@ -99,8 +95,8 @@ def my_groups(request: HttpRequest) -> HttpResponse:
                 if r.status_at(now) in (Reservation.Status.CANCELLED, Reservation.Status.EXPIRED)
                 and r not in ran_out
             ][:10],
-            "member_tz": _member_tz(request),
-            "member_tz_name": time_zone_name(_member_tz(request)),
+            "member_tz": request.user.zone,
+            "member_tz_name": time_zone_name(request.user.zone),
             "now": now,
         },
     )
