@@ -128,7 +128,8 @@ admin.site.register(GroupSession, GroupSessionAttendanceAdmin)
 
 @admin.register(Reminder)
 class ReminderAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
-    list_display = ("id", "session", "reservation_id", "kind", "status", "attempts", "last_error", "sent_at")
+    # Tries and errors of its email are on its outbox message (key reminder-<id>).
+    list_display = ("id", "session", "reservation_id", "kind", "status", "last_error", "sent_at")
     list_filter = ("status", "kind")
     readonly_fields = [f.name for f in Reminder._meta.fields]
 

@@ -18,7 +18,8 @@ class Reminder(models.Model):
     """One message about one session to one member, claimed (inserted) before it is sent.
 
     The unique (session, reservation, kind) row is the claim: whichever job or worker inserts
-    it first owns the send, so a reminder goes out once however often the job runs.
+    it first owns the send, so a reminder goes out once however often the job runs. Its email
+    is an outbox message (key ``reminder-<id>``), whose tries and errors staff see there.
     """
 
     class Kind(models.TextChoices):
@@ -27,8 +28,7 @@ class Reminder(models.Model):
         SESSION_CANCELLED = "cancelled", "Session cancelled"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Claimed, not sent yet"
-        SENDING = "sending", "Being sent"
+        PENDING = "pending", "Claimed, its email in the outbox"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (staff should look)"
         SKIPPED = "skipped", "Not needed any more"
@@ -36,8 +36,7 @@ class Reminder(models.Model):
     # Delivery bookkeeping: moved with transition_rows (compare-and-set), not audited (the
     # row is its own record).
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.PENDING: frozenset({Status.SENDING, Status.SKIPPED}),
-        Status.SENDING: frozenset({Status.SENT, Status.PENDING, Status.FAILED}),
+        Status.PENDING: frozenset({Status.SENT, Status.SKIPPED, Status.FAILED}),
         Status.SENT: frozenset(),
         Status.FAILED: frozenset(),
         Status.SKIPPED: frozenset(),
@@ -47,7 +46,6 @@ class Reminder(models.Model):
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
     batch = models.CharField(max_length=32, blank=True, help_text="The job run that claimed it.")
     last_error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -1,4 +1,5 @@
-"""How attendance's side effects are carried out: notes to a group's therapist and care team.
+"""How attendance's side effects are carried out: session reminders and cancellation notices
+to members, notes to a group's therapist and care team.
 
 Recorded in the transaction of their cause (``outbox_add``), delivered from
 ``grouport.outbox``; an email is never sent twice.
@@ -8,9 +9,22 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from attendance.services.reminders import REMINDER_MESSAGE, reminder_deliver, reminder_gave_up
 from grouport.outbox import outbox_handler
 from groups.models import GroupSession
 from groups.selectors import care_team_addresses
+
+
+def _reminder_gave_up(payload: dict, error: str) -> None:
+    reminder_gave_up(reminder_id=payload["reminder"], error=error)
+
+
+# Not retry_safe: an email whose worker died mid-send is failed, never sent twice.
+@outbox_handler(REMINDER_MESSAGE, max_attempts=5, on_give_up=_reminder_gave_up)
+def reminder_email(payload: dict) -> None:
+    """One member's reminder of a session, or its cancellation notice (with the calendar
+    file that takes it off their calendar)."""
+    reminder_deliver(reminder_id=payload["reminder"])
 
 
 @outbox_handler("attendance.therapist_note")

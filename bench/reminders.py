@@ -4,18 +4,19 @@ Loads published groups, each with a first session 20 to 50 minutes from now (and
 weekly ones) and 12 confirmed members, so exactly one reminder per member is due: the
 1-hour one (the 24-hour one is not, as the session is less than an hour away). Then:
 
-1. The due-reminder job's database work (``reminders_claim_due``): its wall time and its
-   queries, first with 50 groups (600 reminders) and then with 500 (6,000), to show whether
-   the count of queries grows with the reminders. A second run right after must claim 0.
-2. One worker sends all 6,000 claimed reminders, serially, in this process: each is the
-   ``send_reminder`` task run with ``apply()`` (the task body, as a solo worker runs it)
-   into the in-memory (locmem) email backend. It reports reminders per second, the
-   latency of one send, and the queries per send (counted over the first 100).
+1. The due-reminder job (``reminders_claim_due``): its wall time and its queries, first
+   with 50 groups (600 reminders) and then with 500 (6,000), to show whether the count of
+   queries grows with the reminders. The job writes each claim's outbox message and, after
+   its commit, queues one delivery per message (on a queue of this run's own, purged).
+   A second run right after must claim 0.
+2. One worker sends all 6,000 claimed reminders, serially, in this process: each is its
+   outbox message's delivery task run with ``apply()`` (the task body, as a solo worker
+   runs it) into the in-memory (locmem) email backend. It reports reminders per second,
+   the latency of one send, and the queries per send (counted over the first 100).
 3. Unless ``--no-worker``: the same 6,000 again through Celery for real. The reminders are
    deleted, a ``celery worker --pool=solo`` process is started on Redis with a file email
-   backend, the ``send_due_reminders`` task runs here (claiming and queuing 6,000 sends on
-   a queue of this run's own), and the time until the last reminder is recorded as sent
-   gives the rate.
+   backend, the ``send_due_reminders`` task runs here (claiming, and queuing 6,000
+   deliveries), and the time until the last reminder is recorded as sent gives the rate.
 
 A benchmark: it exits 0 unless a check fails (a claim count or an email count that is not
 exact, or the job's queries growing with the reminders: 1), and 2 without PostgreSQL.
@@ -92,7 +93,7 @@ from django.utils import timezone  # noqa: E402
 
 from attendance.models import Reminder  # noqa: E402
 from attendance.services.reminders import reminders_claim_due  # noqa: E402
-from attendance.tasks import send_due_reminders, send_reminder  # noqa: E402
+from attendance.tasks import send_due_reminders  # noqa: E402
 from bench._common import (  # noqa: E402
     Figures,
     add_run_options,
@@ -104,7 +105,8 @@ from bench._common import (  # noqa: E402
 )
 from config.celery import app as celery_app  # noqa: E402
 from enrollment.models import Reservation  # noqa: E402
-from grouport.models import User  # noqa: E402
+from grouport.models import OutboxMessage, User  # noqa: E402
+from grouport.tasks import deliver_outbox_message  # noqa: E402
 from groups.models import MODULE_ORDER, Group, GroupModule, GroupSession, Module, Therapist  # noqa: E402
 from groups.schedule import weekly_sessions  # noqa: E402
 
@@ -273,8 +275,12 @@ class Load:
 
 
 def reminders_delete() -> None:
+    """Forget every claim, its outbox message and any delivery queued for it."""
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Reminder._meta.db_table}")
+    OutboxMessage.objects.filter(kind="attendance.reminder").delete()
+    if not celery_app.conf.task_always_eager:
+        purge_queue(celery_app.conf.task_default_queue)
 
 
 def statements(queries: list[dict]) -> str:
@@ -324,35 +330,35 @@ def send_in_process(expected: int, load: Load) -> dict:
     """Send every pending reminder, one after the other, as a solo worker runs the task."""
     load.check_still_due()
     ids = list(
-        Reminder.objects.filter(status=Reminder.Status.PENDING).order_by("pk").values_list("pk", flat=True)
+        OutboxMessage.objects.filter(kind="attendance.reminder", status=OutboxMessage.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     mail.outbox = []
-    results: Counter = Counter()
     latencies: list[float] = []
     per_send: list[int] = []
 
-    def send(reminder_id: int) -> None:
+    def send(message_id: int) -> None:
         started = time.perf_counter()
-        results[send_reminder.apply(args=[reminder_id], throw=True).get()] += 1
+        deliver_outbox_message.apply(args=[message_id], throw=True).get()
         latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as captured:
-        for reminder_id in ids[:PROBE]:
+        for message_id in ids[:PROBE]:
             before = len(captured.captured_queries)
-            send(reminder_id)
+            send(message_id)
             per_send.append(len(captured.captured_queries) - before)
-    for reminder_id in ids[PROBE:]:
-        send(reminder_id)
+    for message_id in ids[PROBE:]:
+        send(message_id)
     wall = time.perf_counter() - started
     queries = list(captured.captured_queries)
     last = queries[-per_send[-1] :] if per_send else []
     outbox = mail.outbox
     statuses = Counter(Reminder.objects.values_list("status", flat=True))
     return {
-        "label": "in-process, `send_reminder.apply()`",
-        "sent": results[Reminder.Status.SENT],
-        "results": results,
+        "label": "in-process, `deliver_outbox_message.apply()`",
+        "sent": statuses[Reminder.Status.SENT],
         "statuses": statuses,
         "emails": len(outbox),
         "recipients": len({message.to[0] for message in outbox}),
@@ -366,7 +372,6 @@ def send_in_process(expected: int, load: Load) -> dict:
         "one_send": last,
         "ok": (
             len(ids) == expected
-            and results == Counter({Reminder.Status.SENT: expected})
             and statuses == Counter({Reminder.Status.SENT: expected})
             and len(outbox) == expected
             and len({message.to[0] for message in outbox}) == expected
@@ -384,6 +389,11 @@ def sessions_ended() -> int | None:
         return cursor.fetchone()[0]
 
 
+def purge_queue(queue: str) -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue)
+
+
 def drop_queue(queue: str) -> None:
     with celery_app.connection_for_write() as conn:
         channel = conn.default_channel
@@ -397,9 +407,7 @@ def send_with_worker(expected: int, bench_name: str, load: Load, timeout: float)
     """Claim and queue through ``send_due_reminders`` and time a real solo worker draining it."""
     if celery_app.conf.task_always_eager:
         raise SystemExit("Celery runs tasks eagerly (no REDIS_URL?): there is no worker to measure")
-    # A queue of this run's own, so a shared Redis's other queues are never read or purged.
-    queue = f"grouport_bench_{os.getpid()}"
-    celery_app.conf.task_default_queue = queue
+    queue = celery_app.conf.task_default_queue  # this run's own (run())
     nodename = f"bench-{os.getpid()}@{socket.gethostname()}"
     load.check_still_due()
     reminders_delete()
@@ -433,9 +441,7 @@ def send_with_worker(expected: int, bench_name: str, load: Load, timeout: float)
                     if worker.poll() is not None:
                         raise SystemExit(f"the worker stopped:\n{log_path.read_text()[-3000:]}")
                     time.sleep(0.25)
-                    done = Reminder.objects.exclude(
-                        status__in=(Reminder.Status.PENDING, Reminder.Status.SENDING)
-                    ).count()
+                    done = Reminder.objects.exclude(status=Reminder.Status.PENDING).count()
                 waited = time.perf_counter() - started
             finally:
                 worker.terminate()
@@ -482,6 +488,10 @@ def thousands(n: float) -> str:
 
 
 def run(args: argparse.Namespace, bench_name: str, figures: Figures) -> None:
+    if not celery_app.conf.task_always_eager:
+        # A queue of this run's own, so a shared Redis's other queues are never read or purged:
+        # the job queues a delivery per claim there (after its commit).
+        celery_app.conf.task_default_queue = f"grouport_bench_{os.getpid()}"
     load = Load()
     jobs = []
     for size in (args.small, args.groups):

@@ -16,10 +16,10 @@ How a side effect travels:
 A worker that dies mid-delivery leaves the row "sending". When its lease runs out the
 sweeper sends it again only if the handler is ``retry_safe`` (the far end is idempotent,
 as Stripe is with our idempotency keys); an email is never sent twice, so an unsafe one is
-marked failed instead (at most once, like reminders).
+marked failed instead (at most once).
 
 Handlers live in the app that owns the effect (``enrollment/outbox.py``,
-``billing/outbox.py``) and register here by name: this module imports no app.
+``attendance/outbox.py``, ``billing/outbox.py``...) and register here by name: this module imports no app.
 """
 
 import contextlib
@@ -100,6 +100,26 @@ def outbox_add(*, kind: str, payload: dict[str, Any], key: str | None = None) ->
         message = OutboxMessage.objects.create(kind=kind, payload=payload, available_at=now, created_at=now)
     publish_on_commit(DELIVER_TASK, message.pk)
     return message
+
+
+def outbox_add_many(*, kind: str, messages: list[tuple[dict[str, Any], str]]) -> int:
+    """Record many side effects of one kind at once, each ``(payload, key)``, in the current
+    transaction: one insert however many. The caller knows the keys are new (it has just
+    claimed what they stand for); a key already taken fails the whole transaction."""
+    if kind not in HANDLERS:
+        raise LookupError(f"no outbox handler for {kind}")
+    if not messages:
+        return 0
+    now = timezone.now()
+    created = OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(kind=kind, payload=payload, key=key, available_at=now, created_at=now)
+            for payload, key in messages
+        ]
+    )
+    for message in created:
+        publish_on_commit(DELIVER_TASK, message.pk)
+    return len(created)
 
 
 # Tasks are named, not imported: they live in the apps' tasks modules, which import this one.
@@ -228,7 +248,8 @@ def outbox_deliver(*, message_id: int, now: dt.datetime | None = None) -> str | 
 
 
 def outbox_recover_stalled(*, now: dt.datetime) -> tuple[int, int]:
-    """Deal with deliveries whose worker died: retry the safe ones, fail the others.
+    """Deal with deliveries whose worker died: retry the safe ones, fail the others (and
+    tell their handler, as when a message runs out of tries).
 
     Return (sent back in line, marked failed).
     """
@@ -237,13 +258,16 @@ def outbox_recover_stalled(*, now: dt.datetime) -> tuple[int, int]:
     retried = transition_rows(
         stalled.filter(kind__in=safe), old=Status.SENDING, to=Status.PENDING, now=now, available_at=now
     )
-    failed = transition_rows(
-        stalled.exclude(kind__in=safe),
-        old=Status.SENDING,
-        to=Status.FAILED,
-        now=now,
-        last_error="worker stopped while delivering",
-    )
+    error = "worker stopped while delivering"
+    failed = 0
+    for message_id, kind, payload in stalled.exclude(kind__in=safe).values_list("pk", "kind", "payload"):
+        mine = OutboxMessage.objects.filter(pk=message_id, lease_until__lt=now)
+        if not transition_rows(mine, old=Status.SENDING, to=Status.FAILED, now=now, last_error=error):
+            continue  # finished a moment ago after all
+        failed += 1
+        handler = HANDLERS.get(kind)
+        if handler is not None and handler.on_give_up is not None:
+            handler.on_give_up(payload, error)
     if failed:
         logger.warning("%d outbox deliveries stopped midway marked failed (never sent twice)", failed)
     return retried, failed

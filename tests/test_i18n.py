@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from attendance.services.reminders import reminder_send, reminders_claim_due
+from attendance.services.reminders import reminder_deliver, reminders_claim_due
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.emails import email_render
 from grouport.models import User
@@ -145,7 +145,7 @@ def test_a_spanish_members_reminder_is_in_spanish():
     session = group.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
         for reminder_id in reminders_claim_due():
-            reminder_send(reminder_id=reminder_id)
+            reminder_deliver(reminder_id=reminder_id)
     [message] = [m for m in mail.outbox if m.to == [ana.email]]
     assert message.subject == "Recordatorio: su grupo se reúne hoy a las 19:00"
     assert message.body.startswith("¿Necesita ayuda ahora? Llame al 988 y marque 2")
@@ -159,7 +159,7 @@ def test_an_english_members_reminder_stays_english():
     session = group.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
         for reminder_id in reminders_claim_due():
-            reminder_send(reminder_id=reminder_id)
+            reminder_deliver(reminder_id=reminder_id)
     [message] = [m for m in mail.outbox if m.to == [sam.email]]
     assert message.subject == "Reminder: your group meets today at 7:00 PM"
 

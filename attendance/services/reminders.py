@@ -1,15 +1,18 @@
 """Session reminders and cancellation notices: claimed once in the database, sent once.
 
 The periodic job (``reminders_claim_due``) reads the database; nothing is scheduled days
-ahead in the broker. For each reminder that has come due it inserts a ``Reminder`` row;
-the unique (session, reservation, kind) constraint means two runs, or two workers at once,
-claim each reminder once, and only the claimer queues the send.
+ahead in the broker. For each reminder that has come due it inserts a ``Reminder`` row and,
+in the same transaction, one outbox message (``attendance.reminder``). The unique
+(session, reservation, kind) row is the claim: two runs, or two workers at once, claim each
+reminder once, so each has one message.
 
-What happens when a worker dies between sending and recording: the row stays "sending".
-We chose **at most once**: a reminder is never sent a second time after it may already have
-gone out, because a repeat of a health-group email is worse than one missing reminder (the
-member still has "My groups" and the calendar file). A send left "sending" for longer than
-``REMINDER_STUCK_MINUTES`` is marked failed, for staff to see in the admin.
+Delivery is the outbox's, like every other side effect: queued after the commit, swept up
+if the broker lost it, retried with back-off when the email fails, failed for staff after
+its last try. A worker that dies mid-send leaves the message "sending"; it is not
+``retry_safe``, so when its lease runs out it is marked failed rather than sent again. We
+chose **at most once**: a repeat of a health-group email is worse than one missing reminder
+(the member still has "My groups" and the calendar file). The reminder row follows its
+message: sent, skipped (not wanted any more when its turn came), or failed.
 """
 
 import datetime as dt
@@ -30,8 +33,7 @@ from attendance.models import Attendance, Reminder
 from enrollment.models import Reservation
 from grouport.emails import email_send
 from grouport.models import User
-from grouport.outbox import publish_on_commit
-from grouport.states import default_time_zone
+from grouport.outbox import outbox_add_many
 from grouport.transitions import transition, transition_rows
 from groups.models import GroupSession
 
@@ -85,70 +87,50 @@ def reminders_due(*, now: dt.datetime) -> list[tuple[int, int, str]]:
     return due
 
 
+REMINDER_MESSAGE = "attendance.reminder"
+
+
 def reminders_claim(*, keys: list[tuple[int, int, str]], now: dt.datetime) -> list[int]:
-    """Insert reminder rows for ``keys``; return the ids of the ones this call claimed.
+    """Insert reminder rows for ``keys``, each with its outbox message; return the ids of the
+    ones this call claimed.
 
     Rows another run already claimed are skipped by the unique constraint, so two callers
-    never both get the same reminder. Three statements whatever the number of reminders.
+    never both get the same reminder. Four statements whatever the number of reminders.
     """
     if not keys:
         return []
     batch = uuid.uuid4().hex
-    Reminder.objects.bulk_create(
-        [Reminder(session_id=s, reservation_id=r, kind=k, batch=batch, created_at=now) for s, r, k in keys],
-        ignore_conflicts=True,
-    )
-    return list(Reminder.objects.filter(batch=batch).values_list("pk", flat=True))
+    with transaction.atomic():
+        Reminder.objects.bulk_create(
+            [
+                Reminder(session_id=s, reservation_id=r, kind=k, batch=batch, created_at=now)
+                for s, r, k in keys
+            ],
+            ignore_conflicts=True,
+        )
+        claimed = list(Reminder.objects.filter(batch=batch).values_list("pk", flat=True))
+        outbox_add_many(
+            kind=REMINDER_MESSAGE,
+            messages=[({"reminder": pk}, f"reminder-{pk}") for pk in claimed],
+        )
+    return claimed
 
 
 def reminders_claim_due(*, now: dt.datetime | None = None) -> list[int]:
-    """The periodic job: claim every reminder that is due, and give up on stuck sends."""
+    """The periodic job: claim every reminder that is due (its email goes by the outbox)."""
     now = now or timezone.now()
-    reminders_fail_stuck(now=now)
     claimed = reminders_claim(keys=reminders_due(now=now), now=now)
     if claimed:
         logger.info("%d reminders claimed", len(claimed))
     return claimed
 
 
-def reminders_stalled(*, now: dt.datetime) -> list[int]:
-    """Return claimed reminders whose send never started (a lost queue message, a crash
-    between claiming and queuing). Queuing them again is safe: a send starts only from
-    "pending", under the row lock."""
-    return list(
-        Reminder.objects.filter(
-            status=Reminder.Status.PENDING,
-            updated_at__lt=now - dt.timedelta(minutes=15),
-            session__starts_at__gt=now,
-        ).values_list("pk", flat=True)[:5000]
-    )
+def reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -> str:
+    """Send one claimed reminder, if it is still wanted; return the reminder's new status.
 
-
-def reminders_fail_stuck(*, now: dt.datetime) -> int:
-    stuck = Reminder.objects.filter(
-        updated_at__lt=now - dt.timedelta(minutes=settings.REMINDER_STUCK_MINUTES),
-    )
-    count = transition_rows(
-        stuck,
-        old=Reminder.Status.SENDING,
-        to=Reminder.Status.FAILED,
-        now=now,
-        last_error="worker stopped while sending",
-    )
-    if count:
-        logger.warning("%d reminders stuck while sending marked failed", count)
-    return count
-
-
-class ReminderSendError(Exception):
-    """Sending failed and may be tried again."""
-
-
-def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
-    """Send one claimed reminder, if it is still wanted. Return the reminder's new status.
-
-    The row moves pending → sending before the email and sending → sent after it, each in
-    its own short transaction; a second call for the same row sends nothing.
+    Run by its outbox message (``attendance/outbox.py``), which makes sure of once: a
+    failure raises, and the outbox tries again later; a reminder no longer pending sends
+    nothing.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -183,33 +165,27 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
         if not still_wanted:
             transition(reminder, to=Reminder.Status.SKIPPED, audit=False)
             return reminder.status
-        reminder.attempts += 1
-        transition(reminder, to=Reminder.Status.SENDING, fields=("attempts",), audit=False)
-    try:
-        _deliver(reminder)
-    except Exception as exc:
-        gave_up = reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS
-        transition_rows(
-            Reminder.objects.filter(pk=reminder.pk),
-            old=Reminder.Status.SENDING,
-            to=Reminder.Status.FAILED if gave_up else Reminder.Status.PENDING,
-            last_error=type(exc).__name__[:200],
-        )
-        logger.warning(
-            "reminder %s attempt %d failed: %s", reminder.pk, reminder.attempts, type(exc).__name__
-        )
-        if gave_up:
-            return Reminder.Status.FAILED
-        raise ReminderSendError(str(reminder.pk)) from exc
+    _deliver(reminder)
     transition_rows(
         Reminder.objects.filter(pk=reminder.pk),
-        old=Reminder.Status.SENDING,
+        old=Reminder.Status.PENDING,
         to=Reminder.Status.SENT,
         sent_at=timezone.now(),
         last_error="",
     )
     logger.info("reminder %s (%s) sent for session %s", reminder.pk, reminder.kind, session.pk)
     return Reminder.Status.SENT
+
+
+def reminder_gave_up(*, reminder_id: int, error: str) -> None:
+    """Its message failed for good (out of tries, or its worker died mid-send): the reminder
+    says so too, for staff."""
+    transition_rows(
+        Reminder.objects.filter(pk=reminder_id),
+        old=Reminder.Status.PENDING,
+        to=Reminder.Status.FAILED,
+        last_error=error[:200],
+    )
 
 
 def relative_day(starts_at: dt.datetime, time_zone: str, now: dt.datetime) -> str:
@@ -238,7 +214,7 @@ def _deliver(reminder: Reminder) -> None:
     # A cancelled session leaves the member's calendar (METHOD:CANCEL, its sequence bumped).
     method = CANCEL if cancelled else PUBLISH
     calendar = reservation_calendar(reservation=reservation, sessions=[session], method=method)
-    member_tz = member.time_zone or default_time_zone(member.state)
+    member_tz = member.zone
     email_send(
         to=member,
         template="session_cancelled" if cancelled else "session_reminder",
@@ -259,17 +235,13 @@ def _deliver(reminder: Reminder) -> None:
 def session_cancelled_notify(*, session: GroupSession, now: dt.datetime) -> list[int]:
     """Claim one cancellation notice per confirmed member of a cancelled session.
 
-    Called inside the cancellation's transaction (enrollment hears groups'
-    ``session_cancelled``), so the claims commit with it; the sends are queued after the
-    commit, and a send the broker never got is queued again by ``reminders_stalled``.
+    Called inside the cancellation's transaction (attendance hears groups'
+    ``session_cancelled``), so the claims and their outbox messages commit with it.
     """
     members = Reservation.objects.filter(group_id=session.group_id, status=Reservation.Status.CONFIRMED)
-    claimed = reminders_claim(
+    return reminders_claim(
         keys=[
             (session.pk, pk, Reminder.Kind.SESSION_CANCELLED) for pk in members.values_list("pk", flat=True)
         ],
         now=now,
     )
-    for reminder_id in claimed:
-        publish_on_commit("attendance.tasks.send_reminder", reminder_id)
-    return claimed

@@ -341,10 +341,6 @@ WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=24)
 REMINDER_HOURS_BEFORE = tuple(env.list("REMINDER_HOURS_BEFORE", cast=int, default=[24, 1]))
 # A member's join link opens this long before a session starts, and closes when it ends.
 JOIN_OPENS_MINUTES_BEFORE = env.int("JOIN_OPENS_MINUTES_BEFORE", default=15)
-REMINDER_MAX_ATTEMPTS = 5
-# A send still marked "sending" this long after it began is given up on (see
-# enrollment/services/reminders.py: at most once, never twice).
-REMINDER_STUCK_MINUTES = 30
 
 # --- The outbox (grouport/outbox.py): every side effect is a row, delivered after commit.
 # A delivery still running after its lease is presumed dead; the sweeper leaves messages

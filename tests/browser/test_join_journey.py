@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from attendance.services.reminders import reminder_send, reminders_claim_due
+from attendance.services.reminders import reminder_deliver, reminders_claim_due
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.models import User
 from grouport.roles import THERAPIST, role_grant
@@ -42,7 +42,7 @@ def test_reminder_join_link_check_in_video_and_the_therapists_live_sheet(
         starts_at=now + dt.timedelta(minutes=10), ends_at=now + dt.timedelta(minutes=100)
     )
     for reminder_id in reminders_claim_due():
-        reminder_send(reminder_id=reminder_id)
+        reminder_deliver(reminder_id=reminder_id)
     [reminder] = [m for m in mail.outbox if m.to == [alex.email] and m.subject.startswith("Reminder")]
     join_link = re.search(r"(http://\S+/join/\S+/)", reminder.body).group(1)
     assert video not in reminder.body

@@ -248,7 +248,7 @@ def test_the_therapist_can_still_correct_a_check_in(group):
 
 def test_an_excused_member_gets_no_reminder_and_reminders_point_to_i_cant_make_it(group):
     from attendance.models import Reminder
-    from attendance.services.reminders import reminder_send, reminders_claim_due
+    from attendance.services.reminders import reminder_deliver, reminders_claim_due
 
     r = seat(group)
     s1, s2 = session(group), session(group, 2)
@@ -258,7 +258,7 @@ def test_an_excused_member_gets_no_reminder_and_reminders_point_to_i_cant_make_i
     for s in (s1, s2):
         with time_machine.travel(at(s, -120), tick=False):
             for reminder_id in reminders_claim_due():
-                reminder_send(reminder_id=reminder_id)
+                reminder_deliver(reminder_id=reminder_id)
     statuses = dict(Reminder.objects.values_list("session_id", "status"))
     assert statuses == {s1.pk: "sent", s2.pk: "skipped"}
     [reminder] = [m for m in mail.outbox if m.to == [r.member.email] and "reminder" in m.subject.lower()]
@@ -529,11 +529,11 @@ def test_the_video_link_is_in_no_email_calendar_file_or_api_answer(group):
     s1 = session(group)
     close(session(group, 1))
     close(session(group, 2))
-    from attendance.services.reminders import reminder_send, reminders_claim_due
+    from attendance.services.reminders import reminder_deliver, reminders_claim_due
 
     with time_machine.travel(at(session(group, 3), -120), tick=False):
         for reminder_id in reminders_claim_due():
-            reminder_send(reminder_id=reminder_id)
+            reminder_deliver(reminder_id=reminder_id)
     client = signed_in(r.member)
     api = APIClient()
     api.force_authenticate(r.member)

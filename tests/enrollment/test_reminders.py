@@ -12,15 +12,12 @@ from django.db import connection
 from icalendar import Calendar
 
 from attendance.models import Reminder
-from attendance.services.reminders import (
-    reminder_send,
-    reminders_claim_due,
-    reminders_due,
-    reminders_fail_stuck,
-)
+from attendance.services.reminders import reminder_deliver, reminders_claim_due, reminders_due
 from attendance.tasks import send_due_reminders
 from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_confirm, reservation_hold
+from grouport.models import OutboxMessage
+from grouport.outbox import outbox_deliver, outbox_sweep
 from groups.models import Group, GroupSession
 from groups.services import session_cancel
 from tests.enrollment.conftest import ALL_TRUE
@@ -55,21 +52,15 @@ def kinds_due(at) -> list[tuple[int, str]]:
     return sorted((s, k) for s, _r, k in reminders_due(now=at))
 
 
-def run_like_a_worker(reminder_id: int) -> list[str]:
-    """Run ``send_reminder`` as a worker would: again after each retry, until it stops."""
-    from celery.exceptions import Retry
-
-    from attendance.tasks import send_reminder
-
+def deliver(reminder_id: int) -> list[str]:
+    """Deliver a reminder's outbox message as the outbox would: each failed try again once
+    its back-off has passed, until it is done or failed. Return each try's outcome."""
     outcomes = []
-    for retries in range(send_reminder.max_retries + 1):
-        try:
-            outcomes.append(send_reminder.apply(args=[reminder_id], retries=retries, throw=True).get())
-            break
-        except Retry as retry:
-            assert 0 <= retry.when <= 600  # bounded: never beyond the broker's visibility timeout
-            outcomes.append("retry")
-    return outcomes
+    while True:
+        message = OutboxMessage.objects.get(key=f"reminder-{reminder_id}")
+        if message.status != "pending":
+            return outcomes
+        outcomes.append(outbox_deliver(message_id=message.pk, now=message.available_at))
 
 
 @pytest.fixture
@@ -139,7 +130,7 @@ def test_the_email_shows_the_members_own_zone_module_link_cancel_and_crisis(
     session = group.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
         for reminder_id in reminders_claim_due():
-            reminder_send(reminder_id=reminder_id)
+            deliver(reminder_id)
     message = next(m for m in mail.outbox if m.to == [california.email])
     # The subject is what a lock screen shows: when, never what kind of group.
     assert message.subject == "Reminder: your group meets today at 4:00 PM"
@@ -165,10 +156,14 @@ def test_running_the_job_twice_claims_and_sends_once(tuesday, django_capture_on_
     seated(tuesday)
     seated(tuesday)
     session = tuesday.sessions.get(number=1)
-    with time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False):
+    with (
+        time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         assert send_due_reminders.apply().get() == 2
         assert send_due_reminders.apply().get() == 0
     assert len(mail.outbox) == 2
+    assert OutboxMessage.objects.filter(kind="attendance.reminder", status="done").count() == 2
     assert set(Reminder.objects.values_list("status", flat=True)) == {"sent"}
 
 
@@ -203,7 +198,8 @@ def test_a_reminder_claimed_before_its_session_was_cancelled_is_skipped(tuesday)
     with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
         [reminder_id] = reminders_claim_due()
         GroupSession.objects.filter(pk=session.pk).update(status=GroupSession.Status.CANCELLED)
-        assert reminder_send(reminder_id=reminder_id) == "skipped"
+        assert deliver(reminder_id) == ["done"]
+    assert Reminder.objects.get(pk=reminder_id).status == "skipped"
     assert mail.outbox == []
 
 
@@ -216,12 +212,11 @@ def test_a_send_failing_twice_then_succeeding_sends_one_email(tuesday, settings)
     session = tuesday.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
         [reminder_id] = reminders_claim_due()
-        outcomes = run_like_a_worker(reminder_id)
-    assert outcomes[-1] == "sent" and len(outcomes) == 3
-    reminder = Reminder.objects.get()
-    assert (reminder.status, reminder.attempts) == ("sent", 3)
-    assert FlakyBackend.attempts == 3 and len(mail.outbox) == 1
-    assert reminder_send(reminder_id=reminder_id) == "sent" and len(mail.outbox) == 1  # never twice
+        assert Reminder.objects.get().status == "pending"
+        assert deliver(reminder_id) == ["pending", "pending", "done"]
+        assert Reminder.objects.get().status == "sent"
+        assert FlakyBackend.attempts == 3 and len(mail.outbox) == 1
+        assert reminder_deliver(reminder_id=reminder_id) == "sent" and len(mail.outbox) == 1  # never twice
 
 
 @pytest.mark.django_db
@@ -233,11 +228,13 @@ def test_a_send_that_keeps_failing_gives_up_and_is_marked_failed(tuesday, settin
     session = tuesday.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
         [reminder_id] = reminders_claim_due()
-        outcomes = run_like_a_worker(reminder_id)
-    assert outcomes[-1] == "failed" and len(outcomes) == settings.REMINDER_MAX_ATTEMPTS
+        outcomes = deliver(reminder_id)
+    assert outcomes == ["pending"] * 4 + ["failed"]
     reminder = Reminder.objects.get()
-    assert reminder.status == "failed" and reminder.attempts == settings.REMINDER_MAX_ATTEMPTS
-    assert FlakyBackend.attempts == settings.REMINDER_MAX_ATTEMPTS and mail.outbox == []
+    assert reminder.status == "failed" and reminder.last_error
+    assert FlakyBackend.attempts == 5 and mail.outbox == []
+    message = OutboxMessage.objects.get(key=f"reminder-{reminder_id}")
+    assert message.status == "failed" and message.attempts == 5  # for staff, in the admin
 
 
 @pytest.mark.django_db
@@ -245,13 +242,20 @@ def test_a_send_that_keeps_failing_gives_up_and_is_marked_failed(tuesday, settin
 def test_a_send_left_hanging_by_a_dead_worker_is_never_repeated(tuesday):
     seated(tuesday)
     session = tuesday.sessions.get(number=1)
-    with time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False):
+    at = session.starts_at - dt.timedelta(hours=3)
+    with time_machine.travel(at, tick=False):
         [reminder_id] = reminders_claim_due()
-        Reminder.objects.filter(pk=reminder_id).update(status=Reminder.Status.SENDING)  # died mid-send
-        assert reminder_send(reminder_id=reminder_id) == "sending"  # a re-delivered task sends nothing
-    with time_machine.travel(session.starts_at - dt.timedelta(hours=2), tick=False):
-        assert reminders_fail_stuck(now=session.starts_at - dt.timedelta(hours=2)) == 1
-    assert Reminder.objects.get().status == "failed" and mail.outbox == []
+        # A worker claimed the message and died mid-send: its lease runs out.
+        OutboxMessage.objects.filter(key=f"reminder-{reminder_id}").update(
+            status="sending", attempts=1, lease_until=at + dt.timedelta(minutes=5)
+        )
+    with time_machine.travel(at + dt.timedelta(minutes=30), tick=False):
+        outbox_sweep()
+        outbox_sweep()
+    assert OutboxMessage.objects.get(key=f"reminder-{reminder_id}").status == "failed"
+    reminder = Reminder.objects.get()
+    assert reminder.status == "failed" and reminder.last_error == "worker stopped while delivering"
+    assert not [m for m in mail.outbox if m.subject.startswith("Reminder")]
 
 
 @pytest.mark.django_db
@@ -321,11 +325,37 @@ def test_the_job_runs_the_same_number_of_queries_for_3_or_30_members(tuesday):
 
 @pytest.mark.django_db
 @pytest.mark.sqlite
-def test_a_claim_whose_send_was_never_queued_is_queued_again(tuesday):
+def test_a_claim_whose_send_was_never_queued_is_delivered_by_the_sweeper(tuesday):
     seated(tuesday)
     session = tuesday.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False):
         [reminder_id] = reminders_claim_due()  # claimed; the queue message is then lost
     with time_machine.travel(session.starts_at - dt.timedelta(hours=2, minutes=40), tick=False):
-        assert send_due_reminders.apply().get() == 0
-    assert Reminder.objects.get(pk=reminder_id).status == "sent" and len(mail.outbox) == 1
+        assert send_due_reminders.apply().get() == 0  # not claimed twice
+        outbox_sweep()
+        outbox_sweep()
+    assert Reminder.objects.get(pk=reminder_id).status == "sent"
+    assert len([m for m in mail.outbox if m.subject.startswith("Reminder")]) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_claim_and_its_outbox_message_are_one_write(tuesday, monkeypatch):
+    """A claim without its message would never be sent; a message without its claim could
+    be claimed again. Either both are written or neither."""
+    import attendance.services.reminders as reminders
+
+    seated(tuesday)
+    session = tuesday.sessions.get(number=1)
+
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(reminders, "outbox_add_many", broken)
+    with time_machine.travel(session.starts_at - dt.timedelta(hours=3), tick=False):
+        with pytest.raises(RuntimeError):
+            reminders_claim_due()
+        assert not Reminder.objects.exists()
+        monkeypatch.undo()
+        [reminder_id] = reminders_claim_due()
+    assert OutboxMessage.objects.filter(key=f"reminder-{reminder_id}").count() == 1
