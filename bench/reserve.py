@@ -72,7 +72,6 @@ from bench._common import (  # noqa: E402
     require_postgres,
 )
 from enrollment.models import Reservation  # noqa: E402
-from enrollment.selectors import seat_holding_q  # noqa: E402
 from grouport.models import User  # noqa: E402
 from groups.models import Group  # noqa: E402
 from tests.factories import GroupFactory, licensed_therapist  # noqa: E402
@@ -192,7 +191,7 @@ def make_group(therapist, title: str, capacity: int) -> Group:
 
 def seats(group_id: int) -> tuple[int, int]:
     """Seats taken in the group now, and by how many distinct members."""
-    taken = Reservation.objects.filter(seat_holding_q(timezone.now()), group_id=group_id)
+    taken = Reservation.objects.filter(group_id=group_id).taking_seats(timezone.now())
     return taken.count(), taken.values("member_id").distinct().count()
 
 

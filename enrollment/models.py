@@ -1,5 +1,7 @@
 """Reservations (a member's place in a group) and the waitlist for full groups."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -29,6 +31,27 @@ class GroupAgreement(models.Model):
 
     def body_in(self, language: str) -> str:
         return self.body_es if language.startswith("es") and self.body_es else self.body
+
+
+class ReservationQuerySet(models.QuerySet):
+    """The seat rules as queries, written once (``Reservation.takes_a_seat`` is the same rule
+    for one row in Python)."""
+
+    def taking_seats(self, now: dt.datetime) -> "ReservationQuerySet":
+        """Those that take a seat at ``now``: confirmed, or held and not yet lapsed. A hold
+        stops counting the moment it lapses, whether or not a job has marked it expired."""
+        return self.filter(Reservation.takes_a_seat_q(now))
+
+    def holding(self, now: dt.datetime) -> "ReservationQuerySet":
+        """Holds still running at ``now`` (a member is paying, or deciding on an offer)."""
+        return self.filter(status=Reservation.Status.HELD, expires_at__gt=now)
+
+    def lapsed_holds(self, now: dt.datetime) -> "ReservationQuerySet":
+        """Holds that ran out by ``now`` and are not marked expired yet."""
+        return self.filter(status=Reservation.Status.HELD, expires_at__lte=now)
+
+    def seats_taken(self, now: dt.datetime) -> int:
+        return self.taking_seats(now).count()
 
 
 class Reservation(models.Model):
@@ -87,6 +110,8 @@ class Reservation(models.Model):
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ReservationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["group", "status", "expires_at"], name="reservation_seats_idx")]
@@ -117,8 +142,15 @@ class Reservation(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
-    def holds_seat(self, now=None) -> bool:
-        """Return whether this reservation takes a seat right now."""
+    @staticmethod
+    def takes_a_seat_q(now: dt.datetime, prefix: str = "") -> Q:
+        """The rule "a seat is taken" as a filter (``prefix`` for a related reservation)."""
+        return Q(**{f"{prefix}status": Reservation.Status.CONFIRMED}) | Q(
+            **{f"{prefix}status": Reservation.Status.HELD, f"{prefix}expires_at__gt": now}
+        )
+
+    def takes_a_seat(self, now: dt.datetime | None = None) -> bool:
+        """The same rule for this row: confirmed, or held and not yet lapsed at ``now``."""
         now = now or timezone.now()
         if self.status == self.Status.CONFIRMED:
             return True
@@ -127,7 +159,7 @@ class Reservation(models.Model):
     def status_at(self, now=None) -> str:
         """Return the status as the member must see it at ``now``: a hold that ran out is
         expired from that moment, whether or not the periodic job has marked it yet."""
-        if self.status == self.Status.HELD and not self.holds_seat(now):
+        if self.status == self.Status.HELD and not self.takes_a_seat(now):
             return self.Status.EXPIRED
         return self.status
 

@@ -14,20 +14,12 @@ from grouport.models import User
 from groups.models import Group, GroupSession
 
 
-def seat_holding_q(now: dt.datetime, prefix: str = "") -> Q:
-    """Match reservations that take a seat at ``now``: confirmed, or held and not yet lapsed.
-
-    A hold stops counting the moment it lapses, whether or not a job has marked it expired.
-    """
-    return Q(**{f"{prefix}status": Reservation.Status.CONFIRMED}) | Q(
-        **{f"{prefix}status": Reservation.Status.HELD, f"{prefix}expires_at__gt": now}
-    )
-
-
-def seats_taken_subquery(now: dt.datetime) -> Coalesce:
-    """A correlated count of the seats taken in the outer group (for annotations)."""
+def seats_taken_subquery(now: dt.datetime, group: str = "pk") -> Coalesce:
+    """A correlated count of the seats taken in the outer query's group, for annotations:
+    ``group`` names the outer field holding the group's id (``pk`` on groups)."""
     taken = (
-        Reservation.objects.filter(seat_holding_q(now), group=OuterRef("pk"))
+        Reservation.objects.taking_seats(now)
+        .filter(group=OuterRef(group))
         .order_by()
         .values("group")
         .annotate(n=Count("pk"))
@@ -37,7 +29,7 @@ def seats_taken_subquery(now: dt.datetime) -> Coalesce:
 
 
 def group_seats_taken(*, group: Group, now: dt.datetime | None = None) -> int:
-    return Reservation.objects.filter(seat_holding_q(now or timezone.now()), group=group).count()
+    return Reservation.objects.filter(group=group).seats_taken(now or timezone.now())
 
 
 def waitlist_waiting(*, group: Group) -> QuerySet[WaitlistEntry]:
@@ -74,19 +66,8 @@ def reservations_listed(
     return (
         queryset.select_related("group", "group__therapist", "member", "waitlist_entry")
         .prefetch_related("group__therapist__licenses")
-        .annotate(group_seats_taken=_seats_taken_in_the_reservations_group(now))
+        .annotate(group_seats_taken=seats_taken_subquery(now, group="group_id"))
     )
-
-
-def _seats_taken_in_the_reservations_group(now: dt.datetime) -> Coalesce:
-    taken = (
-        Reservation.objects.filter(seat_holding_q(now), group=OuterRef("group_id"))
-        .order_by()
-        .values("group")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(taken, output_field=IntegerField()), 0)
 
 
 def member_waitlist(*, member: User) -> QuerySet[WaitlistEntry]:

@@ -24,7 +24,6 @@ from enrollment.selectors import (
     member_open_alerts,
     member_reservations,
     member_waitlist,
-    seat_holding_q,
 )
 from enrollment.services.eligibility import member_email_verified, seat_decision
 from enrollment.services.reservations import (
@@ -87,7 +86,7 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(f"{action.url}?unavailable=1" if action.unavailable else action.url)
     decision = seat_decision(state=member.state, group=group) if member.state else None
     # A hold that ran out is not "a seat you already have", even before the job marks it.
-    existing = member_reservations(member=member).filter(seat_holding_q(timezone.now()), group=group).first()
+    existing = member_reservations(member=member).filter(group=group).taking_seats(timezone.now()).first()
     waiting = member_waitlist(member=member).filter(group=group, status__in=WaitlistEntry.ACTIVE).first()
     return render(
         request,

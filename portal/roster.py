@@ -93,9 +93,7 @@ def group_roster(*, group: Group) -> Roster:
         .order_by("member__last_name", "member__first_name", "pk")
     )
     held = list(
-        Reservation.objects.filter(group=group, status=Reservation.Status.HELD, expires_at__gt=now)
-        .select_related("member")
-        .order_by("expires_at")
+        Reservation.objects.filter(group=group).holding(now).select_related("member").order_by("expires_at")
     )
     waitlist = list(
         WaitlistEntry.objects.filter(group=group, status__in=WaitlistEntry.ACTIVE)

@@ -10,9 +10,10 @@ from enrollment.errors import GroupFull, InvalidTransition
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
 from enrollment.ports import payment_port
+from enrollment.selectors import group_seats_taken
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import group_check_open, reservation_notify
-from enrollment.services.seats import offer_free_seats, reservation_transition, seats_taken_locked
+from enrollment.services.seats import offer_free_seats, reservation_transition
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
@@ -45,7 +46,7 @@ def reservation_move(
             member_id=reservation.member_id, group=target, status__in=Reservation.ACTIVE
         ).exists():
             raise InvalidInput("The member already has a seat in that group.", code="already_reserved")
-        if seats_taken_locked(target, now) >= target.capacity:
+        if group_seats_taken(group=target, now=now) >= target.capacity:
             raise GroupFull("The other group has no free seat.")
         moved = Reservation.objects.create(
             member_id=reservation.member_id,

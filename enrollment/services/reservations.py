@@ -29,7 +29,7 @@ from enrollment.errors import (
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
 from enrollment.ports import NextAction, PaymentUnavailable, payment_port
-from enrollment.selectors import agreement_current, seat_holding_q
+from enrollment.selectors import agreement_current, group_seats_taken
 from enrollment.services.eligibility import (
     member_check_may_join,
     not_eligible_error,
@@ -41,7 +41,6 @@ from enrollment.services.seats import (
     offer_free_seats,
     release_lapsed_holds,
     reservation_transition,
-    seats_taken_locked,
     waitlist_transition,
 )
 from grouport.audit import audit_record
@@ -133,7 +132,7 @@ def reservation_hold(
         with transaction.atomic():
             group = lock_group(group.pk)
             group_check_open(group, now)
-            if seats_taken_locked(group, now) >= group.capacity:
+            if group_seats_taken(group=group, now=now) >= group.capacity:
                 raise GroupFull(waitlist_url=f"/api/groups/{group.pk}/waitlist/")
             reservation = Reservation.objects.create(
                 member=member,
@@ -247,7 +246,7 @@ def reservation_next_action(*, reservation: Reservation, now: dt.datetime | None
             return None
         taken = getattr(reservation, "group_seats_taken", None)  # fetched with a list (reservations_listed)
         if taken is None:
-            taken = Reservation.objects.filter(seat_holding_q(now), group_id=group.pk).count()
+            taken = group_seats_taken(group=group, now=now)
         full = taken >= group.capacity
         url = reverse("enrollment:reserve", args=[group.slug])
         return NextAction("waitlist" if full else "reserve", url)
@@ -400,7 +399,10 @@ def reservation_payment_arrived(*, seat: SeatLock, now: dt.datetime | None = Non
     # seat for the payer if one is free, before the waitlist is offered what is left.
     release_lapsed_holds(group, now)
     reservation.refresh_from_db()
-    if reservation.status == Reservation.Status.EXPIRED and seats_taken_locked(group, now) < group.capacity:
+    if (
+        reservation.status == Reservation.Status.EXPIRED
+        and group_seats_taken(group=group, now=now) < group.capacity
+    ):
         reservation_transition(
             reservation=reservation, to=Reservation.Status.CONFIRMED, actor=None, now=now, data={"late": True}
         )

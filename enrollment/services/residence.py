@@ -65,7 +65,7 @@ def residence_change_handle(
         )
     }
     for reservation in reservations:
-        if not reservation.holds_seat(now):
+        if not reservation.takes_a_seat(now):
             continue
         if seat_decision(state=new_state, group=reservation.group).eligible:
             alert = flagged.get(reservation.pk)

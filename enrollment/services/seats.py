@@ -20,7 +20,7 @@ from django.db.models import Exists, Prefetch
 
 from enrollment.lock_objects import lock_reservations, lock_waitlist_entries
 from enrollment.models import Reservation, WaitlistEntry
-from enrollment.selectors import seat_holding_q
+from enrollment.selectors import group_seats_taken
 from enrollment.services.eligibility import seat_decision
 from grouport.audit import audit_record
 from grouport.models import User
@@ -31,10 +31,6 @@ from groups.models import Group, License
 from groups.selectors import group_is_open, open_groups_q
 
 logger = logging.getLogger(__name__)
-
-
-def seats_taken_locked(group: Group, now: dt.datetime) -> int:
-    return Reservation.objects.filter(seat_holding_q(now), group=group).count()
 
 
 def reservation_transition(
@@ -73,11 +69,7 @@ def waitlist_transition(
 
 def release_lapsed_holds(group: Group, now: dt.datetime) -> int:
     """Mark the group's lapsed holds expired (and their waitlist offers lapsed). Under the lock."""
-    lapsed = list(
-        lock_reservations(
-            Reservation.objects.filter(group=group, status=Reservation.Status.HELD, expires_at__lte=now)
-        )
-    )
+    lapsed = list(lock_reservations(Reservation.objects.filter(group=group).lapsed_holds(now)))
     for reservation in lapsed:
         reservation_transition(reservation=reservation, to=Reservation.Status.EXPIRED, actor=None, now=now)
         entry = WaitlistEntry.objects.filter(offer=reservation, status=WaitlistEntry.Status.OFFERED).first()
@@ -108,7 +100,7 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
     offered: list[WaitlistEntry] = []
     if not group_is_open(group, now):
         return offered  # a closed or finished group offers no seats
-    free = group.capacity - seats_taken_locked(group, now)
+    free = group.capacity - group_seats_taken(group=group, now=now)
     if free <= 0:
         return offered
     # Locked in id order (the lock order), offered in the order they joined the line.
@@ -166,11 +158,7 @@ def group_needs_refresh(*, group_id: int, now: dt.datetime) -> bool:
     flags = (
         Group.objects.filter(pk=group_id)
         .annotate(
-            lapsed=Exists(
-                Reservation.objects.filter(
-                    group_id=group_id, status=Reservation.Status.HELD, expires_at__lte=now
-                )
-            ),
+            lapsed=Exists(Reservation.objects.filter(group_id=group_id).lapsed_holds(now)),
             waiting=Exists(
                 WaitlistEntry.objects.filter(group_id=group_id, status=WaitlistEntry.Status.WAITING)
             ),
@@ -198,11 +186,7 @@ def group_refresh_seats(*, group_id: int, now: dt.datetime) -> Group:
 
 def groups_refresh_seats(*, now: dt.datetime) -> int:
     """Expire lapsed holds and advance waitlists in every group that needs it (periodic job)."""
-    group_ids = set(
-        Reservation.objects.filter(status=Reservation.Status.HELD, expires_at__lte=now).values_list(
-            "group_id", flat=True
-        )
-    )
+    group_ids = set(Reservation.objects.lapsed_holds(now).values_list("group_id", flat=True))
     group_ids |= set(
         WaitlistEntry.objects.filter(
             open_groups_q(now, prefix="group__"), status=WaitlistEntry.Status.WAITING

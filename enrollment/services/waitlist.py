@@ -20,6 +20,7 @@ from enrollment.errors import (
 from enrollment.lock_objects import lock_reservation, lock_waitlist_entry
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.ports import NextAction
+from enrollment.selectors import group_seats_taken
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import (
     Attestations,
@@ -32,7 +33,6 @@ from enrollment.services.seats import (
     group_refresh_seats_if_needed,
     offer_free_seats,
     reservation_transition,
-    seats_taken_locked,
     waitlist_transition,
 )
 from grouport.audit import audit_record
@@ -58,7 +58,7 @@ def waitlist_join(*, member: User, group: Group, now: dt.datetime | None = None)
                 member=member, group=group, status__in=WaitlistEntry.ACTIVE
             ).exists():
                 raise AlreadyWaitlisted()
-            if seats_taken_locked(group, now) < group.capacity:
+            if group_seats_taken(group=group, now=now) < group.capacity:
                 raise SeatsAvailable()
             entry = WaitlistEntry.objects.create(member=member, group=group, created_at=now)
             audit_record(actor=member, action="waitlist.waiting", obj=entry, data={"group": group.pk})

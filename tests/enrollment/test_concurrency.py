@@ -57,14 +57,14 @@ def hot_group():
 @pytest.fixture
 def slow_count(monkeypatch):
     """Widen the gap between counting seats and inserting, as a busy server would."""
-    original = reservation_services.seats_taken_locked
+    original = reservation_services.group_seats_taken
 
-    def counted_then_paused(group, now):
-        taken = original(group, now)
+    def counted_then_paused(*, group, now):
+        taken = original(group=group, now=now)
         time.sleep(0.05)
         return taken
 
-    monkeypatch.setattr(reservation_services, "seats_taken_locked", counted_then_paused)
+    monkeypatch.setattr(reservation_services, "group_seats_taken", counted_then_paused)
 
 
 def test_fifty_members_reserving_five_seats_at_once_get_exactly_five(hot_group, slow_count, on_postgres):

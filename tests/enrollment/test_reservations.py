@@ -217,3 +217,33 @@ def test_catalog_counts_held_and_confirmed_seats(client, group):
     reservation_hold(member=member(), group=group, attestations=ALL_TRUE)
     assert client.get(f"/api/groups/{group.pk}/").json()["seats_left"] == 0
     assert "Full" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_a_seat_is_taken_by_the_same_rule_in_a_query_and_on_a_row():
+    """``taking_seats`` (SQL) and ``takes_a_seat`` (Python) are one rule written twice, side by
+    side: for every status and a hold on each side of its expiry, they agree."""
+    group = GroupFactory(capacity=20, therapist=licensed_therapist("NY"))
+    now = timezone.now()
+    second = dt.timedelta(seconds=1)
+    rows = [
+        Reservation.objects.create(
+            member=member(), group=group, status=status, expires_at=expires, attested_at=now
+        )
+        for status in Reservation.Status.values
+        for expires in (now - second, now, now + second)
+    ]
+    in_sql = set(Reservation.objects.filter(group=group).taking_seats(now).values_list("pk", flat=True))
+    in_python = {r.pk for r in rows if r.takes_a_seat(now)}
+    assert in_sql == in_python
+    assert len(in_sql) == 4  # three confirmed, one hold running past now
+    assert (
+        Reservation.objects.filter(group=group).seats_taken(now)
+        == group_seats_taken(group=group, now=now)
+        == 4
+    )
+    lapsed = set(Reservation.objects.filter(group=group).lapsed_holds(now).values_list("pk", flat=True))
+    holding = set(Reservation.objects.filter(group=group).holding(now).values_list("pk", flat=True))
+    held = {r.pk for r in rows if r.status == "held"}
+    assert lapsed | holding == held and not lapsed & holding and len(holding) == 1
