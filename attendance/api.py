@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from attendance.join import BadJoinToken, join_opens_at, join_token_read, join_url
+from attendance.join import BadJoinToken, join_token_read, join_url
 from attendance.live import session_live
 from attendance.models import Attendance
 from attendance.services.checkin import session_check_in, session_excuse
@@ -91,7 +91,7 @@ class ReservationSessionsApi(APIView):
                 "session": s,
                 "cancelled": s.status == GroupSession.Status.CANCELLED,
                 "join_url": join_url(reservation_id=reservation.pk, session_id=s.pk),
-                "opens_at": join_opens_at(s),
+                "opens_at": s.join_opens_at,
                 "attendance": marks.get(s.pk),
             }
             for s in sessions

@@ -2,7 +2,6 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from attendance.join import join_opens_at
 from grouport.exceptions import Forbidden
 
 JOIN_MESSAGES = {
@@ -27,7 +26,7 @@ class JoinRefused(Forbidden):
     def __init__(self, state: str, *, session=None) -> None:
         extra = {}
         if session is not None and state == "not_yet":
-            extra["opens_at"] = join_opens_at(session).isoformat()
+            extra["opens_at"] = session.join_opens_at.isoformat()
         super().__init__(str(JOIN_MESSAGES[str(state)]), code=str(state), **extra)
         self.state = str(state)
 

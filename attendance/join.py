@@ -6,7 +6,6 @@ altered, and one member's token names only their own seat. It is not a secret on
 the page also wants the member signed in, and opens only in the session's window.
 """
 
-import datetime as dt
 
 from django.conf import settings
 from django.core import signing
@@ -42,6 +41,4 @@ def join_url(*, reservation_id: int, session_id: int) -> str:
     return f"{settings.SITE_URL}{join_path(reservation_id=reservation_id, session_id=session_id)}"
 
 
-def join_opens_at(session) -> dt.datetime:
-    """When a session's join links open (``JOIN_OPENS_MINUTES_BEFORE`` before it starts)."""
-    return session.starts_at - dt.timedelta(minutes=settings.JOIN_OPENS_MINUTES_BEFORE)
+

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from attendance.calendar import reservation_calendar
 from attendance.errors import JOIN_MESSAGES, JoinRefused
-from attendance.join import BadJoinToken, join_opens_at, join_token_read
+from attendance.join import BadJoinToken, join_token_read
 from attendance.models import Attendance, CheckIn
 from attendance.services.checkin import JoinState, join_state, session_check_in, session_excuse
 from enrollment.models import Reservation
@@ -61,7 +61,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         .values_list("status", flat=True)
         .first(),
         "join_state": str(state),
-        "opens_at": join_opens_at(session),
+        "opens_at": session.join_opens_at,
         "message": JOIN_MESSAGES.get(str(state), ""),
     }
     if state == JoinState.NOT_YOURS:
@@ -157,8 +157,8 @@ def next_sessions_for(
                 "attendance:join_excuse",
                 args=[join_token(reservation_id=reservation_id, session_id=session.pk)],
             ),
-            "opens_at": join_opens_at(session),
-            "open_now": join_opens_at(session) <= now < session.ends_at,
+            "opens_at": session.join_opens_at,
+            "open_now": session.join_open(now),
             "started": now >= session.starts_at,
             "mark": marks.get((reservation_id, session.pk)),
         }

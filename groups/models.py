@@ -256,3 +256,13 @@ class GroupSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group} – week {self.number}"
+
+    # The join window, the one place it is written: members' links open
+    # JOIN_OPENS_MINUTES_BEFORE the start and close at the end; a session whose window has
+    # opened is no longer moved by a schedule change.
+    @property
+    def join_opens_at(self) -> dt.datetime:
+        return self.starts_at - dt.timedelta(minutes=settings.JOIN_OPENS_MINUTES_BEFORE)
+
+    def join_open(self, now: dt.datetime) -> bool:
+        return self.join_opens_at <= now < self.ends_at

@@ -1,11 +1,9 @@
 """Changes to the catalog: saving a group keeps its modules and weekly sessions in step;
 a group's status and a session's cancellation move through their transition maps."""
 
-import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -47,7 +45,6 @@ def group_sessions_sync(*, group: Group) -> None:
     checking in); later ones follow the schedule.
     """
     now = timezone.now()
-    settled_before = now + dt.timedelta(minutes=settings.JOIN_OPENS_MINUTES_BEFORE)
     slots = weekly_sessions(
         first_on=group.first_session_on,
         start_time=group.start_time,
@@ -71,7 +68,7 @@ def group_sessions_sync(*, group: Group) -> None:
                         module=slot.module,
                     )
                 )
-            elif session.starts_at > settled_before and (
+            elif session.join_opens_at > now and (
                 (session.starts_at, session.ends_at, session.module)
                 != (slot.starts_at, slot.ends_at, slot.module)
             ):
@@ -87,7 +84,7 @@ def group_sessions_sync(*, group: Group) -> None:
         GroupSession.objects.bulk_update(to_update, ["starts_at", "ends_at", "module", "sequence"])
         # Weeks dropped from the program: remove the ones still in the future.
         GroupSession.objects.filter(
-            pk__in=[s.pk for s in existing.values() if s.starts_at > settled_before]
+            pk__in=[s.pk for s in existing.values() if s.join_opens_at > now]
         ).delete()
         last = group.sessions.aggregate(last=Max("starts_at"))["last"]
         if group.last_session_at != last:

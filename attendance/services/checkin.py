@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from attendance.errors import JoinRefused
-from attendance.join import join_opens_at
 from attendance.lock_objects import lock_attendance
 from attendance.models import Attendance, CheckIn
 from attendance.services.attendance import attendance_flags_settle
@@ -74,11 +73,9 @@ def join_state(
         return JoinState.SEAT_CANCELLED
     if reservation.status != Reservation.Status.CONFIRMED:
         return JoinState.SEAT_NOT_CONFIRMED
-    if now >= session.ends_at:
-        return JoinState.ENDED
-    if now < join_opens_at(session):
-        return JoinState.NOT_YET
-    return JoinState.OPEN
+    if session.join_open(now):
+        return JoinState.OPEN
+    return JoinState.ENDED if now >= session.ends_at else JoinState.NOT_YET
 
 
 def session_check_in(
