@@ -6,7 +6,6 @@ altered, and one member's token names only their own seat. It is not a secret on
 the page also wants the member signed in, and opens only in the session's window.
 """
 
-
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -39,6 +38,3 @@ def join_path(*, reservation_id: int, session_id: int) -> str:
 def join_url(*, reservation_id: int, session_id: int) -> str:
     """The absolute link, for emails and calendar files."""
     return f"{settings.SITE_URL}{join_path(reservation_id=reservation_id, session_id=session_id)}"
-
-
-

@@ -20,7 +20,7 @@ class PaymentProvider(Protocol):
     name: str
     test_mode: bool
 
-    def begin(self, *, reservation: Reservation) -> NextAction:
+    def begin(self, *, reservation: Reservation, eligibility_asked: bool = False) -> NextAction:
         """Start paying for a held, attested seat; return where the member pays."""
         ...
 
@@ -31,8 +31,8 @@ class OfflineProvider:
     name = "offline"
     test_mode = True
 
-    def begin(self, *, reservation: Reservation) -> NextAction:
-        # The pay page asks again whether the seat may be paid for when it is opened.
+    def begin(self, *, reservation: Reservation, eligibility_asked: bool = False) -> NextAction:
+        # The pay page asks whether the seat may be paid for when it is opened.
         return NextAction("pay", reverse("billing:pay", args=[reservation.pk]))
 
 
@@ -42,10 +42,10 @@ class StripeProvider:
     name = "stripe"
     test_mode = False
 
-    def begin(self, *, reservation: Reservation) -> NextAction:
+    def begin(self, *, reservation: Reservation, eligibility_asked: bool = False) -> NextAction:
         from billing.services import stripe_checkout_start
 
-        payment = stripe_checkout_start(reservation=reservation)
+        payment = stripe_checkout_start(reservation=reservation, eligibility_asked=eligibility_asked)
         return NextAction("pay", payment.checkout_url)
 
 
@@ -60,8 +60,10 @@ def payment_provider_for(reservation: Reservation) -> PaymentProvider:
 class BillingPaymentPort:
     """Billing's implementation of ``enrollment.ports.PaymentPort``."""
 
-    def checkout_begin(self, *, reservation: Reservation) -> NextAction:
-        return payment_provider_for(reservation).begin(reservation=reservation)
+    def checkout_begin(self, *, reservation: Reservation, eligibility_asked: bool = False) -> NextAction:
+        return payment_provider_for(reservation).begin(
+            reservation=reservation, eligibility_asked=eligibility_asked
+        )
 
     def pay_url(self, *, reservation: Reservation) -> str:
         return reverse("billing:pay", args=[reservation.pk])

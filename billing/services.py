@@ -166,13 +166,19 @@ def payment_flag_dispute(*, payment: Payment, dispute_id: str) -> Payment:
     return payment
 
 
-def offline_payment_complete(*, reservation: Reservation, member: User) -> Payment:
-    """Take the test-mode payment for a held seat (only when no payment service is set up)."""
+def offline_payment_complete(
+    *, reservation: Reservation, member: User, eligibility_asked: bool = False
+) -> Payment:
+    """Take the test-mode payment for a held seat (only when no payment service is set up).
+
+    ``eligibility_asked``: the pay page asked the rule a moment ago. It is asked again when
+    the payment arrives (``payment_settle``, under the member's lock), as it is for a Stripe
+    payment in its webhook."""
     if reservation.member_id != member.pk:
         raise PermissionDenied
     if settings.STRIPE_SECRET_KEY:
         raise PermissionDenied("Offline payments are off: a payment service is configured.")
-    reservation_check_payable(reservation=reservation, member=member)
+    reservation_check_payable(reservation=reservation, member=member, eligibility=not eligibility_asked)
     payment = Payment.objects.create(
         reservation=reservation,
         provider=Payment.Provider.OFFLINE,
@@ -447,12 +453,16 @@ def _attempt_reusable(payment: Payment, now: dt.datetime) -> bool:
     )
 
 
-def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None = None) -> Payment:
+def stripe_checkout_start(
+    *, reservation: Reservation, now: dt.datetime | None = None, eligibility_asked: bool = False
+) -> Payment:
     """Return a Payment with an open Stripe Checkout page for the held ``reservation``.
 
     The member must still be allowed in from the state on their profile (asked of
-    enrollment). The hold and the Checkout page end at the same moment; Stripe wants at least
-    30 minutes, so a shorter hold is first stretched to just over 30 minutes from now.
+    enrollment, under the seat's locks, unless ``eligibility_asked`` says the caller asked a
+    moment ago in the same request). The hold and the Checkout page end at the same moment;
+    Stripe wants at least 30 minutes, so a shorter hold is first stretched to just over 30
+    minutes from now.
 
     Each attempt stores its idempotency key and the exact parameters it sends. When a try got
     no answer (a timeout, a dropped connection) the next one sends the same request again,
@@ -464,11 +474,12 @@ def stripe_checkout_start(*, reservation: Reservation, now: dt.datetime | None =
     from billing import gateway
 
     now = now or timezone.now()
-    reservation_check_payable(reservation=reservation, member=reservation.member, now=now)
     with transaction.atomic():
         lock_group(reservation.group_id)
         reservation = lock_reservation(reservation.pk)
-        reservation_check_payable(reservation=reservation, member=reservation.member, now=now)
+        reservation_check_payable(
+            reservation=reservation, member=reservation.member, now=now, eligibility=not eligibility_asked
+        )
         # Locked in id order (the lock order); the newest attempt first.
         open_attempts = sorted(
             lock_payments(

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -18,10 +17,11 @@ from billing.gateway import MalformedEvent, webhook_event_verify
 from billing.providers import payment_provider_for
 from billing.services import offline_payment_complete
 from billing.webhooks import stripe_event_process, webhook_reject
+from enrollment.errors import AttestationRequired, HoldExpired, NotEligible
 from enrollment.models import Reservation
 from enrollment.ports import PaymentUnavailable
 from enrollment.selectors import member_reservations
-from enrollment.services.eligibility import seat_decision
+from enrollment.services.reservations import reservation_check_payable
 from grouport.access import Access, route_access
 
 logger = logging.getLogger(__name__)
@@ -33,15 +33,12 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
     """Pay for a held seat: Stripe's hosted page, or the offline test-mode button."""
     # Another member's reservation does not exist, as far as this member can tell.
     reservation = get_object_or_404(member_reservations(member=request.user), pk=pk)
-    payable = (
-        reservation.status_at(timezone.now()) == Reservation.Status.HELD
-        and reservation.attested_at is not None
-        and seat_decision(state=request.user.state, group=reservation.group).eligible
-    )
-    if not payable:
+    provider = payment_provider_for(reservation)
+    try:
+        reservation_check_payable(reservation=reservation, member=request.user)
+    except (HoldExpired, AttestationRequired, NotEligible):
         # The reservation page says why (the hold ran out, or the member may not join now).
         return redirect("enrollment:reservation", pk=reservation.pk)
-    provider = payment_provider_for(reservation)
     if not provider.test_mode:
         # Stripe's hosted page takes the card: no card data ever reaches this server.
         try:
@@ -49,7 +46,7 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
                 # Sent here by a reservation whose payment service did not answer a moment
                 # ago: say so now; "Try again" asks it again.
                 raise PaymentUnavailable()
-            return redirect(provider.begin(reservation=reservation).url)
+            return redirect(provider.begin(reservation=reservation, eligibility_asked=True).url)
         except PaymentUnavailable:
             reservation.refresh_from_db()
             return render(
@@ -59,7 +56,7 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
                 status=503,
             )
     if request.method == "POST":
-        offline_payment_complete(reservation=reservation, member=request.user)
+        offline_payment_complete(reservation=reservation, member=request.user, eligibility_asked=True)
         reservation.refresh_from_db()
         if reservation.status == Reservation.Status.CONFIRMED:
             messages.success(request, _("Payment received."))

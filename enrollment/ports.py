@@ -40,10 +40,12 @@ class PaymentUnavailable(Exception):
 
 
 class PaymentPort(Protocol):
-    def checkout_begin(self, *, reservation: "Reservation") -> NextAction:
+    def checkout_begin(self, *, reservation: "Reservation", eligibility_asked: bool = False) -> NextAction:
         """Start paying for a held, attested seat in a paid group; return where to pay.
 
-        Raise ``PaymentUnavailable`` when the payment service cannot be reached.
+        ``eligibility_asked``: the caller asked the rule a moment ago in this request (the
+        hold is still checked). Raise ``PaymentUnavailable`` when the payment service cannot
+        be reached.
         """
         ...
 

@@ -134,7 +134,7 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reservation": reservation,
             "status": status,
             "group": reservation.group,
-            "next_action": reservation_next_action(reservation=reservation, now=now)
+            "next_action": reservation_next_action(reservation=reservation, now=now, decision=decision)
             if decision is None or decision.eligible
             else None,
             "not_eligible": [REASON_TEXT[Reason(r)] for r in decision.reason_codes] if decision else [],

@@ -48,6 +48,7 @@ from grouport.exceptions import InvalidInput
 from grouport.lock_objects import lock_member
 from grouport.models import User
 from grouport.outbox import outbox_add
+from groups.eligibility import Decision
 from groups.lock_objects import lock_group
 from groups.models import Group
 from groups.selectors import group_is_open
@@ -213,30 +214,38 @@ def reservation_next_step(
         return NextAction("confirmed", reverse("enrollment:reservation", args=[reservation.pk]))
     port = payment_port()
     try:
-        return port.checkout_begin(reservation=reservation)
+        # Eligibility was asked a moment ago, when the seat was held or the offer accepted.
+        return port.checkout_begin(reservation=reservation, eligibility_asked=True)
     except PaymentUnavailable:
         # The seat is held all the same: the pay page says so, and its "Try again" asks again.
         return NextAction("pay", port.pay_url(reservation=reservation), unavailable=True)
 
 
 def reservation_check_payable(
-    *, reservation: Reservation, member: User, now: dt.datetime | None = None
+    *, reservation: Reservation, member: User, now: dt.datetime | None = None, eligibility: bool = True
 ) -> None:
-    """Raise unless a payment may start for ``reservation`` now: held, not lapsed, and the
-    member may still join from the state on their profile."""
+    """Raise unless a payment may start for ``reservation`` now: held, not lapsed, attested
+    (a waitlist offer is accepted first), and, unless the caller asked a moment ago
+    (``eligibility=False``), the member may still join from the state on their profile."""
     now = now or timezone.now()
     if reservation.status_at(now) != Reservation.Status.HELD:
         raise HoldExpired()
-    decision = seat_decision(state=member.state, group=reservation.group)
-    if not decision.eligible:
-        raise not_eligible_error(decision)
+    if reservation.attested_at is None:
+        raise AttestationRequired()
+    if eligibility:
+        decision = seat_decision(state=member.state, group=reservation.group)
+        if not decision.eligible:
+            raise not_eligible_error(decision)
 
 
-def reservation_next_action(*, reservation: Reservation, now: dt.datetime | None = None) -> NextAction | None:
+def reservation_next_action(
+    *, reservation: Reservation, now: dt.datetime | None = None, decision: Decision | None = None
+) -> NextAction | None:
     """Return the member's next step for ``reservation`` without changing anything.
 
     A hold that has run out leads to reserving again, or to the waitlist when the group is
-    full; never to a payment.
+    full; never to a payment. ``decision``: the eligibility the caller already asked for
+    this reservation's member and group in this request.
     """
     now = now or timezone.now()
     status = reservation.status_at(now)
@@ -258,7 +267,9 @@ def reservation_next_action(*, reservation: Reservation, now: dt.datetime | None
         if entry is None:
             return None
         return NextAction("accept_offer", reverse("enrollment:offer_accept", args=[entry.pk]))
-    if not seat_decision(state=reservation.member.state, group=reservation.group).eligible:
+    if decision is None:
+        decision = seat_decision(state=reservation.member.state, group=reservation.group)
+    if not decision.eligible:
         # Their state changed since the hold: no payment, the reservation page says why.
         return NextAction("not_eligible", reverse("enrollment:reservation", args=[reservation.pk]))
     return NextAction("pay", payment_port().pay_url(reservation=reservation))
