@@ -172,6 +172,17 @@ def measures_install(measure_model, item_model, *, using: str = "default") -> in
     return added
 
 
+def safety_answer(*, options: list[dict], safety_item: int | None, answers: dict[int, int]) -> int | None:
+    """The safety rule, written once: the answer to the measure's safety question when it is
+    above the first option (a person must look at once), else ``None``. An answer that is not
+    one of the options is no answer."""
+    if safety_item is None:
+        return None
+    values = [option["value"] for option in options]
+    value = answers.get(safety_item)
+    return value if value in values and value > min(values) else None
+
+
 @dataclass(frozen=True)
 class Score:
     total: int
@@ -204,8 +215,9 @@ def score(
     band = next((i for i, b in enumerate(bands) if b["min"] <= total <= b["max"]), None)
     if band is None:
         raise InvalidAnswers(_("the total is outside every band"), code="invalid")
-    lowest = min(values)
-    return Score(total, band, safety_item is not None and answers.get(safety_item, lowest) > lowest)
+    return Score(
+        total, band, safety_answer(options=options, safety_item=safety_item, answers=answers) is not None
+    )
 
 
 def change_category(*, baseline: int, end: int, reliable_change: int) -> str:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from care.lock_objects import lock_safety_alert, lock_safety_alerts, lock_survey
-from care.measures import InvalidAnswers, score
+from care.measures import InvalidAnswers, safety_answer, score
 from care.models import Measure, MeasureResponse, OutcomeSurvey, SafetyAlert
 from enrollment.models import Reservation
 from grouport.audit import audit_record
@@ -155,11 +155,10 @@ def safety_answers_in(
     ``{"PHQ-9": {"9": 2}}``. Empty when no answer needs a person."""
     found: dict[str, dict[str, int]] = {}
     for measure in measures:
-        if measure.safety_item is None:
-            continue
-        values = [o["value"] for o in measure.options]
-        value = answers.get(measure.code, {}).get(measure.safety_item)
-        if value in values and value > min(values):
+        value = safety_answer(
+            options=measure.options, safety_item=measure.safety_item, answers=answers.get(measure.code, {})
+        )
+        if value is not None:
             found[measure.code] = {str(measure.safety_item): value}
     return found
 
