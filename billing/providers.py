@@ -5,6 +5,7 @@ Stripe Checkout is used whenever a key is configured. Free groups never reach bi
 enrollment confirms them itself.
 """
 
+import datetime as dt
 from decimal import Decimal
 from typing import Protocol
 
@@ -64,6 +65,13 @@ class BillingPaymentPort:
         return payment_provider_for(reservation).begin(
             reservation=reservation, eligibility_asked=eligibility_asked
         )
+
+    def minimum_hold(self) -> dt.timedelta:
+        if not settings.STRIPE_SECRET_KEY:
+            return dt.timedelta(0)
+        from billing.services import STRIPE_MIN_CHECKOUT
+
+        return STRIPE_MIN_CHECKOUT
 
     def pay_url(self, *, reservation: Reservation) -> str:
         return reverse("billing:pay", args=[reservation.pk])

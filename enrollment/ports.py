@@ -9,6 +9,7 @@ importing them. Every method that causes an effect outside the database (a refun
 checkout page closed) records it durably in the caller's transaction (the outbox).
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
@@ -40,6 +41,12 @@ class PaymentUnavailable(Exception):
 
 
 class PaymentPort(Protocol):
+    def minimum_hold(self) -> dt.timedelta:
+        """The shortest hold the payment service accepts for a checkout page (Stripe's 30
+        minutes and a margin), zero when it has none: a paid seat is held at least this long,
+        so the reserve page can say the truth."""
+        ...
+
     def checkout_begin(self, *, reservation: "Reservation", eligibility_asked: bool = False) -> NextAction:
         """Start paying for a held, attested seat in a paid group; return where to pay.
 

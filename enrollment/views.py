@@ -27,6 +27,7 @@ from enrollment.selectors import (
 )
 from enrollment.services.eligibility import member_email_verified, seat_decision
 from enrollment.services.reservations import (
+    hold_length,
     refund_due_on_cancel,
     reservation_cancel,
     reservation_next_action,
@@ -103,6 +104,7 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             "waiting": waiting,
             "full": group.seats_left <= 0,
             "refund_hours": settings.REFUND_FULL_BEFORE_HOURS,
+            "hold_minutes": round(hold_length(group).total_seconds() / 60),
             "agreement": agreement,
             "agreement_text": agreement.body_in(get_language() or "en"),
             "next_reason": None,

@@ -8,8 +8,9 @@ import functools
 import zoneinfo
 
 from django.conf import settings
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 OUTSIDE_US = "XX"
 
@@ -142,6 +143,28 @@ def is_valid_state(code: str) -> bool:
 def service_states() -> tuple[str, ...]:
     """Return the states where therapy groups may enroll members (a setting)."""
     return tuple(settings.SERVICE_STATES)
+
+
+def _names_joined(word: str) -> str:
+    names = [str(STATE_NAMES[code]) for code in service_states() if code in STATE_NAMES]
+    if len(names) < 2:
+        return "".join(names)
+    if word == "or":
+        last = pgettext("list of states", "%(most)s or %(last)s")
+    else:
+        last = pgettext("list of states", "%(most)s and %(last)s")
+    return last % {"most": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def service_state_names(word: str = "and") -> str:
+    """The service states by name, in the active language, as a page says them: "Florida,
+    New York and New Jersey" (``word="or"``: "... or New Jersey"). From ``SERVICE_STATES``,
+    so a clinic that adds a state is not described by the old list."""
+    return _names_joined(word)
+
+
+# For lazy strings built at import time (eligibility's reasons): read when shown.
+service_state_names_lazy = lazy(service_state_names, str)
 
 
 def default_time_zone(state: str | None) -> str:

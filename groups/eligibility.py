@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from grouport.states import OUTSIDE_US, is_valid_state
+from grouport.states import OUTSIDE_US, is_valid_state, service_state_names_lazy
 
 
 class Reason(StrEnum):
@@ -30,13 +31,13 @@ class Reason(StrEnum):
 
 REASON_TEXT: dict[Reason, Promise] = {
     Reason.INVALID_STATE: _("That is not a state we know."),
-    Reason.OUTSIDE_US: _(
-        "Therapy groups are open only to people living in the states we serve: "
-        "Florida, New York and New Jersey."
+    Reason.OUTSIDE_US: format_lazy(
+        _("Therapy groups are open only to people living in the states we serve: {states}."),
+        states=service_state_names_lazy(),
     ),
-    Reason.NOT_SERVICE_STATE: _(
-        "Because of therapist licensing, our therapy groups are open only to residents of Florida, "
-        "New York and New Jersey."
+    Reason.NOT_SERVICE_STATE: format_lazy(
+        _("Because of therapist licensing, our therapy groups are open only to residents of {states}."),
+        states=service_state_names_lazy(),
     ),
     Reason.THERAPIST_NOT_LICENSED: _("This group's therapist is not licensed in your state."),
     Reason.LICENSE_EXPIRES: _("This group's therapist is not licensed in your state for the whole program."),

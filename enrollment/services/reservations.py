@@ -106,6 +106,15 @@ def _active_reservation_exists(*, member_id: int, group_id: int) -> bool:
     ).exists()
 
 
+def hold_length(group: Group) -> dt.timedelta:
+    """How long a new hold in ``group`` lasts: ``RESERVATION_HOLD_MINUTES``, or for a paid
+    group at least what the payment service needs for its checkout page."""
+    length = dt.timedelta(minutes=settings.RESERVATION_HOLD_MINUTES)
+    if group.is_free:
+        return length
+    return max(length, payment_port().minimum_hold())
+
+
 def reservation_hold(
     *,
     member: User,
@@ -139,7 +148,7 @@ def reservation_hold(
                 member=member,
                 group=group,
                 status=Reservation.Status.HELD,
-                expires_at=now + dt.timedelta(minutes=settings.RESERVATION_HOLD_MINUTES),
+                expires_at=now + hold_length(group),
                 residence_state=member.state,
                 attested_at=now,
                 agreement_id=agreement.pk,

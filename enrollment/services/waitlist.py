@@ -3,7 +3,6 @@
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +25,7 @@ from enrollment.services.reservations import (
     Attestations,
     agreement_accepted,
     group_check_open,
+    hold_length,
     reservation_cancel,
     reservation_next_step,
 )
@@ -119,9 +119,7 @@ def waitlist_offer_accept(
         offer.attested_at = now
         offer.agreement = agreement_accepted(attestations)
         # However late in the window they accept, they get a normal hold's time to pay.
-        offer.expires_at = max(
-            offer.expires_at, now + dt.timedelta(minutes=settings.RESERVATION_HOLD_MINUTES)
-        )
+        offer.expires_at = max(offer.expires_at, now + hold_length(offer.group))
         offer.save(update_fields=["residence_state", "attested_at", "agreement", "expires_at", "updated_at"])
         waitlist_transition(entry=entry, to=WaitlistEntry.Status.ACCEPTED, actor=member, now=now)
     logger.info("waitlist entry %s accepted its offer (reservation %s)", entry.pk, offer.pk)
