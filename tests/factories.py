@@ -1,14 +1,24 @@
 """factory_boy factories for the whole suite."""
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 
 import factory
+import time_machine
 from django.utils import timezone
 
+from enrollment.services.reservations import Attestations, reservation_confirm, reservation_hold
 from grouport.models import User
 from groups.models import Group, License, Therapist
 from groups.services import group_save
+
+# Every statement a reservation asks for, accepted: by the services, by the API, by the form.
+ALL_TRUE = Attestations(residence=True, location=True, agreement=True)
+ATTEST_JSON = {"attest_residence": True, "attest_location": True, "accept_agreement": True}
+ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
+# When seated() seats someone unless told: before the fixed-date groups of the suite begin.
+SEATED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -144,3 +154,14 @@ def sign_in(client, user: User) -> None:
     ]
     session[allauth_login._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
     session.save()
+
+
+def seated(group: Group, who: User | None = None, *, at: dt.datetime | None = SEATED_AT, **member_fields):
+    """A confirmed seat in ``group`` for ``who`` (a new member from New York, or with
+    ``member_fields``), through the real services: held with every statement, then confirmed.
+    ``at``: when (a group of fixed dates must not have started); ``None`` for now."""
+    who = who or member(**{"state": "NY", **member_fields})
+    with contextlib.nullcontext() if at is None else time_machine.travel(at, tick=False):
+        return reservation_confirm(
+            reservation=reservation_hold(member=who, group=group, attestations=ALL_TRUE), actor=who
+        )

@@ -57,8 +57,15 @@ from grouport.access import BEFORE_SECOND_FACTOR, Access, access_of
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.roles import STAFF, THERAPIST, role_grant
 from groups.models import Group, GroupSession, Therapist
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, second_factor, sign_in
+from tests.factories import (
+    ALL_TRUE,
+    GroupFactory,
+    UserFactory,
+    licensed_therapist,
+    member,
+    second_factor,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

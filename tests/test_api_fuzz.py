@@ -60,7 +60,7 @@ def world(role: str) -> dict:
     from care.models import OutcomeSurvey
     from enrollment.services.reservations import reservation_confirm, reservation_hold
     from enrollment.services.waitlist import waitlist_join
-    from tests.enrollment.conftest import ALL_TRUE
+    from tests.factories import ALL_TRUE
 
     therapist = licensed_therapist("NY")
     role_grant(therapist.user, THERAPIST)

@@ -13,8 +13,7 @@ from knox.models import AuthToken
 
 from enrollment.services.reservations import reservation_hold
 from enrollment.services.waitlist import waitlist_join
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 

@@ -22,8 +22,7 @@ from config.celery import app
 from enrollment.models import Reservation
 from grouport.models import OutboxMessage
 from grouport.outbox import outbox_sweep
-from tests.enrollment.conftest import ATTEST_JSON
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ATTEST_JSON, GroupFactory, licensed_therapist, member
 from tests.fake_stripe import sign
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]

@@ -93,8 +93,7 @@ def test_a_real_worker_on_redis_delivers_a_due_reminder_within_seconds(tmp_path)
 
     from enrollment.services.reservations import reservation_confirm, reservation_hold
     from groups.models import GroupSession
-    from tests.enrollment.conftest import ALL_TRUE
-    from tests.factories import GroupFactory, licensed_therapist, member
+    from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
     group = GroupFactory(price=Decimal("0"), therapist=licensed_therapist("NY"))
     who = member()
@@ -164,8 +163,7 @@ def test_periodic_jobs_expire_holds_and_keep_sessions_in_step():
     from enrollment.tasks import refresh_all_seats
     from groups.models import Group, GroupSession
     from groups.tasks import sync_running_groups
-    from tests.enrollment.conftest import ALL_TRUE
-    from tests.factories import GroupFactory, licensed_therapist, member
+    from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
     group = GroupFactory(therapist=licensed_therapist("NY"))
     held = reservation_hold(

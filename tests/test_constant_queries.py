@@ -26,8 +26,7 @@ from enrollment.services.reservations import reservation_confirm, reservation_ho
 from enrollment.services.waitlist import waitlist_join
 from grouport.models import AuditEntry
 from grouport.roles import STAFF, THERAPIST, role_grant
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, sign_in
+from tests.factories import ALL_TRUE, GroupFactory, UserFactory, licensed_therapist, member, sign_in
 from tests.project import APPS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

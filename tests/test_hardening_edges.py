@@ -25,6 +25,7 @@ from grouport.log_privacy import RedactRequestPaths, redact_path, scrub_message
 from grouport.models import AuditEntry, User
 from grouport.roles import STAFF, role_grant
 from tests.factories import (
+    ATTEST_FORM,
     GroupFactory,
     UserFactory,
     licensed_therapist,
@@ -39,7 +40,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 PASSWORD = "correct horse battery"
 LOCKED = "Too many failed sign-in attempts"
-ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 
 
 def free_port() -> int:

@@ -16,11 +16,9 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from attendance.services.reminders import reminder_deliver, reminders_claim_due
-from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.emails import email_render
 from grouport.models import User
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import GroupFactory, licensed_therapist, member, seated
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -132,12 +130,8 @@ def seated_member(**who):
         starts_on=dt.date(2026, 3, 3), weekday=1, start_time=dt.time(19, 0), price=Decimal("0"),
         therapist=licensed_therapist("NY"), weeks=2,
     )  # fmt: skip
-    person = member(**who)
-    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
-        reservation = reservation_confirm(
-            reservation=reservation_hold(member=person, group=group, attestations=ALL_TRUE), actor=person
-        )
-    return group, person, reservation
+    reservation = seated(group, **who)
+    return group, reservation.member, reservation
 
 
 def test_a_spanish_members_reminder_is_in_spanish():

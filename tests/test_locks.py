@@ -18,8 +18,7 @@ from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
 from grouport.locks import LOCK_ORDER, LockOrderViolation, lock_order_check
 from grouport.models import User
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 from tests.project import PACKAGES as APPS
 from tests.project import ROOT
 

@@ -11,11 +11,9 @@ from django.template.loader import get_template
 from rest_framework.test import APIClient
 
 from billing.models import WebhookRejection
-from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.models import AuditEntry, User
 from grouport.roles import STAFF, role_grant
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+from tests.factories import GroupFactory, licensed_therapist, member, seated, sign_in
 from tests.fake_stripe import sign
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
@@ -31,11 +29,8 @@ def seat():
         price=Decimal("0"),
         therapist=licensed_therapist("NY"),
     )
-    alex = member()
-    reservation = reservation_confirm(
-        reservation=reservation_hold(member=alex, group=group, attestations=ALL_TRUE), actor=alex
-    )
-    return group, alex, reservation
+    reservation = seated(group, at=None)
+    return group, reservation.member, reservation
 
 
 def staff() -> User:

@@ -243,7 +243,7 @@ def test_the_api_sign_in_shares_the_accounts_limit_and_ignores_forwarded_for():
 
 def _session_with_a_member(group) -> int:
     from enrollment.services.reservations import reservation_confirm, reservation_hold
-    from tests.enrollment.conftest import ALL_TRUE
+    from tests.factories import ALL_TRUE
 
     who = member(first_name="Ana", last_name="Uniquename")
     reservation_confirm(

@@ -16,11 +16,9 @@ from grouport.models import User
 from grouport.roles import THERAPIST, role_grant
 from grouport.templatetags.grouport import time_left_text
 from groups.models import Group
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+from tests.factories import ALL_TRUE, ATTEST_FORM, GroupFactory, licensed_therapist, member, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
-ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 # The skip link, then the help link: before the header, the menu, anything.
 HELP_FIRST = re.compile(
     r'<body>\s*<a class="skip"[^>]*>[^<]*</a>\s*'

@@ -12,8 +12,7 @@ from billing.models import Payment
 from enrollment.models import Reservation
 from grouport.models import AuditEntry
 from groups.models import GroupSession
-from tests.admin.conftest import seat
-from tests.factories import GroupFactory, licensed_therapist, sign_in
+from tests.factories import GroupFactory, licensed_therapist, seated, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +35,7 @@ def test_roster_shows_members_holds_waitlist_and_viewing_it_is_audited(client, c
 
 def test_marking_attendance_for_the_whole_roster_audits_each_row(client, clinic):
     group = clinic["group_a"]
-    second = seat(group, first_name="Cy", last_name="Alpha")
+    second = seated(group, at=None, first_name="Cy", last_name="Alpha")
     first = Reservation.objects.filter(group=group).exclude(pk=second.pk).get()
     session = group.sessions.get(number=1)
     sign_in(client, clinic["a"].user)

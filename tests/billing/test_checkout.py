@@ -15,11 +15,9 @@ from enrollment.models import Reservation
 from enrollment.ports import PaymentUnavailable
 from enrollment.services.reservations import reservation_hold, reservation_start
 from groups.models import Group
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, ATTEST_FORM, GroupFactory, licensed_therapist, member
 
 pytestmark = pytest.mark.django_db
-ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 CLINICAL = re.compile(r"dbt|therap|borderline|bpd|mental|clinic|diagnos|disorder|psych", re.I)
 
 

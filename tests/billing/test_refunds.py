@@ -18,8 +18,7 @@ from grouport.exceptions import InvalidInput
 from grouport.models import OutboxMessage
 from grouport.outbox import outbox_deliver
 from grouport.tasks import deliver_outbox_message
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from billing.models import Payment, WebhookRejection
 from billing.services import stripe_checkout_start
 from billing.webhooks import HANDLERS
 from enrollment.services.reservations import reservation_hold
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 from tests.fake_stripe import sign
 
 pytestmark = pytest.mark.django_db

@@ -18,8 +18,7 @@ from enrollment.models import Reservation
 from enrollment.selectors import group_seats_taken
 from enrollment.services.reservations import reservation_hold
 from grouport.models import AuditEntry
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 from tests.fake_stripe import WEBHOOK_SECRET, sign
 
 URL = "/billing/stripe/webhook/"

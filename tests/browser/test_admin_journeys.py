@@ -6,8 +6,7 @@ from playwright.sync_api import Page, expect
 
 from attendance.models import Attendance
 from grouport.roles import STAFF, THERAPIST, role_grant
-from tests.admin.conftest import seat
-from tests.factories import GroupFactory, UserFactory, licensed_therapist, second_factor, totp_code
+from tests.factories import GroupFactory, UserFactory, licensed_therapist, seated, second_factor, totp_code
 
 
 def admin_login(page: Page, live_server, email: str) -> None:
@@ -34,8 +33,8 @@ def test_therapist_marks_attendance_and_exports_the_roster(page: Page, live_serv
     therapist = licensed_therapist("NY")
     role_grant(therapist.user, THERAPIST)
     group = GroupFactory(title="Thursday Group", therapist=therapist)
-    ana = seat(group, first_name="Ana", last_name="Lopez")
-    ben = seat(group, first_name="Ben", last_name="Okafor")
+    ana = seated(group, at=None, first_name="Ana", last_name="Lopez")
+    ben = seated(group, at=None, first_name="Ben", last_name="Okafor")
     GroupFactory(title="Someone else's group", therapist=licensed_therapist("NY"))
 
     admin_login(page, live_server, therapist.user.email)
@@ -71,7 +70,7 @@ def test_staff_open_the_reports_and_see_the_charts(page: Page, live_server, scre
     role_grant(staff, STAFF)
     group = GroupFactory(title="Monday Group", therapist=licensed_therapist("NY"), capacity=4)
     for _ in range(3):
-        seat(group)
+        seated(group, at=None)
     admin_login(page, live_server, staff.email)
     page.goto(f"{live_server.url}/reports/")
     expect(page.get_by_role("heading", name="Enrollment reports")).to_be_visible()

@@ -15,8 +15,7 @@ from grouport.models import User
 from grouport.roles import THERAPIST, role_grant
 from groups.models import GroupSession
 from tests.browser.test_admin_journeys import admin_login
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 
 def test_reminder_join_link_check_in_video_and_the_therapists_live_sheet(

@@ -11,8 +11,7 @@ from playwright.sync_api import Page, expect
 
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from groups.models import Group
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 PASSWORD = "correct horse battery"
 AXE = Axe()

@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 
 from care.services import surveys_schedule
 from enrollment.services.reservations import reservation_confirm, reservation_hold
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 
 def test_invitation_questionnaire_and_results_in_spanish(page_factory, live_server, settings, page_log):

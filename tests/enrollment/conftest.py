@@ -1,9 +1,7 @@
 import pytest
 
 from enrollment.services.reservations import Attestations
-
-ALL_TRUE = Attestations(residence=True, location=True, agreement=True)
-ATTEST_JSON = {"attest_residence": True, "attest_location": True, "accept_agreement": True}
+from tests.factories import ALL_TRUE
 
 
 @pytest.fixture

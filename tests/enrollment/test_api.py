@@ -7,8 +7,7 @@ from rest_framework.test import APIClient
 
 from enrollment.models import Reservation, WaitlistEntry
 from groups.models import Group
-from tests.enrollment.conftest import ATTEST_JSON
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ATTEST_JSON, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 

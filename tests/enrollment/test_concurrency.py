@@ -13,8 +13,7 @@ from enrollment.models import Reservation
 from enrollment.services import reservations as reservation_services
 from enrollment.services.reservations import reservation_hold
 from groups import lock_objects
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

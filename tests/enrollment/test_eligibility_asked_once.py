@@ -10,10 +10,9 @@ import pytest
 
 import groups.selectors
 from enrollment.models import Reservation
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ATTEST_FORM, GroupFactory, licensed_therapist, member
 
 pytestmark = pytest.mark.django_db
-ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 
 
 @pytest.fixture

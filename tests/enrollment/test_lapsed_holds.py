@@ -10,8 +10,7 @@ from rest_framework.test import APIClient
 
 from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_hold
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 

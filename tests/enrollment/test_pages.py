@@ -11,11 +11,9 @@ from icalendar import Calendar
 from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from groups.models import Group, GroupSession
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, ATTEST_FORM, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
-ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 
 
 @pytest.fixture

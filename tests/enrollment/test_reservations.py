@@ -30,8 +30,7 @@ from enrollment.services.reservations import (
 )
 from grouport.models import AuditEntry
 from groups.models import Group
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 

@@ -27,8 +27,7 @@ from grouport import ports as grouport_ports
 from grouport.models import AuditEntry, User
 from grouport.roles import STAFF, role_grant
 from grouport.services import member_profile_update
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from enrollment.models import Reservation, WaitlistEntry
-from tests.enrollment.conftest import ATTEST_JSON
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ATTEST_JSON, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 

@@ -17,8 +17,7 @@ from enrollment.services.waitlist import (
     waitlist_offer_accept,
     waitlist_offer_decline,
 )
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 

@@ -19,8 +19,7 @@ from django.db import connection
 from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.models import OutboxMessage
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 from tests.faults.harness import (
     LEASE_SECONDS,
     app_env,

@@ -13,7 +13,7 @@ from django.core import mail
 from attendance.models import Reminder
 from grouport.models import OutboxMessage
 from grouport.outbox import outbox_sweep
-from tests.enrollment.test_reminders import make_group, seated
+from tests.attendance.test_reminders import make_group, seated
 
 migration = importlib.import_module("attendance.migrations.0002_reminders_by_the_outbox")
 

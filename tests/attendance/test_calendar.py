@@ -9,11 +9,10 @@ from django.core import mail
 from icalendar import Calendar
 
 from attendance.calendar import event_uid
-from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
+from enrollment.services.reservations import reservation_cancel
 from groups.models import Group, GroupSession
 from groups.services import group_save, session_cancel
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import GroupFactory, licensed_therapist, seated
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -21,10 +20,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 @pytest.fixture
 def seat():
     group = GroupFactory(therapist=licensed_therapist("NY"), price=0, kind=Group.Kind.SKILLS)
-    who = member()
-    return reservation_confirm(
-        reservation=reservation_hold(member=who, group=group, attestations=ALL_TRUE), actor=who
-    )
+    return seated(group, at=None)
 
 
 def events(raw: bytes | str) -> tuple[str, dict]:

@@ -16,14 +16,12 @@ from care.links import survey_path, survey_token
 from care.measures import InvalidAnswers, score
 from care.models import Measure, OutcomeSurvey, SafetyAlert
 from care.services import midpoint_week, safety_alert_review, survey_answer, surveys_expire, surveys_schedule
-from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.outbox import outbox_deliver
 from grouport.roles import STAFF, THERAPIST, role_grant
 from reports.outcomes import report_outcomes
 from reports.reports import ReportFilters
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+from tests.factories import GroupFactory, licensed_therapist, member, seated, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 CLINICAL = re.compile(r"dbt|therap|depress|anxi|suicid|self-harm|harm|crisis|mental|phq|gad|score", re.I)
@@ -145,12 +143,9 @@ def make_group(weeks: int, starts_on=dt.date(2026, 3, 3)):
         )  # fmt: skip
 
 
-def seat(group, who=None, at=dt.datetime(2026, 2, 1, 12, tzinfo=dt.UTC)):
-    who = who or member(state="NY")
-    with time_machine.travel(at, tick=False):
-        return reservation_confirm(
-            reservation=reservation_hold(member=who, group=group, attestations=ALL_TRUE), actor=who
-        )
+def seat(group, who=None):
+    """Seated on 1 February, before the groups of this file begin."""
+    return seated(group, who, at=dt.datetime(2026, 2, 1, 12, tzinfo=dt.UTC))
 
 
 def run_job(at):

@@ -9,8 +9,8 @@ from django.db import connection
 
 from attendance.models import Attendance, CheckIn
 from grouport.models import AuditEntry
-from tests.enrollment.test_join import at, link, seat, session, signed_in
-from tests.enrollment.test_join import group as group  # the fixture, re-exported
+from tests.attendance.test_join import at, link, seat, session, signed_in
+from tests.attendance.test_join import group as group  # the fixture, re-exported
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -15,24 +15,15 @@ from attendance.models import Reminder
 from attendance.services.reminders import reminder_deliver, reminders_claim_due, reminders_due
 from attendance.tasks import send_due_reminders
 from enrollment.models import Reservation
-from enrollment.services.reservations import reservation_confirm, reservation_hold
+from enrollment.services.reservations import reservation_hold
 from grouport.models import OutboxMessage
 from grouport.outbox import outbox_deliver, outbox_sweep
 from groups.models import Group, GroupSession
 from groups.services import session_cancel
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member, seated
 from tests.mailboxes import FlakyBackend
 
 UTC = dt.UTC
-
-
-def seated(group, who=None, at=None):
-    """Confirm ``who`` in ``group`` at time ``at`` (a free group: no payment involved)."""
-    who = who or member()
-    with time_machine.travel(at or dt.datetime(2026, 1, 1, tzinfo=UTC), tick=False):
-        reservation = reservation_hold(member=who, group=group, attestations=ALL_TRUE)
-        return reservation_confirm(reservation=reservation, actor=who)
 
 
 def make_group(*, starts_on, weekday, time_zone="America/New_York", start=dt.time(19, 0), **kwargs):

@@ -16,15 +16,14 @@ from attendance.join import join_path, join_token
 from attendance.models import Attendance, AttendanceFlag, CheckIn
 from attendance.services.attendance import attendance_flag_review, attendance_mark, sessions_close
 from enrollment.models import Reservation
-from enrollment.services.reservations import reservation_cancel, reservation_confirm, reservation_hold
+from enrollment.services.reservations import reservation_cancel
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.outbox import outbox_deliver
 from grouport.roles import THERAPIST, role_grant
 from grouport.states import OUTSIDE_US
 from groups.models import Group, GroupSession
 from groups.services import session_cancel
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+from tests.factories import GroupFactory, licensed_therapist, member, seated, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 VIDEO = "https://video.example.com/private-room-7"
@@ -46,10 +45,8 @@ def group():
 
 
 def seat(group, who=None):
-    who = who or member(state="NY")
-    with time_machine.travel(dt.datetime(2026, 1, 2, tzinfo=dt.UTC), tick=False):
-        reservation = reservation_hold(member=who, group=group, attestations=ALL_TRUE)
-        return reservation_confirm(reservation=reservation, actor=who)
+    """Seated on 2 January, before the groups of this file begin."""
+    return seated(group, who, at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
 
 
 def session(group, number=1) -> GroupSession:
