@@ -445,13 +445,38 @@ def test_two_three_then_four_misses_write_flag_and_wait_for_a_person(group):
     attendance_flag_review(flag=flag, actor=staff, note="Talked on the phone; moving on.", end_seat=True)
     r.refresh_from_db()
     assert r.status == "cancelled" and r.end_reason == "attendance_rule"
-    # Both the decision and the seat it ended are audited, under the person who decided.
-    assert AuditEntry.objects.filter(
-        action="attendanceflag.seat_ended", object_id=str(flag.pk), actor=staff
-    ).exists()
-    assert AuditEntry.objects.filter(
-        action="reservation.cancelled", object_id=str(r.pk), actor=staff
-    ).exists()
+    # Every step is audited: the caring-email steps settled by the system as the next miss
+    # arrived, then the decision and the seat it ended, under the person who decided.
+    steps = {f.misses: str(f.pk) for f in AttendanceFlag.objects.filter(reservation=r)}
+    trail = AuditEntry.objects.filter(
+        action__in=["attendanceflag.reviewed", "attendanceflag.seat_ended", "reservation.cancelled"]
+    ).order_by("pk")
+    assert [(e.action, e.object_id, e.actor_id, e.data) for e in trail] == [
+        (
+            "attendanceflag.reviewed",
+            steps[2],
+            None,
+            {"from": "open", "to": "reviewed", "reservation": r.pk, "misses": 2, "settled": True},
+        ),
+        (
+            "attendanceflag.reviewed",
+            steps[3],
+            None,
+            {"from": "open", "to": "reviewed", "reservation": r.pk, "misses": 3, "settled": True},
+        ),
+        (
+            "attendanceflag.seat_ended",
+            steps[4],
+            staff.pk,
+            {"from": "open", "to": "seat_ended", "reservation": r.pk, "misses": 4},
+        ),
+        (
+            "reservation.cancelled",
+            str(r.pk),
+            staff.pk,
+            {"from": "confirmed", "to": "cancelled", "group": group.pk},
+        ),
+    ]
 
 
 def test_an_excused_or_attended_session_breaks_the_count(group):
