@@ -9,12 +9,10 @@ import time_machine
 from attendance.models import AttendanceFlag
 from attendance.services.attendance import sessions_close
 from enrollment.models import Reservation
-from enrollment.services.reservations import reservation_confirm, reservation_hold
 from grouport.models import AuditEntry, OutboxMessage
 from grouport.outbox import outbox_deliver
 from grouport.roles import THERAPIST, role_grant
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+from tests.factories import GroupFactory, licensed_therapist, seated, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 IP = "203.0.113.9"
@@ -27,10 +25,7 @@ def seat():
         group = GroupFactory(
             therapist=licensed_therapist("NY"), starts_on=dt.date(2026, 3, 3), weekday=1, price=Decimal("0")
         )
-        who = member(state="NY")
-        reservation = reservation_confirm(
-            reservation=reservation_hold(member=who, group=group, attestations=ALL_TRUE), actor=who
-        )
+    reservation = seated(group)
     role_grant(group.therapist.user, THERAPIST)
     return reservation
 

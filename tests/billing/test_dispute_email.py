@@ -13,8 +13,7 @@ from billing.models import Payment, StripeEvent
 from billing.services import stripe_checkout_start
 from enrollment.services.reservations import reservation_hold
 from grouport.models import AuditEntry, OutboxMessage
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 from tests.fake_stripe import sign
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]

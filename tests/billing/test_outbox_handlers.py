@@ -12,8 +12,7 @@ from enrollment.models import Reservation
 from enrollment.services.reservations import reservation_cancel, reservation_hold
 from grouport.models import OutboxMessage
 from grouport.outbox import outbox_deliver
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 

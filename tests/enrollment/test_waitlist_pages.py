@@ -15,11 +15,9 @@ from enrollment.services.reservations import reservation_cancel, reservation_con
 from enrollment.services.seats import groups_refresh_seats
 from enrollment.services.waitlist import waitlist_join
 from grouport.models import AuditEntry, OutboxMessage
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, ATTEST_FORM, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
-ATTEST_FORM = {"attest_residence": "on", "attest_location": "on", "accept_agreement": "on"}
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from enrollment.selectors import group_seats_taken
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from groups import ports
 from groups.models import Group
-from tests.enrollment.conftest import ALL_TRUE
-from tests.factories import GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
