@@ -125,6 +125,7 @@ PRODUCTION_ENV = {
     "EMAIL_URL": "smtp+tls://user:pass@smtp.example.org:587",
     "STRIPE_SECRET_KEY": "sk_live_example",
     "STRIPE_WEBHOOK_SECRET": "whsec_example",
+    "CARE_TEAM_EMAIL": "care@example.org",
 }
 
 

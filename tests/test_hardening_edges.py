@@ -273,6 +273,7 @@ def _problems(**changes) -> list[str]:
         "stripe_secret_key": "sk_live_x",
         "stripe_webhook_secret": "whsec_x",
         "redis_url": "redis://redis:6379/0",
+        "care_team_email": "care@example.org",
         "build_only": False,
         "collecting_static": False,
     }
@@ -289,8 +290,10 @@ def test_good_production_settings_have_no_problems():
         ({"secret_key": "abcde" * 12}, "too short or too simple"),
         ({"allowed_hosts": [".com"]}, "top-level domain"),
         ({"allowed_hosts": ["groups.example.org", ".org"]}, "top-level domain"),
+        ({"care_team_email": ""}, "CARE_TEAM_EMAIL is not a real address"),
+        ({"care_team_email": "care-team@grouport.local"}, "CARE_TEAM_EMAIL is not a real address"),
     ],
-    ids=["five-letter key", "a tld", "a tld among good hosts"],
+    ids=["five-letter key", "a tld", "a tld among good hosts", "no care team", "the development care team"],
 )
 def test_weak_production_settings_are_refused(changes, words):
     assert any(words in problem for problem in _problems(**changes))

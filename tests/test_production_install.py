@@ -391,6 +391,7 @@ def test_the_production_install_migrates_serves_the_catalog_and_runs_a_task(tmp_
             "EMAIL_URL": f"smtp://127.0.0.1:{unused_port()}",
             "STRIPE_SECRET_KEY": "sk_test_production_install_check",
             "STRIPE_WEBHOOK_SECRET": "whsec_production_install_check",
+            "CARE_TEAM_EMAIL": "care@example.org",
             "STRIPE_API_BASE": f"http://127.0.0.1:{unused_port()}",  # never the real Stripe
             "LOG_LEVEL": "INFO",
         }

@@ -471,6 +471,7 @@ if PRODUCTION:
         stripe_secret_key=STRIPE_SECRET_KEY,
         stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
         redis_url=REDIS_URL,
+        care_team_email=CARE_TEAM_EMAIL,
         build_only=BUILD_ONLY,
         collecting_static=sys.argv[1:2] == ["collectstatic"],
     )

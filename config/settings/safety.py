@@ -47,6 +47,7 @@ def production_problems(
     stripe_secret_key: str,
     stripe_webhook_secret: str,
     redis_url: str,
+    care_team_email: str,
     build_only: bool,
     collecting_static: bool,
 ) -> list[str]:
@@ -116,5 +117,11 @@ def production_problems(
         problems.append(
             "REDIS_URL is not set: the Celery broker (reminders, emails, refunds) and the shared cache "
             "that keeps sign-in limits across workers need it, e.g. redis://redis:6379/0."
+        )
+    domain = care_team_email.rpartition("@")[2].lower()
+    if not care_team_email or not domain or domain == "localhost" or domain.endswith(".local"):
+        problems.append(
+            "CARE_TEAM_EMAIL is not a real address: safety alerts, residence flags, disputes and "
+            "failed refunds would reach nobody on the care team. Set the clinic's shared address."
         )
     return problems
