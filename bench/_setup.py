@@ -11,12 +11,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project's wiring package: ``config`` now, ``grouport`` (settings, wsgi, the Celery app)
+# before issue 18. ``--compare`` runs today's scripts in an older tree, so they ask.
+WIRING = "config" if (ROOT / "config" / "settings").exists() else "grouport"
 
 
 def configure(**environment: str) -> Path:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"{WIRING}.settings")
     os.environ["DEBUG"] = "false"
     os.environ["SERVICE_STATES"] = "FL,NY,NJ"
     os.environ.update(environment)

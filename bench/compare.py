@@ -201,7 +201,9 @@ def compare(
     head = git("rev-parse", "--short", "HEAD")
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     with ExitStack() as stack:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        # Each side's script names its own settings module (it moved from grouport.settings
+        # to config.settings once): none is inherited from this process.
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
         wants_redis = script == "reminders" and "--no-worker" not in args
         if not env.get("DATABASE_URL") or (wants_redis and not env.get("REDIS_URL")):
             # One set of throw-away servers for every run of both sides.
