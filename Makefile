@@ -86,8 +86,9 @@ clean:
 # and Celery's forked workers and manage.py included (COVERAGE_PROCESS_START makes
 # coverage's .pth start in each new interpreter; the settings are [tool.coverage.*] in
 # pyproject.toml). Then one combined report: by module, least covered first, a TOTAL last.
-# Data and reports go to var/coverage/. Fails only when a pass fails, or below the
-# threshold once [tool.coverage.report] has a fail_under.
+# Data and reports go to var/coverage/. Fails when a pass fails, when the total is under
+# [tool.coverage.report] fail_under, or when any one module is under
+# [tool.grouport.coverage] module_floor (tests/coverage_floor.py).
 .PHONY: coverage
 coverage: install chromium
 	$(BIN)/python -m coverage erase
@@ -96,4 +97,5 @@ coverage: install chromium
 	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml $(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(BIN)/python -m coverage combine --quiet || status=1; \
 	$(BIN)/python -m coverage report || status=1; \
+	$(BIN)/python -m tests.coverage_floor || status=1; \
 	exit $$status
