@@ -1,6 +1,7 @@
 """Shared fixtures. The suite runs on PostgreSQL (``make test`` starts one when needed)."""
 
 import os
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -8,7 +9,9 @@ from django.core.cache import cache
 from django.db import connection
 
 from config.celery import app as celery_app
+from groups.models import Group
 from tests import fake_stripe
+from tests.factories import GroupFactory, licensed_therapist, seated
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -80,3 +83,31 @@ def stripe_fake(settings):
     yield fake
     server.shutdown()
     server.server_close()
+
+
+# --- Groups several subject files start from
+
+
+@pytest.fixture
+def therapy():
+    """A paid therapy group for members in New York."""
+    return GroupFactory(title="Evening Therapy", price=Decimal("320"), therapist=licensed_therapist("NY"))
+
+
+@pytest.fixture
+def skills():
+    """A free skills group, open to anyone anywhere."""
+    return GroupFactory(title="Open Skills", kind=Group.Kind.SKILLS, price=Decimal("0"))
+
+
+@pytest.fixture
+def seat():
+    """A member seated in a free group whose title is as clinical as a title gets (so a test
+    can see it stay out of what leaves the server): (group, member, reservation)."""
+    group = GroupFactory(
+        title="Borderline Personality Disorder DBT Therapy Group",
+        price=Decimal("0"),
+        therapist=licensed_therapist("NY"),
+    )
+    reservation = seated(group, at=None)
+    return group, reservation.member, reservation

@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime as dt
+import socket
 from decimal import Decimal
 
 import factory
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from enrollment.services.reservations import Attestations, reservation_confirm, reservation_hold
 from grouport.models import User
+from grouport.roles import STAFF, role_grant
 from groups.models import Group, License, Therapist
 from groups.services import group_save
 
@@ -165,3 +167,17 @@ def seated(group: Group, who: User | None = None, *, at: dt.datetime | None = SE
         return reservation_confirm(
             reservation=reservation_hold(member=who, group=group, attestations=ALL_TRUE), actor=who
         )
+
+
+def staff() -> User:
+    """A staff account (ops@example.test), without a second factor yet: ``sign_in`` gives one."""
+    user = User.objects.create_user("ops@example.test", "pw-ops-123456")
+    role_grant(user, STAFF)
+    return user
+
+
+def free_port() -> int:
+    """A local port nothing listens on (for a service that is down, or one a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,4 +1,5 @@
-"""Sign-up with email as the login, mandatory verification, and no account enumeration."""
+"""Sign-up with email as the login, mandatory verification, no account enumeration, and password
+reset links built from SITE_URL, never from the Host a request claimed."""
 
 import re
 
@@ -8,6 +9,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
 
 from grouport.models import User
+from tests.factories import member
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -129,3 +131,13 @@ def test_login_api_is_rate_limited(client):
     for _ in range(10):
         client.post("/api/auth/token/", {"email": "x@example.test", "password": "no"})
     assert client.post("/api/auth/token/", {"email": "x@example.test", "password": "no"}).status_code == 429
+
+
+def test_a_reset_link_is_built_from_site_url_not_the_host_header(client, settings):
+    settings.SITE_URL = "https://groups.example.org"
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "testserver"]
+    alex = member()
+    client.post("/accounts/password/reset/", {"email": alex.email}, HTTP_HOST="127.0.0.1:6666")
+    body = mail.outbox[-1].body
+    assert "https://groups.example.org/accounts/password/reset/key/" in body
+    assert "6666" not in body

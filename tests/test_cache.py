@@ -1,4 +1,5 @@
-"""The shared cache when Redis comes and goes: every call answers, and counting goes on."""
+"""The shared cache when Redis comes and goes: every call answers, and counting goes on; with
+Redis down, the right password still signs in and wrong ones still lock the account."""
 
 import logging
 import shutil
@@ -8,18 +9,16 @@ import time
 
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
+from django.test import override_settings
 
 from grouport import cache as failover
 from grouport.cache import FailoverRedisCache
+from tests.factories import free_port, member
 
 pytestmark = pytest.mark.sqlite
 OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PASSWORD = "correct horse battery"
+LOCKED = "Too many failed sign-in attempts"
 
 
 def every_call(cache) -> list:
@@ -117,3 +116,61 @@ def test_a_count_is_shared_while_redis_is_up_and_per_process_during_an_outage(re
     # Back: after the pause each process tries Redis again, and they share what they keep.
     web1.set("after", "shared", 60)
     assert web2.get("after") == "shared"
+
+
+# --- A Redis outage seen from the site: sign-in still works, and the limits still count
+
+
+@pytest.fixture
+def redis_down():
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    caches = {
+        "default": {
+            "BACKEND": "grouport.cache.FailoverRedisCache",
+            "LOCATION": dead,
+            "KEY_PREFIX": "grouport-test",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.mark.django_db
+def test_with_redis_down_the_right_password_signs_in(client, redis_down):
+    alex = member()
+    page = client.post("/accounts/login/", {"login": alex.email, "password": PASSWORD})
+    assert page.status_code == 302 and client.session.get("_auth_user_id") == str(alex.pk)
+
+
+@pytest.mark.django_db
+def test_with_redis_down_wrong_passwords_still_lock_the_account(client, redis_down):
+    alex = member()
+    for n in range(5):
+        client.post("/accounts/login/", {"login": alex.email, "password": f"guess-{n}"})
+    page = client.post("/accounts/login/", {"login": alex.email, "password": PASSWORD})
+    assert page.status_code == 429 or LOCKED in page.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_the_failover_cache_answers_from_memory_and_tries_redis_again_later(redis_down, monkeypatch):
+    from django.core.cache import cache
+
+    from grouport import cache as failover
+
+    assert cache.add("k", 1, 30) is True and cache.get("k") == 1
+    attempts = []
+    real_get = failover.RedisCache.get
+
+    def counting_get(self, *args, **kwargs):
+        attempts.append(1)
+        return real_get(self, *args, **kwargs)
+
+    monkeypatch.setattr(failover.RedisCache, "get", counting_get)
+    cache.get("k")
+    assert attempts == []  # within RETRY_AFTER: memory only, no 0.5 s wait per call
+    monkeypatch.setattr(failover, "RETRY_AFTER", 0.0)
+    cache._down_until = 0.0
+    assert cache.get("k") == 1 or cache.get("k") is None
+    assert attempts  # tried Redis again

@@ -1,13 +1,21 @@
-"""Logs keep no secret from a path: redaction comes from the URL patterns themselves, so a
-route added with a token in its path is covered the day it is added."""
+"""Logs and error reports keep no secret and no personal data: redaction of paths comes from the
+URL patterns themselves, so a route added with a token in its path is covered the day it is
+added; client addresses leave messages, and Sentry events are scrubbed."""
 
+import json
 import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from grouport import log_privacy
-from grouport.log_privacy import SECRET_ARGUMENT, SECRET_PREFIXES, redact_path
+from grouport.log_privacy import (
+    SECRET_ARGUMENT,
+    SECRET_PREFIXES,
+    RedactRequestPaths,
+    redact_path,
+    scrub_message,
+)
 
 pytestmark = pytest.mark.sqlite
 
@@ -105,3 +113,50 @@ def test_without_a_url_conf_every_secret_route_is_still_redacted_by_its_prefix(m
         assert SAMPLE not in logged and "someone" not in logged, (regex, logged)
         assert any(logged.startswith(prefix) for prefix in SECRET_PREFIXES)
     assert redact_path("/groups/tuesday-evening/?q=1") == "/groups/tuesday-evening/"
+
+
+# --- Paths gunicorn could not parse, client addresses in messages, Django's request log, Sentry
+
+
+@pytest.mark.django_db
+def test_a_path_gunicorn_could_not_parse_is_an_empty_path_not_a_crash():
+    assert redact_path(None) == ""
+    assert redact_path("/api/auth/tokens/abcdef0123/?x=1") == "/api/auth/tokens/[redacted]/"
+    # A questionnaire's token, and whether its help page was shown, stay out of access logs.
+    assert redact_path("/questions/6:abc/support/") == redact_path("/questions/6:abc/results/")
+    assert "6:abc" not in redact_path("/questions/6:abc/support/") + redact_path("/api/questionnaires/6:abc/")
+
+
+@pytest.mark.django_db
+def test_error_messages_lose_the_client_address():
+    assert scrub_message("Invalid request from ip=203.0.113.9: Invalid header") == (
+        "Invalid request from ip=[redacted]: Invalid header"
+    )
+
+
+@pytest.mark.django_db
+def test_djangos_request_log_loses_the_secret_in_a_path():
+    import logging
+
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, "", 0, "%s: %s", ("Unauthorized", "/api/auth/tokens/abc123/"), None
+    )
+    RedactRequestPaths().filter(record)
+    assert record.getMessage() == "Unauthorized: /api/auth/tokens/[redacted]/"
+
+
+@pytest.mark.django_db
+def test_sentry_events_are_scrubbed_of_personal_data():
+    from grouport.sentry import scrub
+
+    event = {
+        "request": {"url": "https://x/my/", "query_string": "email=a@b", "cookies": {"sessionid": "s"},
+                    "headers": {"Cookie": "s"}, "data": {"password": "p"}},
+        "user": {"email": "a@b", "ip_address": "1.2.3.4"},
+        "exception": {"values": [{"stacktrace": {"frames": [{"function": "f", "vars": {"member": "Ana"}}]}}]},
+        "breadcrumbs": {"values": [{"message": "SELECT ... ana@example.test", "data": {"x": 1}}]},
+    }  # fmt: skip
+    cleaned = json.dumps(scrub(event))
+    for leak in ("a@b", "sessionid", "password", "1.2.3.4", "Ana", "ana@example.test"):
+        assert leak not in cleaned, leak
+    assert "https://x/my/" in cleaned

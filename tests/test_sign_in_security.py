@@ -1,5 +1,7 @@
-"""Staff and therapist accounts guarded like a clinic's records: one sign-in with limits, a
-second factor before any member data, and API tokens that behave like sessions."""
+"""Signing in, on the site and through the API: one count of wrong passwords per account
+(whatever the Host header, the door or the address), staff and therapist accounts guarded like a
+clinic's records with a second factor before any member data, and API tokens that are a sign-in
+like any other (a confirmed email, the second factor) and behave like sessions."""
 
 import datetime as dt
 import re
@@ -14,11 +16,20 @@ from rest_framework.test import APIClient
 
 from grouport.models import User
 from grouport.roles import ENROLLED_SESSION_KEY, STAFF, THERAPIST, role_grant
-from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, sign_in, totp_code
+from tests.factories import (
+    GroupFactory,
+    UserFactory,
+    licensed_therapist,
+    member,
+    second_factor,
+    sign_in,
+    totp_code,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 PASSWORD = "correct horse battery"
+LOCKED = "Too many failed sign-in attempts"
 
 
 def verified(user: User) -> User:
@@ -161,9 +172,13 @@ def test_members_need_no_second_factor_but_may_turn_it_on(client):
 # --- API tokens
 
 
-def api_token(email: str, password: str = PASSWORD, **headers) -> tuple[int, dict]:
+def api_token(email: str, password: str = PASSWORD, **extra) -> tuple[int, dict]:
+    """Ask the API for a token: ``HTTP_*`` keywords are request headers, any other (``code``)
+    goes in the body."""
+    headers = {k: v for k, v in extra.items() if k.startswith("HTTP_")}
+    body = {k: v for k, v in extra.items() if not k.startswith("HTTP_")}
     answer = APIClient().post(
-        "/api/auth/token/", {"email": email, "password": password}, format="json", **headers
+        "/api/auth/token/", {"email": email, "password": password, **body}, format="json", **headers
     )
     return answer.status_code, answer.json()
 
@@ -335,3 +350,68 @@ def test_removing_a_second_factor_soon_after_signing_in_still_asks_for_the_passw
     sign_in(client, staff)  # signed in a moment ago, with the second factor
     page = client.get("/accounts/2fa/totp/deactivate/")
     assert page.status_code == 302 and page.url.startswith("/accounts/reauthenticate/")
+
+
+# --- One count of wrong passwords per account, whatever the Host header or the door
+
+
+def test_another_port_in_the_host_header_gives_no_fresh_guesses(client):
+    alex = member()
+    for n in range(5):
+        client.post(
+            "/accounts/login/", {"login": alex.email, "password": f"guess-{n}"}, HTTP_HOST="127.0.0.1:8081"
+        )
+    page = client.post(
+        "/accounts/login/", {"login": alex.email, "password": PASSWORD}, HTTP_HOST="127.0.0.1:9999"
+    )
+    assert page.status_code == 429 or LOCKED in page.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_site_and_the_api_count_wrong_passwords_together(client):
+    alex = member()
+    for n in range(5):
+        client.post("/accounts/login/", {"login": alex.email, "password": f"guess-{n}"})
+    assert api_token(alex.email)[0] == 429  # the site's lock holds at the API's door
+
+
+def test_signing_in_to_your_own_account_does_not_reset_the_per_address_count(monkeypatch):
+    from grouport.api import LoginThrottle
+
+    monkeypatch.setattr(LoginThrottle, "rate", "1000/min")  # only allauth's counts in play
+    own = member()
+    targets = [member() for _ in range(12)]  # a new account each time: the per-account limit never trips
+    answers = []
+    for target in targets:
+        answers.append(api_token(target.email, "guess")[0])
+        assert api_token(own.email)[0] in (200, 429)  # the attacker's own account, between guesses
+    assert answers[:10] == [400] * 10 and set(answers[10:]) == {429}, answers
+
+
+# --- A token is a sign-in: a confirmed email, and the second factor
+
+
+def test_an_unconfirmed_email_gets_no_token():
+    alex = member(verified=False)
+    status, body = api_token(alex.email)
+    assert status == 403 and body["code"] == "email_unverified"
+
+
+def test_an_account_with_a_second_factor_sends_a_code_and_a_code_works_once():
+    alex = member()
+    secret = second_factor(alex)
+    status, body = api_token(alex.email)
+    assert status == 400 and body["code"] == "second_factor_required"
+    assert api_token(alex.email, code="000000")[1]["code"] == "incorrect_code"
+    code = totp_code(secret)
+    status, body = api_token(alex.email, code=code)
+    assert status == 200 and body["token"]
+    assert api_token(alex.email, code=code)[1]["code"] == "incorrect_code"  # spent
+
+
+def test_staff_without_a_second_factor_get_no_token():
+    ops = UserFactory()
+    EmailAddress.objects.create(user=ops, email=ops.email, verified=True, primary=True)
+    role_grant(ops, STAFF)
+    status, body = api_token(ops.email)
+    assert status == 403 and body["code"] == "second_factor_not_set_up"

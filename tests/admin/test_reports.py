@@ -1,4 +1,5 @@
-"""Staff reports: exact numbers on a hand-built fixture, constant queries, CSV = table."""
+"""Staff reports: exact numbers on a hand-built fixture, constant queries, CSV = table, dates a
+report cannot hold refused, and no CSV cell a spreadsheet would run as a formula."""
 
 import csv
 import datetime as dt
@@ -13,9 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from attendance.models import Attendance
 from billing.models import Payment, Refund
 from enrollment.models import Reservation, WaitlistEntry
+from grouport.models import User
+from grouport.roles import STAFF, role_grant
 from groups.models import Group
 from reports.reports import ReportFilters, reports_all
-from tests.factories import GroupFactory, licensed_therapist, member, sign_in
+from tests.factories import GroupFactory, licensed_therapist, member, sign_in, staff
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
@@ -150,3 +153,24 @@ def test_each_csv_matches_its_table_and_the_page_shows_charts(client, fixture):
         assert rows[1:] == [["" if v is None else str(v) for v in row] for row in table.rows], key
     bad = client.get("/reports/?date_from=2027-05-01&date_to=2027-04-01").content.decode()
     assert "must not be after" in bad
+
+
+@pytest.mark.sqlite
+def test_reports_refuse_dates_a_datetime_cannot_hold(client):
+    ops = User.objects.create_user("ops2@example.test", "pw-ops-123456")
+    role_grant(ops, STAFF)
+    sign_in(client, ops)
+    page = client.get("/reports/?date_from=0001-01-01&date_to=9999-12-31")
+    assert page.status_code == 200 and "Pick dates between" in page.content.decode()
+    for key in ("weeks", "retention"):
+        csv = client.get(f"/reports/{key}.csv?date_from=0001-01-01&date_to=9999-12-31")
+        assert csv.status_code == 400 and "Pick dates between" in csv.content.decode()
+    assert client.get("/reports/weeks.csv?date_from=2020-01-01&date_to=2040-01-01").status_code == 400
+
+
+@pytest.mark.sqlite
+def test_the_reports_csv_cannot_run_as_a_spreadsheet_formula(client):
+    GroupFactory(title='=HYPERLINK("http://evil.example","Click")', therapist=licensed_therapist("NY"))
+    sign_in(client, staff())
+    text = client.get("/reports/groups.csv").content.decode()
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text

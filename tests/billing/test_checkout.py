@@ -1,4 +1,5 @@
-"""Paying through Stripe Checkout: the real stripe library against the fake server."""
+"""Paying through Stripe Checkout: the real stripe library against the fake server, and what a
+member sees when Stripe cannot be reached (the seat stays held)."""
 
 import datetime as dt
 import re
@@ -15,7 +16,7 @@ from enrollment.models import Reservation
 from enrollment.ports import PaymentUnavailable
 from enrollment.services.reservations import reservation_hold, reservation_start
 from groups.models import Group
-from tests.factories import ALL_TRUE, ATTEST_FORM, GroupFactory, licensed_therapist, member
+from tests.factories import ALL_TRUE, ATTEST_FORM, GroupFactory, free_port, licensed_therapist, member
 
 pytestmark = pytest.mark.django_db
 CLINICAL = re.compile(r"dbt|therap|borderline|bpd|mental|clinic|diagnos|disorder|psych", re.I)
@@ -239,3 +240,28 @@ def test_a_page_whose_answer_was_lost_is_found_by_its_attempt_when_stripe_report
     reservation.refresh_from_db()
     assert attempt.checkout_session_id == session["id"] and attempt.status == Payment.Status.PAID
     assert reservation.status == Reservation.Status.CONFIRMED
+
+
+@pytest.mark.sqlite
+def test_when_stripe_cannot_be_reached_the_seat_stays_held_and_the_pay_page_says_so(
+    client, stripe_fake, settings
+):
+    group = GroupFactory(price=Decimal("320.00"), therapist=licensed_therapist("NY"))
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    alex = member()
+    client.force_login(alex)
+    response = client.post(f"/groups/{group.slug}/reserve/", ATTEST_FORM)
+    reservation = Reservation.objects.get(member=alex)
+    # Straight to the page that says so (not a second wait on the payment service).
+    assert (
+        response.status_code == 302 and response.url == f"/reservations/{reservation.pk}/pay/?unavailable=1"
+    )
+    assert reservation.status == Reservation.Status.HELD
+    page = client.get(response.url)
+    assert page.status_code == 503
+    assert "still held" in page.content.decode() and "Try again" in page.content.decode()
+    # Back online: the same attempt opens its page (one payment, one idempotency key).
+    settings.STRIPE_API_BASE = stripe_fake.url
+    again = client.get(f"/reservations/{reservation.pk}/pay/")
+    assert again.status_code == 302 and again.url.startswith(f"{stripe_fake.url}/checkout/")
+    assert Payment.objects.filter(reservation=reservation).count() == 1

@@ -1,5 +1,7 @@
-"""Every field of every event we handle, sent with the wrong type: a 400 kept for staff, never
-a 500 (Stripe would retry a 500 for days, and it could never succeed)."""
+"""Signed webhooks we cannot use: every field of every event we handle sent with the wrong type,
+and events that are not Stripe's shape at all (no id, no type, a NUL, too long, nested too
+deep, not an object): a 400 kept for staff, never a 500 (Stripe would retry a 500 for days, and
+it could never succeed)."""
 
 import json
 from decimal import Decimal
@@ -98,3 +100,73 @@ def test_every_field_of_every_handled_event_with_a_wrong_type_is_a_400_never_a_5
                     assert response.json()["code"] == "malformed_event", where
     assert tried > 300
     assert WebhookRejection.objects.exists()
+
+
+# --- Signed webhooks that are not Stripe's shape at all: 400 and a record, never a 500
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize(
+    "payload",
+    [
+        json.dumps({"id": "evt_\u0000x", "type": "charge.refunded", "data": {"object": {}}}).encode(),
+        json.dumps({"id": "evt_" + "x" * 300, "type": "charge.refunded", "data": {"object": {}}}).encode(),
+        json.dumps({"id": "evt_1", "type": "charge.refunded\u0000", "data": {"object": {}}}).encode(),
+        b"[" * 5000 + b"]" * 5000,
+        json.dumps(
+            {
+                "id": "evt_2",
+                "type": "charge.refunded",
+                "data": {"object": {"payment_intent": "pi_" + "9" * 300}},
+            }
+        ).encode(),
+    ],
+    ids=["nul in id", "id too long", "nul in type", "nested 5000 deep", "intent too long"],
+)
+def test_a_signed_odd_webhook_is_a_400_and_recorded(client, stripe_fake, payload):
+    response = client.post(
+        "/billing/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+    assert response.status_code == 400 and response.json()["code"] == "malformed_event"
+    assert WebhookRejection.objects.count() == 1
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "checkout.session.completed"},
+        {"id": "evt_1", "type": "charge.refunded"},
+        {"id": "evt_2", "data": {}},
+        [],
+    ],
+    ids=["no id", "no data", "no type", "not an object"],
+)
+def test_a_signed_but_malformed_webhook_is_a_400_recorded_for_staff(client, stripe_fake, event):
+    payload = json.dumps(event).encode()
+    response = client.post(
+        "/billing/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+    assert response.status_code == 400 and response.json()["code"] == "malformed_event"
+    rejection = WebhookRejection.objects.get()
+    assert rejection.reason and "@" not in rejection.reason
+
+
+@pytest.mark.sqlite
+def test_a_checkout_event_without_a_session_id_is_rejected_not_retried_forever(client, stripe_fake):
+    event = stripe_fake.event("checkout.session.completed", {"metadata": {"reservation_id": "1"}})
+    payload = json.dumps(event).encode()
+    response = client.post(
+        "/billing/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+    assert response.status_code == 400
+    assert WebhookRejection.objects.get().event_id == event["id"]

@@ -1,4 +1,5 @@
-"""The member API: tokens, profile, reservations and waitlist, each member only their own."""
+"""The member API: tokens, profile (each field typed), reservations and waitlist, each member
+only their own."""
 
 from decimal import Decimal
 
@@ -6,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from enrollment.models import Reservation, WaitlistEntry
+from grouport.models import User
 from groups.models import Group
 from tests.factories import ATTEST_JSON, GroupFactory, licensed_therapist, member
 
@@ -226,3 +228,22 @@ def test_the_agreement_is_read_once_then_cached_until_a_version_is_saved_or_come
             version=later.version + 1, body="N", body_es="N", published_at=now
         )
     assert agreement_current().pk == sooner.pk  # a new version saved: read at once
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"first_name": {"a": 1}}, {"time_zone": None}, {"last_name": ["x"]}],
+    ids=["dict", "null zone", "list"],
+)
+def test_a_profile_field_of_the_wrong_type_is_refused(body):
+    alex = member()
+    api = APIClient()
+    api.force_authenticate(alex)
+    answer = api.patch("/api/me/", body, format="json")
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid"
+    fresh = User.objects.get(pk=alex.pk)
+    assert (fresh.first_name, fresh.last_name, fresh.time_zone) == (
+        alex.first_name,
+        alex.last_name,
+        alex.time_zone,
+    )

@@ -203,3 +203,56 @@ def test_profile_next_never_leaves_the_site(client, target):
         {"first_name": "A", "last_name": "B", "state": "NY", "time_zone": "", "next": target},
     )
     assert response.url == "/account/profile/"
+
+
+# --- The reserve form: asks only what the group needs, and keeps you on the form
+
+
+def test_reserving_without_the_statements_shows_the_form_again_with_the_errors(client, therapy):
+    client.force_login(member())
+    response = client.post(f"/groups/{therapy.slug}/reserve/", {"accept_agreement": "on"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert page.count("Please confirm this statement.") == 2  # residence and location
+    assert page.count(" required") >= 3 and 'aria-invalid="true"' in page
+    assert 'name="accept_agreement"' in page and "checked" in page  # what was ticked stays ticked
+    assert not Reservation.objects.exists()
+
+
+def test_a_skills_group_asks_only_for_the_agreement(client, therapy, skills):
+    client.force_login(member(state="CA"))  # anyone, anywhere may join a skills group
+    form = client.get(f"/groups/{skills.slug}/reserve/").content.decode()
+    assert 'name="accept_agreement"' in form
+    assert 'name="attest_residence"' not in form and 'name="attest_location"' not in form
+    response = client.post(f"/groups/{skills.slug}/reserve/", {"accept_agreement": "on"})
+    assert response.status_code == 302
+    client.force_login(member())
+    therapy_form = client.get(f"/groups/{therapy.slug}/reserve/").content.decode()
+    assert 'name="attest_residence"' in therapy_form and 'name="attest_location"' in therapy_form
+
+
+def test_an_ineligible_member_sees_skills_groups_instead_of_a_reserve_button(client, therapy, skills):
+    client.force_login(member(state="CA"))
+    page = client.get(f"/groups/{therapy.slug}/").content.decode()
+    assert f"/groups/{therapy.slug}/reserve/" not in page
+    assert f"/groups/{skills.slug}/" in page
+
+
+def test_skills_groups_are_offered_once_to_an_ineligible_member(client, therapy, skills):
+    client.force_login(member(state="CA"))
+    page = client.get(f"/groups/{therapy.slug}/").content.decode()
+    assert page.count(f'href="/groups/{skills.slug}/"') == 1
+
+
+def test_the_sign_in_page_says_why_it_was_asked(client, therapy):
+    page = client.get(f"/accounts/login/?next=/groups/{therapy.slug}/reserve/").content.decode()
+    assert "Remember Me:" not in page  # allauth's stock layout is gone
+    assert "to reserve a seat" in page.lower()
+
+
+def test_the_residence_statement_names_the_state(client, therapy):
+    client.force_login(member(state="NY"))
+    assert (
+        "I live in New York, the state on my profile."
+        in client.get(f"/groups/{therapy.slug}/reserve/").content.decode()
+    )

@@ -197,3 +197,13 @@ def test_a_signed_in_member_sees_what_their_state_allows_until_they_filter(clien
     page = html(client.get("/"))
     assert "FL therapy" in page and "NY therapy" not in page and "(from your profile)" in page
     assert "NY therapy" in html(client.get("/?state="))  # "Any state" shows everything
+
+
+@pytest.mark.sqlite
+def test_a_groups_page_shows_the_therapists_license_state_and_number(client):
+    therapist = licensed_therapist("NY", "NJ")
+    group = GroupFactory(therapist=therapist)
+    page = client.get(f"/groups/{group.slug}/").content.decode()
+    for lic in therapist.licenses.all():
+        assert lic.number in page
+    assert "New York" in page and "New Jersey" in page
