@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from attendance.models import Attendance
@@ -173,9 +173,14 @@ def _attendance_counts(f: ReportFilters) -> list[dict]:
     A mark's reservation is always in the session's own group (attendance_mark allows
     nothing else), so the group filters apply to the session; only the state filter needs
     the reservation.
+
+    A mark of a seat cancelled before its session began is not counted: only "I can't make
+    it" can come before a session, and a member who then left was not in the group that day.
     """
     sessions = GroupSession.objects.filter(group__in=_groups(f), starts_at__gte=f.start, starts_at__lt=f.end)
-    marks = Attendance.objects.filter(session__in=sessions)
+    marks = Attendance.objects.filter(session__in=sessions).exclude(
+        reservation__cancelled_at__lt=F("session__starts_at")
+    )
     if f.state:
         marks = marks.filter(reservation__residence_state=f.state)
     counts = {

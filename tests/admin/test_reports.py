@@ -174,3 +174,23 @@ def test_the_reports_csv_cannot_run_as_a_spreadsheet_formula(client):
     sign_in(client, staff())
     text = client.get("/reports/groups.csv").content.decode()
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+
+
+def test_a_notice_from_a_member_who_then_left_is_not_counted_as_marked(fixture):
+    """Found trying the demo: two "I can't make it" notices for week 3, then both members
+    cancelled before it; the week showed 1 present of 3 marked (33%) while the only member
+    left had come. A seat cancelled before its session was not in the group that day."""
+    therapy = fixture["therapy"]
+    week3 = therapy.sessions.get(number=3)
+    stayed = Reservation.objects.filter(group=therapy, status="confirmed").order_by("pk").first()
+    Attendance.objects.create(session=week3, reservation=stayed, status="present")
+    for _ in range(2):
+        gone = reservation(
+            therapy, "NY", "cancelled", confirmed=MONDAY, cancelled=week3.starts_at - dt.timedelta(hours=2)
+        )
+        Attendance.objects.create(session=week3, reservation=gone, status="excused")
+    # Cancelled after the session began: that member was there (or not) that day, and counts.
+    late = reservation(therapy, "NY", "cancelled", confirmed=MONDAY, cancelled=week3.ends_at)
+    Attendance.objects.create(session=week3, reservation=late, status="absent")
+    rows = {row[1]: row[1:] for row in reports_all(filters())["attendance"].rows}
+    assert rows[3][2:] == [1, 2, 50.0]  # present, marked, rate
