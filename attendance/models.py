@@ -28,7 +28,7 @@ class Reminder(models.Model):
         SESSION_CANCELLED = "cancelled", "Session cancelled"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Claimed, its email in the outbox"
+        PENDING = "pending", "Waiting to be sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (staff should look)"
         SKIPPED = "skipped", "Not needed any more"

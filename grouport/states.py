@@ -145,8 +145,10 @@ def service_states() -> tuple[str, ...]:
     return tuple(settings.SERVICE_STATES)
 
 
-def _names_joined(word: str) -> str:
-    names = [str(STATE_NAMES[code]) for code in service_states() if code in STATE_NAMES]
+def names_joined(names: list, word: str = "and") -> str:
+    """States by name as a sentence says them, in the active language: "Florida, New York
+    and New Jersey" (``word="or"``: "... or New Jersey")."""
+    names = [str(name) for name in names]
     if len(names) < 2:
         return "".join(names)
     if word == "or":
@@ -154,6 +156,10 @@ def _names_joined(word: str) -> str:
     else:
         last = pgettext("list of states", "%(most)s and %(last)s")
     return last % {"most": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def _names_joined(word: str) -> str:
+    return names_joined([STATE_NAMES[code] for code in service_states() if code in STATE_NAMES], word)
 
 
 def service_state_names(word: str = "and") -> str:

@@ -84,3 +84,30 @@ def test_templates_render_the_crisis_line_on_error_pages():
     for template in ("400.html", "403.html", "404.html", "500.html"):
         assert "988" in get_template(template).render({}), template
     assert "988" in Template("{% include 'includes/crisis.html' %}").render(Context({}))
+
+
+# Inside the admin's container, before its header (only the admin's own comments between).
+ADMIN_HELP_FIRST = re.compile(
+    r'<div id="container">\s*(?:<!--[^>]*-->\s*)*<aside class="help-now" aria-label="[^"]+"><a href="/help/">'
+)
+
+
+def test_every_admin_page_opens_with_the_help_link_too(client, therapy):
+    """Clinicians and staff read members' answers in the admin; the line is there for them too,
+    before the header, as on every page of the site (found in a fresh-clone trial: the admin
+    had it only in a footer)."""
+    from tests.factories import sign_in, staff
+
+    sign_in(client, staff())
+    for path in (
+        "/admin/",
+        "/admin/groups/group/",
+        f"/admin/groups/group/{therapy.pk}/roster/",
+        f"/admin/groups/groupsession/{therapy.sessions.first().pk}/live/",
+        "/admin/attendance/reminder/",
+        "/admin/grouport/outboxmessage/",
+        "/admin/care/safetyalert/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert ADMIN_HELP_FIRST.search(response.content.decode()), path

@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
             name="status",
             field=models.CharField(
                 choices=[
-                    ("pending", "Claimed, its email in the outbox"),
+                    ("pending", "Waiting to be sent"),
                     ("sent", "Sent"),
                     ("failed", "Failed (staff should look)"),
                     ("skipped", "Not needed any more"),

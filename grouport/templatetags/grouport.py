@@ -7,9 +7,16 @@ from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language, gettext, ngettext
 
-from grouport.states import time_zone_name
+from grouport.states import names_joined, time_zone_name
 
 register = template.Library()
+
+
+@register.filter
+def joined(names, word: str = "and") -> str:
+    """``{{ states|joined:"or" }}``: "New Jersey or New York", in the page's language."""
+    return names_joined(list(names), word)
+
 
 # How a moment is written, per language: English "Tue Dec 2, 7:00 PM"; Spanish "mar 2 dic, 19:00".
 FORMATS = {

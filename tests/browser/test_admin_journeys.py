@@ -64,6 +64,11 @@ def test_therapist_marks_attendance_and_exports_the_roster(page: Page, live_serv
     text = download.path().read_text(encoding="utf-8")
     assert "Ana Lopez" in text and "Ben Okafor" in text and ",present" in text
 
+    # On a phone the roster's weeks scroll inside their table; the page itself does not.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/admin/groups/group/{group.pk}/roster/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
 
 def test_staff_open_the_reports_and_see_the_charts(page: Page, live_server, screenshot):
     staff = UserFactory(email="ops@example.test")

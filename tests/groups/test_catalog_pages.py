@@ -93,7 +93,7 @@ def test_group_page_shows_schedule_who_may_join_and_the_eligibility_answer(clien
         page = html(client.get(f"/groups/{group.slug}/"))
         refused = html(client.get(f"/groups/{group.slug}/?state=FL"))
         accepted = html(client.get(f"/groups/{group.slug}/?state=NJ"))
-    assert "Residents of New Jersey, New York" in page
+    assert "Residents of New Jersey or New York" in page
     assert page.count("7:00 PM EST") == 3 and page.count("7:00 PM EDT") == 3  # across March 14
     assert "Reserve a seat" in page
     assert "not licensed in your state" in refused
@@ -207,3 +207,16 @@ def test_a_groups_page_shows_the_therapists_license_state_and_number(client):
     for lic in therapist.licenses.all():
         assert lic.number in page
     assert "New York" in page and "New Jersey" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_the_last_seat_reads_as_english_and_spanish_say_it(client):
+    from tests.factories import seated
+
+    group = GroupFactory(capacity=3, price=0, kind="skills", therapist=licensed_therapist("NY"))
+    seated(group, at=None)
+    seated(group, at=None)
+    assert "1 of 3 seats left" in client.get(f"/groups/{group.slug}/").content.decode()
+    spanish = client.get(f"/groups/{group.slug}/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Queda 1 de 3 lugares" in spanish
