@@ -1,5 +1,6 @@
-"""Care in the admin: safety alerts, for the group's therapist and staff. Every look is
-audited; a clinician closes one by writing what was done."""
+"""Care in the admin: safety alerts, for the group's therapist and staff (every look is
+audited; a clinician closes one by writing what was done), and the questionnaires as data,
+for staff."""
 
 from django.contrib import admin, messages
 from django.shortcuts import redirect
@@ -8,9 +9,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from care.models import Measure, SafetyAlert
+from care.models import Measure, MeasureItem, MeasureResponse, SafetyAlert
 from care.services import safety_alert_review
-from grouport.admin_scoping import AuditedViewsAdmin, ReviewWithNoteAdmin
+from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin, ReviewWithNoteAdmin
 from groups.admin_scoping import TherapistScopedAdmin
 
 
@@ -112,3 +113,45 @@ class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAd
     def response_change(self, request, obj):
         messages.success(request, "Marked reviewed. The flag is off the roster.")
         return redirect("admin:groups_group_roster", object_id=obj.reservation.group_id)
+
+
+def _answered(measure: Measure | None) -> bool:
+    return measure is not None and MeasureResponse.objects.filter(measure=measure).exists()
+
+
+class MeasureItemInline(admin.TabularInline):
+    model = MeasureItem
+    extra = 0
+    fields = ("number", "text", "text_es")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The wording a member answered stays as it was: a new wording is a new version.
+        return not _answered(obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not _answered(obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _answered(obj)
+
+
+@admin.register(Measure)
+class MeasureAdmin(OperationsOnlyAdmin):
+    """The questionnaires, as data (staff only). A clinic adds a measure, or a new version of
+    one, as rows; once anyone has answered a version its wording and scoring are kept as they
+    were (answers point at them), and only whether it is asked, its place, and its
+    reliable-change threshold for the outcome figures may change."""
+
+    list_display = ("code", "version", "title", "active", "position", "safety_item", "reliable_change")
+    list_filter = ("active",)
+    inlines = [MeasureItemInline]
+    SCORING = ("code", "version", "options", "bands", "safety_item", "follow_up", "title", "title_es",
+               "instructions", "instructions_es")  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        if _answered(obj):
+            return self.SCORING
+        return ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # answers point at measures; one no longer asked is made inactive

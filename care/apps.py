@@ -9,7 +9,12 @@ class CareConfig(AppConfig):
     verbose_name = "Care and outcomes"
     role_permissions = {
         "therapist": {"safetyalert": ("view", "change")},
-        "staff": {"safetyalert": ("view", "change")},
+        "staff": {
+            "safetyalert": ("view", "change"),
+            # The questionnaires as data: staff add measures and versions, set thresholds.
+            "measure": ("view", "add", "change"),
+            "measureitem": ("view", "add", "change", "delete"),
+        },
     }
 
     def ready(self) -> None:

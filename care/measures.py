@@ -38,6 +38,9 @@ PHQ9 = {
     # Thoughts of being better off dead or of self-harm: any answer above "Not at all" makes
     # sure a person looks, at once.
     "safety_item": 9,
+    # A drop of 6 points or more is reliable improvement on PHQ-9 (the reliable change index
+    # used by England's NHS Talking Therapies, after Jacobson & Truax 1991).
+    "reliable_change": 6,
     # The form's closing question: how much the problems get in the way. Not scored; asked
     # of everyone, answered if they wish (the paper form says "if you checked off any").
     "follow_up": {
@@ -105,6 +108,8 @@ GAD7 = {
         {"min": 15, "max": 21, "label": "Severe", "label_es": "Grave"},
     ],
     "safety_item": None,
+    # 4 points or more on GAD-7 (the same source).
+    "reliable_change": 4,
     "items": [
         (
             "Feeling nervous, anxious, or on edge",
@@ -140,7 +145,9 @@ def measures_install(measure_model, item_model, *, using: str = "default") -> in
     """
     added = 0
     # The migration that made the tables runs this before the follow-up question existed.
-    follow_ups = any(f.name == "follow_up" for f in measure_model._meta.get_fields())
+    fields = {f.name for f in measure_model._meta.get_fields()}
+    follow_ups = "follow_up" in fields
+    thresholds = "reliable_change" in fields  # added after the tables were made
     for position, spec in enumerate(MEASURES):
         measure, created = measure_model.objects.using(using).get_or_create(
             code=spec["code"],
@@ -155,8 +162,10 @@ def measures_install(measure_model, item_model, *, using: str = "default") -> in
                 "safety_item": spec["safety_item"],
                 "position": position,
                 **({"follow_up": spec.get("follow_up", {})} if follow_ups else {}),
+                **({"reliable_change": spec["reliable_change"]} if thresholds else {}),
             },
         )
+
         if follow_ups and not created and spec.get("follow_up") and not measure.follow_up:
             # The unscored closing question changes no score: an existing version gains it.
             measure.follow_up = spec["follow_up"]

@@ -15,7 +15,7 @@ from enrollment.models import Reservation
 class Measure(models.Model):
     """A questionnaire, as data: its wording in English and Spanish, its answers, its severity
     bands and which item (if any) needs a person to look at once. PHQ-9 and GAD-7 are loaded
-    by a migration (``enrollment/measures.py``); a clinic can add another the same way."""
+    by a migration (``care/measures.py``); a clinic can add another the same way."""
 
     code = models.CharField(max_length=20)
     version = models.PositiveSmallIntegerField(default=1)
@@ -29,6 +29,14 @@ class Measure(models.Model):
         null=True,
         blank=True,
         help_text="An item whose answer above the first option alerts a clinician at once.",
+    )
+    reliable_change = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "A change of at least this many points from the start of a program to its end counts as "
+            "reliable (improved, or got worse) in the outcome figures. Empty: the figures say none is set."
+        ),
     )
     active = models.BooleanField(default=True, help_text="Asked in new questionnaires.")
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in a questionnaire.")

@@ -3,8 +3,10 @@ and GAD-7 from the start of their program to its end, and how many did not answe
 
 Every percentage has its n beside it and members who did not answer are counted, never
 dropped: this is the figure the site may quote, computed from the answers, never typed.
-The thresholds are settings (``OUTCOME_RELIABLE_CHANGE``); the categories are
-``care.measures`` (``change_category``, ``responded``).
+Each measure carries its own reliable-change threshold (``Measure.reliable_change``, set by
+the clinic in the admin); the categories are ``care.measures`` (``change_category``,
+``responded``). A measure without one counts nobody as improved or worse, and the page
+says none is set.
 """
 
 import datetime as dt
@@ -80,11 +82,12 @@ def report_outcomes(f: ReportFilters, *, now: dt.datetime | None = None) -> Tabl
         totals[(reservation_id, code, point)] = total
         group_of[reservation_id] = group_id
     table = Table("outcomes", "Outcomes: start of program to end", COLUMNS)
-    codes = list(Measure.objects.filter(active=True).values_list("code", flat=True))
+    thresholds = reliable_change_thresholds()
+    codes = list(thresholds)
     overall: dict[str, list[int]] = {code: [0] * 8 for code in codes}
     for group_id in sorted(titles, key=lambda g: titles[g]):
         for code in codes:
-            counts = [*_counts(asked[group_id], code, totals), len(pending[group_id])]
+            counts = [*_counts(asked[group_id], code, totals, thresholds[code]), len(pending[group_id])]
             table.rows.append(_row(titles[group_id], code, counts))
             overall[code] = [a + b for a, b in zip(overall[code], counts, strict=True)]
     for code in codes:
@@ -92,8 +95,20 @@ def report_outcomes(f: ReportFilters, *, now: dt.datetime | None = None) -> Tabl
     return table
 
 
-def _counts(reservations: set[int], code: str, totals: dict) -> list[int]:
-    threshold = settings.OUTCOME_RELIABLE_CHANGE.get(code)
+def reliable_change_thresholds() -> dict[str, int | None]:
+    """Each active measure's code and its reliable-change threshold (its newest version's),
+    in the order a questionnaire asks them."""
+    thresholds: dict[str, int | None] = {}
+    for code, points in (
+        Measure.objects.filter(active=True)
+        .order_by("position", "code", "-version")
+        .values_list("code", "reliable_change")
+    ):
+        thresholds.setdefault(code, points)
+    return thresholds
+
+
+def _counts(reservations: set[int], code: str, totals: dict, threshold: int | None) -> list[int]:
     pairs = improved = halved = worse = unchanged = 0
     for reservation_id in reservations:
         start, end = totals.get((reservation_id, code, "baseline")), totals.get((reservation_id, code, "end"))

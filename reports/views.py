@@ -4,7 +4,6 @@ import datetime as dt
 from collections import defaultdict
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +17,7 @@ from grouport.roles import is_operations
 from grouport.states import STATE_CHOICES
 from groups.models import Group, Therapist
 from reports.charts import column_chart, hbar_chart, line_chart
-from reports.outcomes import report_outcomes
+from reports.outcomes import reliable_change_thresholds, report_outcomes
 from reports.reports import PAGE_ROWS, REPORTS, ReportFilters, Table, reports_all
 
 CSV_REPORTS = {**REPORTS, "outcomes": report_outcomes}
@@ -168,5 +167,5 @@ def outcomes(request: HttpRequest) -> HttpResponse:
         request,
         "reports/outcomes.html",
         {"form": form, "filters": filters, "table": table, "chart": chart, "query": request.GET.urlencode(),
-         "thresholds": settings.OUTCOME_RELIABLE_CHANGE},
+         "thresholds": reliable_change_thresholds()},
     )  # fmt: skip

@@ -353,11 +353,9 @@ CARE_TEAM_EMAIL = env.str("CARE_TEAM_EMAIL", default="care-team@grouport.local")
 # Who is alerted, with the group's therapist, within a minute of an answer that needs a person
 # to look at once (PHQ-9 item 9 above "Not at all"): the clinic's on-call address.
 ONCALL_EMAIL = env.str("ONCALL_EMAIL", default=CARE_TEAM_EMAIL)
-# Outcome questionnaires (PHQ-9, GAD-7): how long each stays open, and the drop in score that
-# counts as reliable improvement (the usual reliable-change thresholds; a rise as large is
-# counted as getting worse).
+# Outcome questionnaires: how long each stays open. (What change in a score is reliable is
+# each measure's own, Measure.reliable_change, set in the admin.)
 OUTCOME_OPEN_DAYS = env.int("OUTCOME_OPEN_DAYS", default=5)
-OUTCOME_RELIABLE_CHANGE = {"PHQ-9": 6, "GAD-7": 4}
 # Where members write (the contact page): privacy requests, payments, questions.
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="hello@grouport.local")
 

@@ -576,3 +576,46 @@ def test_the_outcomes_report_matches_a_hand_count(client):
     csv = client.get("/reports/outcomes.csv?date_from=2026-01-01&date_to=2026-12-31").content.decode()
     assert "All programs,PHQ-9,6,4,2,50.0,2,50.0,1,25.0,1,2,33.3,0" in csv
     assert AuditEntry.objects.filter(action="report.viewed", data__report="outcomes").exists()
+    assert "at least 6 points on PHQ-9 or 4 points on GAD-7" in page
+    # The threshold is the measure's own: the clinic changes it in the admin, and the figures
+    # and the page follow (PHQ-9 at 7: the -6 member is no longer "improved reliably", and the
+    # +7 one is still "worse"); a measure without one counts nobody and says so.
+    Measure.objects.filter(code="PHQ-9").update(reliable_change=7)
+    Measure.objects.filter(code="GAD-7").update(reliable_change=None)
+    table = report_outcomes(ReportFilters(date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31)))
+    phq = dict(
+        zip(table.columns, next(r for r in table.rows if r[:2] == ["All programs", "PHQ-9"]), strict=True)
+    )
+    assert (phq["improved reliably"], phq["got worse"], phq["no reliable change"]) == (1, 1, 2)
+    page = client.get("/reports/outcomes/?date_from=2026-01-01&date_to=2026-12-31").content.decode()
+    assert "at least 7 points on PHQ-9" in page and "GAD-7: no threshold set" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_staff_set_a_measures_threshold_in_the_admin_and_its_wording_is_kept_once_answered(client):
+    """The thresholds (and questionnaires) are data the clinic keeps in the admin, staff only;
+    once a version has answers its wording and scoring cannot change under them."""
+    from tests.factories import staff
+
+    phq = Measure.objects.get(code="PHQ-9")
+    therapist = licensed_therapist("NY")
+    role_grant(therapist.user, THERAPIST)
+    sign_in(client, therapist.user)
+    assert client.get(f"/admin/care/measure/{phq.pk}/change/").status_code in (302, 403, 404)
+    client.logout()
+    sign_in(client, staff())
+    page = client.get(f"/admin/care/measure/{phq.pk}/change/")
+    assert page.status_code == 200 and 'name="reliable_change"' in page.content.decode()
+    group = make_group(8)
+    r = seat(group)
+    run_job(dt.datetime(2026, 2, 1, 13, tzinfo=dt.UTC))
+    survey = OutcomeSurvey.objects.get(reservation=r, time_point="baseline")
+    with time_machine.travel(dt.datetime(2026, 2, 1, 14, tzinfo=dt.UTC), tick=False):
+        survey_answer(
+            survey=survey,
+            member=r.member,
+            answers={"PHQ-9": answers_totalling("PHQ-9", 5), "GAD-7": answers_totalling("GAD-7", 3)},
+        )
+    page = client.get(f"/admin/care/measure/{phq.pk}/change/").content.decode()
+    assert 'name="reliable_change"' in page and 'name="options"' not in page and 'name="bands"' not in page
