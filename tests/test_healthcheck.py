@@ -1,9 +1,13 @@
 """/healthz and the container's health check: healthy while the app and its database answer."""
 
 import http.client
+import os
 import socket
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -12,6 +16,7 @@ from django.db import connection
 from grouport import healthcheck
 
 pytestmark = pytest.mark.sqlite
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -43,6 +48,31 @@ def test_healthz_answers_503_when_the_database_is_down(client):
         db.update(saved)
     assert response.status_code == 503 and response.json() == {"ok": False}
     assert client.get("/healthz").status_code == 200  # and healthy again once it is back
+
+
+@pytest.mark.django_db
+def test_an_asgi_server_gets_healthz_through_the_asgi_entry_point():
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator
+
+    from config.asgi import application
+
+    async def get(path: str) -> tuple[int, bytes]:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+            "root_path": "", "headers": [(b"host", b"localhost")],
+            "client": ("127.0.0.1", 50000), "server": ("localhost", 80),
+        }  # fmt: skip
+        app = ApplicationCommunicator(application, scope)
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await app.receive_output(timeout=10)
+        body = await app.receive_output(timeout=10)
+        await app.wait(timeout=10)  # the application finished with the request
+        return start["status"], body["body"]
+
+    # Synchronous views run on this thread, so they see the test's database.
+    assert async_to_sync(get)("/healthz") == (200, b'{"ok": true}')
 
 
 @pytest.mark.django_db
@@ -132,3 +162,36 @@ def test_the_container_check_fails_when_nothing_answers(monkeypatch, aimed_at):
     monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
     aimed_at(free_port())
     assert healthcheck.main() == 1
+
+
+# The container runs it as a module and reads only its exit status. It always asks
+# 127.0.0.1:8000: a sitecustomize on the child's path points that at the test's server.
+AIM = """
+import atexit, http.client, sys
+
+real = http.client.HTTPConnection
+http.client.HTTPConnection = lambda host, port, timeout=None: real(host, {port}, timeout=timeout)
+atexit.register(lambda: sys.stderr.write("django imported" if "django" in sys.modules else ""))
+"""
+
+
+@pytest.mark.parametrize(("status", "code"), [(200, 0), (503, 1)])
+def test_python_m_grouport_healthcheck_exits_with_the_checks_answer(tmp_path, monkeypatch, status, code):
+    monkeypatch.setattr(Answer, "status", status)
+    monkeypatch.setattr(Answer, "seen", [])
+    server = HTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    (tmp_path / "sitecustomize.py").write_text(AIM.format(port=server.server_address[1]))
+    # The whole environment, COVERAGE_PROCESS_START included, so `make coverage` measures the child.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the container's check needs no settings
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "grouport.healthcheck"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    finally:
+        server.server_close()
+    assert done.returncode == code, done.stderr
+    assert [request["path"] for request in Answer.seen] == ["/healthz"]
+    assert "django imported" not in done.stderr  # it starts fast, and without the app's settings
