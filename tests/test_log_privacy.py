@@ -160,3 +160,82 @@ def test_sentry_events_are_scrubbed_of_personal_data():
     for leak in ("a@b", "sessionid", "password", "1.2.3.4", "Ana", "ana@example.test"):
         assert leak not in cleaned, leak
     assert "https://x/my/" in cleaned
+
+
+def test_sentry_started_with_a_dsn_sends_no_default_personal_data_and_scrubs_every_event():
+    import logging
+
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    from grouport.sentry import scrub, sentry_init
+
+    class Kept(Transport):
+        """Keeps what would have gone to Sentry, instead of sending it."""
+
+        def __init__(self, options=None) -> None:
+            super().__init__(options)
+            self.sent: list = []
+
+        def capture_envelope(self, envelope) -> None:
+            self.sent.append(envelope)
+
+    # Built, not written out: the source lines Sentry sends around a frame are this test's.
+    email, address = "ana" + "@example.test", ".".join(["203", "0", "113", "9"])
+    global_scope = sentry_sdk.get_global_scope()
+    before = global_scope.client
+    sentry_init(dsn="https://key@sentry.example.invalid/1", environment="test")
+    client = sentry_sdk.get_client()
+    try:
+        assert client.options["send_default_pii"] is False
+        assert client.options["before_send"] is scrub and client.options["before_send_transaction"] is scrub
+        client.transport = kept = Kept(client.options)
+        with sentry_sdk.isolation_scope():
+            sentry_sdk.set_user({"email": email, "ip_address": address})
+            logging.getLogger("grouport.test").warning("sending a reminder to %s", email)  # a breadcrumb
+            try:
+                member_email = email  # a local variable of the failing frame
+                raise ValueError("no seat for that member")
+            except ValueError:
+                sentry_sdk.capture_exception()
+        client.flush(timeout=2)
+    finally:
+        client.close(timeout=2)
+        global_scope.set_client(before)  # the next tests run without Sentry, as before
+    [envelope] = kept.sent
+    [event] = [item.payload.json for item in envelope.items if item.type == "event"]
+    assert event["environment"] == "test" and event["exception"]["values"][0]["type"] == "ValueError"
+    assert email not in json.dumps(event) and address not in json.dumps(event), member_email
+    assert "user" not in event
+
+
+@pytest.mark.parametrize("level", ["critical", "error", "warning", "info", "debug", "exception"])
+def test_every_level_of_gunicorns_error_log_loses_the_client_address(level):
+    import logging
+
+    from gunicorn.config import Config
+
+    from grouport.gunicorn_logging import PrivateAccessLogger
+
+    loggers = [logging.getLogger("gunicorn.error"), logging.getLogger("gunicorn.access")]
+    saved = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    config = Config()
+    config.set("loglevel", "debug")
+    log = PrivateAccessLogger(config)  # sets up gunicorn's loggers: put back after
+    written: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = written.append
+    log.error_log.addHandler(handler)
+    try:
+        try:
+            raise OSError("Invalid header")
+        except OSError:  # gunicorn logs its exceptions from inside the handler
+            getattr(log, level)("Invalid request from ip=203.0.113.9: Invalid header")
+    finally:
+        for logger, handlers, loglevel, propagate in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(loglevel)
+            logger.propagate = propagate
+    [record] = written
+    assert record.getMessage() == "Invalid request from ip=[redacted]: Invalid header"
+    assert record.levelname == ("ERROR" if level == "exception" else level.upper())
