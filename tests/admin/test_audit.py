@@ -63,3 +63,18 @@ def test_typed_filter_values_are_not_kept_in_the_audit(client):
     client.get("/admin/enrollment/reservation/?status__exact=confirmed&group__id__exact=4")
     entry = AuditEntry.objects.filter(action="admin.list_viewed").latest("pk")
     assert entry.data["filters"] == {"status__exact": "confirmed", "group__id__exact": "4"}
+
+
+def test_a_parameter_that_names_no_field_keeps_only_its_name_and_a_yes_or_no_keeps_its_value(client):
+    # "Show counts" (_facets) and a raw-id popup's own parameters are not fields: whatever
+    # they carry, only their names are kept. A yes/no cannot be a person's words, however written.
+    sign_in(client, staff())
+    response = client.get("/admin/grouport/user/?_facets=True&_popup=1&_to_field=id&is_active__exact=True")
+    assert response.status_code == 200
+    entry = AuditEntry.objects.filter(action="admin.list_viewed").latest("pk")
+    assert entry.data["filters"] == {
+        "_facets": "[redacted]",
+        "_popup": "1",
+        "_to_field": "[redacted]",
+        "is_active__exact": "True",
+    }
