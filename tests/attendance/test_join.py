@@ -625,3 +625,21 @@ def test_the_demo_command_brings_a_session_near_to_try_joining(group, settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="production"):
         call_command("demo_session_soon", email="someone@example.test")
+
+
+def test_the_demo_command_says_what_to_do_when_there_is_no_session_to_bring_near(group):
+    import re
+
+    from django.core.management import CommandError, call_command
+
+    who = member(state="NY", email="someone@example.test")
+    advice = re.escape("someone@example.test has no confirmed seat yet: sign in and reserve one")
+    with pytest.raises(CommandError, match=advice):
+        call_command("demo_session_soon", email="someone@example.test")
+    seat(group, who)
+    times = group.sessions.order_by("pk").values_list("starts_at", "ends_at")
+    before = list(times)
+    over = pytest.raises(CommandError, match="That group has no sessions left")
+    with time_machine.travel(group.last_session_at + dt.timedelta(days=1), tick=False), over:
+        call_command("demo_session_soon", email="someone@example.test")
+    assert list(times) == before  # nothing was moved

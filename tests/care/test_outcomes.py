@@ -114,6 +114,17 @@ def test_the_measures_come_back_after_every_migrate_and_are_never_duplicated():
     assert measure("PHQ-9").items.count() == 9
 
 
+def test_migrating_back_past_the_split_does_not_install_the_measures():
+    """Migrating backwards, post_migrate gets the app registry of the target state: one
+    without care's models there, where the installer has nothing to install into."""
+    from django.apps.registry import Apps
+    from django.core.management.sql import emit_post_migrate_signal
+
+    Measure.objects.all().delete()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default", apps=Apps(installed_apps=()))
+    assert not Measure.objects.exists()
+
+
 @pytest.mark.parametrize("item9, safety", [(0, False), (1, True), (2, True), (3, True)])
 def test_any_answer_above_not_at_all_to_item_9_needs_a_person(item9, safety):
     assert scored("PHQ-9", answers_totalling("PHQ-9", 5, item9=item9)).safety is safety

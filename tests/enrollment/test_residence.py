@@ -396,3 +396,23 @@ def test_each_further_change_of_state_updates_the_open_flag_and_alerts_again(
     client = Client()
     client.force_login(sam)
     assert "may not be licensed to treat you there" not in client.get("/my/").content.decode()
+
+
+@pytest.mark.sqlite
+def test_with_no_part_filling_the_port_a_change_of_state_is_saved_and_answers_no_notice(
+    ny_group, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The accounts layer alone (seats not installed): the profile still saves and is audited.
+    sam = member(state="NY")
+    reservation_confirm(
+        reservation=reservation_hold(member=sam, group=ny_group, attestations=ALL_TRUE), actor=sam
+    )
+    monkeypatch.setattr(grouport_ports, "_residence_change", [])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member_profile_update(member=sam, data={"state": "CA"}, actor=sam) == []
+    assert User.objects.get(pk=sam.pk).state == "CA"
+    assert AuditEntry.objects.filter(
+        action="profile.state_changed", actor=sam, data={"from": "NY", "to": "CA"}
+    ).exists()
+    assert not ResidenceAlert.objects.exists() and not alerts_sent()
+    assert Reservation.objects.get(member=sam).status == Reservation.Status.CONFIRMED
