@@ -141,3 +141,11 @@ def test_a_reset_link_is_built_from_site_url_not_the_host_header(client, setting
     body = mail.outbox[-1].body
     assert "https://groups.example.org/accounts/password/reset/key/" in body
     assert "6666" not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.sqlite
+def test_the_sign_in_page_offers_the_password_reset_once(client):
+    """Found in a fresh-clone trial: allauth's field help and our page both linked it."""
+    page = client.get("/accounts/login/").content.decode()
+    assert page.count('href="/accounts/password/reset/"') == 1
