@@ -7,9 +7,9 @@ from django.db import migrations, models
 
 
 def load_measures(apps, schema_editor):
-    """PHQ-9 and GAD-7, version 1, in English and Spanish (defined in enrollment/measures.py;
+    """PHQ-9 and GAD-7, version 1, in English and Spanish (a frozen copy in _questionnaires_v1.py;
     a later version is a new row). The app's post_migrate handler keeps them there too."""
-    from care.measures import measures_install
+    from enrollment.migrations._questionnaires_v1 import measures_install
 
     measures_install(apps.get_model("enrollment", "Measure"), apps.get_model("enrollment", "MeasureItem"))
 

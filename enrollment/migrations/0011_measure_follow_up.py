@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def add_follow_up(apps, schema_editor):
     """PHQ-9's closing question (unscored) on the version already stored."""
-    from care.measures import measures_install
+    from enrollment.migrations._questionnaires_v1 import measures_install
 
     measures_install(apps.get_model("enrollment", "Measure"), apps.get_model("enrollment", "MeasureItem"))
 
