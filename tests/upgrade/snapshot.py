@@ -92,10 +92,8 @@ def dump_table(connection, cursor, table: str) -> dict:
             select.append(f"{quote(column)}::text")
         else:
             select.append(quote(column))
-    try:
-        order = connection.introspection.get_primary_key_columns(cursor, table) or columns
-    except NotImplementedError:
-        order = columns
+    # PostgreSQL and SQLite both name a table's key; a table without one is ordered by all.
+    order = connection.introspection.get_primary_key_columns(cursor, table) or columns
     cursor.execute(
         f"SELECT {', '.join(select)} FROM {quote(table)} "  # noqa: S608 - names from introspection
         f"ORDER BY {', '.join(quote(c) for c in order)}"
