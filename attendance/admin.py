@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from attendance.live import session_live
+from attendance.live import live_shows_plan, session_live
 from attendance.models import Attendance, Reminder
 from attendance.selectors import attendance_sheet
 from attendance.services.attendance import attendance_mark
@@ -76,7 +76,13 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
         if session is None or not self.has_view_permission(request, session):
             self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         rows = session_live(session=session)
-        audit_record(actor=request.user, action="session.live_viewed", obj=session, request=request)
+        audit_record(
+            actor=request.user,
+            action="session.live_viewed",
+            obj=session,
+            data={"emergency_plan": live_shows_plan(rows)},
+            request=request,
+        )
         counts = {status: sum(1 for r in rows if r.status == status) for status in LIVE_STATUSES}
         context = {
             **self.admin_site.each_context(request),

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attendance.join import BadJoinToken, join_token_read, join_url
-from attendance.live import session_live
+from attendance.live import live_shows_plan, session_live
 from attendance.models import Attendance
 from attendance.services.checkin import session_check_in, session_excuse
 from enrollment.models import Reservation
@@ -40,6 +40,20 @@ class CheckInRequestSerializer(serializers.Serializer):
         max_length=2,
         help_text="Where the member is right now (therapy groups).",
     )
+    at_usual_address = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Therapy groups: whether the member is at the usual address on their intake.",
+    )
+    location = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        default="",
+        help_text="Therapy groups, when not at the usual address (or none is kept): where the member is "
+        "for this session (a street and city, or a place help could be sent to).",
+    )
 
 
 class CheckInSerializer(serializers.Serializer):
@@ -56,6 +70,14 @@ class LiveRowSerializer(serializers.Serializer):
     )
     late_minutes = serializers.IntegerField()
     state = serializers.CharField()
+    where = serializers.CharField(
+        help_text="Therapy groups, while the session runs: where the member is (the address they "
+        "gave at check-in, or their usual one). Empty otherwise."
+    )
+    phone = serializers.CharField(help_text="While the session runs: the member's phone. Empty otherwise.")
+    emergency = serializers.CharField(
+        help_text="While the session runs: the emergency contact and their phone. Empty otherwise."
+    )
 
 
 def _token(token: str) -> tuple[Reservation, GroupSession]:
@@ -110,6 +132,10 @@ class CheckInApi(APIView):
         request=CheckInRequestSerializer,
         responses={
             200: CheckInSerializer,
+            400: OpenApiResponse(
+                description="invalid_state, location_required, or consent_required (a new version of "
+                "the telehealth consent is signed first)"
+            ),
             403: OpenApiResponse(description="not_licensed_where_you_are, or the link is closed"),
         },
     )
@@ -122,6 +148,8 @@ class CheckInApi(APIView):
             session=session,
             member=request.user,
             state=body.validated_data.get("state", ""),
+            at_usual_address=body.validated_data.get("at_usual_address"),
+            location=body.validated_data.get("location", ""),
             request=request._request,
         )
         if not result.admitted:
@@ -170,5 +198,11 @@ class SessionAttendanceApi(APIView):
         if session is None or not groups_visible_to(request.user).filter(pk=session.group_id).exists():
             raise NotFound(_("No such session."))
         rows = session_live(session=session)
-        audit_record(actor=request.user, action="session.live_viewed", obj=session, request=request._request)
+        audit_record(
+            actor=request.user,
+            action="session.live_viewed",
+            obj=session,
+            data={"emergency_plan": live_shows_plan(rows)},
+            request=request._request,
+        )
         return Response(LiveRowSerializer([r.__dict__ for r in rows], many=True).data)

@@ -8,7 +8,8 @@ from django.utils import timezone
 from attendance.models import Attendance, CheckIn
 from enrollment.models import Reservation
 from grouport.states import STATE_NAMES
-from groups.models import GroupSession
+from groups.models import Group, GroupSession
+from intake.selectors import intake_summaries
 
 
 @dataclass
@@ -18,12 +19,20 @@ class LiveRow:
     joined_at: dt.datetime | None = None
     late_minutes: int = 0
     state: str = ""
+    # The emergency plan, during the session only (therapy groups): where they are, how to
+    # reach them and their emergency contact.
+    where: str = ""
+    phone: str = ""
+    emergency: str = ""
 
 
-def session_live(*, session: GroupSession) -> list[LiveRow]:
+def session_live(*, session: GroupSession, now: dt.datetime | None = None) -> list[LiveRow]:
     """A session as it happens: who checked in (when, from where, how late), who said they
     could not come, who tried from a state the therapist may not treat them in, who has
-    not joined yet."""
+    not joined yet. While a therapy session runs (from its join window to its end), each
+    checked-in row also carries the emergency plan: where the member is, their phone and
+    their emergency contact's; after it ends, none of that is shown."""
+    now = now or timezone.now()
     members = list(
         Reservation.objects.filter(
             group_id=session.group_id, status=Reservation.Status.CONFIRMED, confirmed_at__lt=session.ends_at
@@ -36,7 +45,9 @@ def session_live(*, session: GroupSession) -> list[LiveRow]:
     for c in CheckIn.objects.filter(session=session, reservation__in=members).order_by("at"):
         check_ins.setdefault(c.reservation_id, []).append(c)
     rows = []
-    ended = timezone.now() >= session.ends_at  # absent, even before the closing job runs
+    ended = now >= session.ends_at  # absent, even before the closing job runs
+    plan = session.group.kind == Group.Kind.THERAPY and session.join_open(now)
+    care = intake_summaries([r.member_id for r in members]) if plan else {}
     for r in members:
         name = r.member.get_full_name() or f"Member #{r.member_id}"
         admitted = next((c for c in check_ins.get(r.pk, []) if c.admitted), None)
@@ -68,4 +79,16 @@ def session_live(*, session: GroupSession) -> list[LiveRow]:
             rows.append(LiveRow(name, "absent"))  # the session ended without them
         else:
             rows.append(LiveRow(name, "not_joined"))
+        if plan and admitted is not None:
+            summary = care.get(r.member_id)
+            row = rows[-1]
+            row.where = admitted.location or (summary.usual_address if summary else "")
+            if summary is not None:
+                row.phone = summary.phone
+                row.emergency = f"{summary.emergency_contact} {summary.emergency_phone}".strip()
     return rows
+
+
+def live_shows_plan(rows: list[LiveRow]) -> bool:
+    """Whether a look at ``rows`` showed anyone's emergency plan (the audit entry says so)."""
+    return any(r.where or r.phone or r.emergency for r in rows)

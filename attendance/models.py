@@ -126,6 +126,13 @@ class CheckIn(models.Model):
     )  # fmt: skip
     admitted = models.BooleanField()
     reasons = models.JSONField(default=list, blank=True, help_text="Why they were not let in (codes).")
+    # The emergency plan for this session (therapy groups): at the usual address on their
+    # intake, or where they said they are. Shown to the therapist during the session only.
+    at_usual_address = models.BooleanField(null=True, blank=True)
+    location = models.CharField(
+        "where they are for this session", max_length=300, blank=True,
+        help_text="Street and city, or a place help could be sent to, when not at their usual address.",
+    )  # fmt: skip
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:

@@ -26,6 +26,8 @@ from grouport.states import STATE_CHOICES, STATE_NAMES
 from groups.eligibility import REASON_TEXT, Reason
 from groups.models import Group, GroupSession
 from groups.selectors import skills_alternatives
+from intake.errors import ConsentRequired
+from intake.selectors import member_intake
 
 
 def _from_token(token: str) -> tuple[Reservation, GroupSession]:
@@ -38,6 +40,11 @@ def _from_token(token: str) -> tuple[Reservation, GroupSession]:
     if reservation is None or session is None:
         raise Http404("Not a join link.")
     return reservation, session
+
+
+def _usual_address(member) -> str:
+    intake = member_intake(member)
+    return intake.usual_address if intake is not None else ""
 
 
 @route_access(Access.MEMBER)
@@ -56,6 +63,9 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         "state_choices": STATE_CHOICES,
         # Not pre-filled with their home state: the point is where they are right now.
         "chosen_state": "",
+        "usual_address": _usual_address(member) if session.group.kind == Group.Kind.THERAPY else "",
+        "chosen_location": request.POST.get("location", ""),
+        "chosen_at_usual": request.POST.get("at_usual_address", ""),
         "started": now >= session.starts_at,
         "mark": Attendance.objects.filter(session=session, reservation=reservation)
         .values_list("status", flat=True)
@@ -84,8 +94,12 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                 session=session,
                 member=member,
                 state=request.POST.get("state", ""),
+                at_usual_address={"yes": True, "no": False}.get(request.POST.get("at_usual_address", "")),
+                location=request.POST.get("location", ""),
                 request=request,
             )
+        except ConsentRequired:
+            return redirect(reverse("intake:consent") + "?next=" + request.path)
         except InvalidInput as error:
             context["error"] = error.detail
             return render(request, "attendance/join.html", context, status=400)

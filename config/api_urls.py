@@ -9,12 +9,14 @@ from care import api_urls as care_api
 from enrollment import api_urls as seats_api
 from grouport import api_urls as account_api
 from groups import api_urls as catalog_api
+from intake import api_urls as intake_api
 
 app_name = "api"
 
 urlpatterns = [
     *catalog_api.urlpatterns,
     *account_api.urlpatterns,
+    *intake_api.urlpatterns,
     *seats_api.urlpatterns,
     *attendance_api.urlpatterns,
     *care_api.urlpatterns,

@@ -30,6 +30,7 @@ urlpatterns = [
     path("language/", views.language_set, name="language_set"),
     path("", include("billing.urls")),
     path("", include("grouport.urls")),
+    path("", include("intake.urls")),
     path("", include("enrollment.urls")),
     path("", include("attendance.urls")),
     path("", include("care.urls")),

@@ -4,20 +4,23 @@ clinician reviews them). Every look at a member's seat is audited."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, SeatReview, WaitlistEntry
 from enrollment.services.eligibility import residence_alert_review
 from enrollment.services.moves import reservation_move
 from enrollment.services.reservations import reservation_cancel
+from enrollment.services.review import reservation_review_approve, reservation_review_decline
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin, ReviewWithNoteAdmin
 from grouport.exceptions import DomainError
 from groups.admin_scoping import TherapistScopedAdmin
 from groups.models import Group
+from intake.selectors import intake_summaries
 
 
 @admin.register(GroupAgreement)
@@ -181,3 +184,53 @@ class WaitlistEntryAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(SeatReview)
+class SeatReviewAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
+    """Seats held for an intake review: the group's therapist (or staff) reads the intake and
+    approves or declines in one click, with a note. Every look and decision is audited."""
+
+    therapist_path = "group__therapist"
+    operations_only_filters = ("group__therapist",)
+    list_display = ("id", "group", "created_at", "expires_at")
+    list_filter = ("group__therapist",)
+    list_select_related = ("group",)
+    fields = ("group", "created_at", "expires_at", "residence_state")
+    readonly_fields = fields
+    change_form_template = "admin/enrollment/seatreview/change_form.html"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).filter(status=Reservation.Status.REVIEW)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id) if object_id else None
+        if obj is None:
+            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST":
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+            note = (request.POST.get("review_note") or "")[:2000]
+            try:
+                if "_approve" in request.POST:
+                    reservation_review_approve(reservation=obj, actor=request.user, note=note)
+                    messages.success(request, "Approved. The member has been emailed how to pay.")
+                elif "_decline" in request.POST:
+                    reservation_review_decline(reservation=obj, actor=request.user, note=note)
+                    messages.success(request, "Declined. The member has been told kindly, and the seat is free.")
+                else:
+                    messages.error(request, "Choose Approve or Decline.")
+                    return redirect(request.path)
+            except DomainError as error:
+                messages.error(request, str(error.detail))
+                return redirect(request.path)
+            return redirect("admin:enrollment_seatreview_changelist")
+        summary = intake_summaries([obj.member_id])[obj.member_id]
+        extra = {**(extra_context or {}), "intake": summary, "show_save": False}
+        return super().changeform_view(request, object_id, form_url, extra)

@@ -23,6 +23,7 @@ from enrollment.services.reservations import (
     reservation_next_action,
     reservation_start,
 )
+from enrollment.services.review import reservation_review_approve, reservation_review_decline
 from enrollment.services.waitlist import (
     waitlist_join,
     waitlist_leave,
@@ -30,8 +31,11 @@ from enrollment.services.waitlist import (
     waitlist_offer_decline,
 )
 from grouport.access import Access
+from grouport.audit import audit_record
 from grouport.exceptions import NotFound
 from groups.models import Group
+from groups.selectors import groups_visible_to
+from intake.selectors import intake_summaries
 
 
 class AttestationSerializer(serializers.Serializer):
@@ -105,8 +109,14 @@ class GroupReservationCreateApi(APIView):
         request=AttestationSerializer,
         responses={
             201: ReservationSerializer,
-            400: OpenApiResponse(description="attestation_required, group_closed, profile_incomplete"),
-            403: OpenApiResponse(description="not_eligible (with reasons, alternatives), email_unverified"),
+            400: OpenApiResponse(
+                description="attestation_required, group_closed, profile_incomplete, intake_required (with "
+                "missing: what the intake lacks), consent_required (with version)"
+            ),
+            403: OpenApiResponse(
+                description="not_eligible (with reasons, alternatives), email_unverified, too_young or "
+                "age_out_of_range (with alternatives: the groups meant for the member's age)"
+            ),
             409: OpenApiResponse(description="group_full (with waitlist_url), already_reserved"),
         },
     )
@@ -245,3 +255,111 @@ class WaitlistOfferDeclineApi(APIView):
         entry = get_object_or_404(member_waitlist(member=request.user), pk=pk)
         entry = waitlist_offer_decline(entry=entry, actor=request.user)
         return Response(WaitlistEntrySerializer(entry).data)
+
+
+class ReviewIntakeSerializer(serializers.Serializer):
+    age = serializers.IntegerField(allow_null=True)
+    phone = serializers.CharField()
+    emergency_contact = serializers.CharField()
+    emergency_phone = serializers.CharField()
+    usual_address = serializers.CharField()
+    consent_version = serializers.IntegerField(allow_null=True)
+    consent_current = serializers.BooleanField()
+    answers = serializers.ListField(child=serializers.DictField(), help_text="question, answer, needs_clinician")
+    flagged = serializers.BooleanField(help_text="An answer waits for a clinician's eyes.")
+
+
+class ReviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    group = serializers.IntegerField()
+    requested_at = serializers.DateTimeField()
+    decide_by = serializers.DateTimeField(help_text="The seat is let go to the waitlist if nobody decides by then.")
+    intake = ReviewIntakeSerializer()
+
+
+class ReviewDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "decline"])
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="Required to decline."
+    )
+
+
+def _reviews_visible(user):
+    return Reservation.objects.filter(
+        status=Reservation.Status.REVIEW, group__in=groups_visible_to(user)
+    ).order_by("expires_at", "pk")
+
+
+def _review_body(reservations: list[Reservation]) -> list[dict]:
+    summaries = intake_summaries([r.member_id for r in reservations])
+    body = []
+    for r in reservations:
+        s = summaries[r.member_id]
+        body.append(
+            {
+                "id": r.pk,
+                "group": r.group_id,
+                "requested_at": r.created_at,
+                "decide_by": r.expires_at,
+                "intake": {
+                    "age": s.age,
+                    "phone": s.phone,
+                    "emergency_contact": s.emergency_contact,
+                    "emergency_phone": s.emergency_phone,
+                    "usual_address": s.usual_address,
+                    "consent_version": s.consent_version,
+                    "consent_current": s.consent_current,
+                    "answers": [a.__dict__ for a in s.answers],
+                    "flagged": s.flag_id is not None,
+                },
+            }
+        )
+    return body
+
+
+class ReviewListApi(APIView):
+    """Seats held for an intake review in your groups (staff: every group), soonest deadline
+    first, with what the review reads. Each look is audited."""
+
+    access = Access.CLINICAL
+
+    @extend_schema(responses=ReviewSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        reservations = list(_reviews_visible(request.user))
+        audit_record(
+            actor=request.user,
+            action="review.list_viewed",
+            object_type="enrollment.reservation",
+            data={"rows": len(reservations)},
+            request=request._request,
+        )
+        return Response(ReviewSerializer(_review_body(reservations), many=True).data)
+
+
+class ReviewDecisionApi(APIView):
+    """Approve or decline a seat held for review (the group's therapist, or staff). Approving
+    asks the licensing rule again; a paid seat then waits for payment, a free one is confirmed."""
+
+    access = Access.CLINICAL
+
+    @extend_schema(
+        request=ReviewDecisionSerializer,
+        responses={
+            200: ReservationSerializer,
+            400: OpenApiResponse(description="note_required (to decline)"),
+            403: OpenApiResponse(description="not_eligible: the member may no longer join from their state"),
+            409: OpenApiResponse(description="invalid_transition (already decided) or hold_expired (too late)"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        reservation = Reservation.objects.filter(pk=pk, group__in=groups_visible_to(request.user)).first()
+        if reservation is None:
+            raise NotFound(_("No such review."))
+        body = ReviewDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        decide = (
+            reservation_review_approve if body.validated_data["decision"] == "approve" else reservation_review_decline
+        )
+        decide(reservation=reservation, actor=request.user, note=body.validated_data["note"])
+        reservation.refresh_from_db()
+        return Response(ReservationSerializer(reservation).data)

@@ -10,9 +10,11 @@ class EnrollmentConfig(AppConfig):
     role_permissions = {
         "therapist": {
             "residencealert": ("view", "change"),
+            "seatreview": ("view", "change"),
         },
         "staff": {
             "reservation": ("view", "change"),
+            "seatreview": ("view", "change"),
             "waitlistentry": ("view",),
             "residencealert": ("view", "change"),
             "groupagreement": ("view", "add"),

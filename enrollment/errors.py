@@ -56,3 +56,10 @@ class GroupClosed(InvalidInput):
 class ProfileIncomplete(InvalidInput):
     code = "profile_incomplete"
     default_detail = _("Please tell us which state you live in first.")
+
+
+class ReviewPending(Conflict):
+    code = "review_pending"
+    default_detail = _(
+        "Your seat is held while a clinician reviews your intake. We will email you as soon as you can pay."
+    )

@@ -46,9 +46,13 @@ class ReservationQuerySet(models.QuerySet):
         """Holds still running at ``now`` (a member is paying, or deciding on an offer)."""
         return self.filter(status=Reservation.Status.HELD, expires_at__gt=now)
 
+    def in_review(self, now: dt.datetime) -> "ReservationQuerySet":
+        """Seats held while a clinician reviews the member's intake, not yet lapsed."""
+        return self.filter(status=Reservation.Status.REVIEW, expires_at__gt=now)
+
     def lapsed_holds(self, now: dt.datetime) -> "ReservationQuerySet":
-        """Holds that ran out by ``now`` and are not marked expired yet."""
-        return self.filter(status=Reservation.Status.HELD, expires_at__lte=now)
+        """Holds (for payment or for review) that ran out by ``now``, not marked expired yet."""
+        return self.filter(status__in=Reservation.HOLDS, expires_at__lte=now)
 
     def seats_taken(self, now: dt.datetime) -> int:
         return self.taking_seats(now).count()
@@ -60,6 +64,9 @@ class Reservation(models.Model):
     class Status(models.TextChoices):
         # "reservation" context: Spanish agrees with "la reserva" (confirmada, cancelada).
         HELD = "held", pgettext_lazy("reservation", "Held")
+        # Held while a clinician reviews the member's intake (a group with requires_review,
+        # or screening answers that need a clinician): no payment until approved.
+        REVIEW = "review", pgettext_lazy("reservation", "Held for review")
         CONFIRMED = "confirmed", pgettext_lazy("reservation", "Confirmed")
         CANCELLED = "cancelled", pgettext_lazy("reservation", "Cancelled")
         EXPIRED = "expired", pgettext_lazy("reservation", "Expired")
@@ -75,11 +82,18 @@ class Reservation(models.Model):
         OFFER_DECLINED = "offer_declined", "Waitlist offer declined"
         NOT_ELIGIBLE = "not_eligible", "Not eligible when payment arrived"
         ATTENDANCE_RULE = "attendance_rule", "Ended under the group's attendance rule"
+        REVIEW_DECLINED = "review_declined", "Declined after the intake review"
 
-    ACTIVE = (Status.HELD, Status.CONFIRMED)
+    ACTIVE = (Status.HELD, Status.REVIEW, Status.CONFIRMED)
+    # Statuses that hold a seat until ``expires_at``.
+    HOLDS = (Status.HELD, Status.REVIEW)
     # The only moves a reservation may make; services check every change against this map.
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.HELD: frozenset({Status.CONFIRMED, Status.CANCELLED, Status.EXPIRED}),
+        # To review: a waitlist offer accepted in a group that reviews intakes.
+        Status.HELD: frozenset({Status.CONFIRMED, Status.CANCELLED, Status.EXPIRED, Status.REVIEW}),
+        # Approved: held for payment (a paid group) or confirmed (a free one); declined:
+        # cancelled; not reviewed in time: expired, and the seat goes to the waitlist.
+        Status.REVIEW: frozenset({Status.HELD, Status.CONFIRMED, Status.CANCELLED, Status.EXPIRED}),
         Status.CONFIRMED: frozenset({Status.CANCELLED}),
         Status.CANCELLED: frozenset(),
         # Only a payment that arrives after its hold lapsed, and only if a seat is free
@@ -108,6 +122,12 @@ class Reservation(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    # The intake review, when the group asks for one.
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True, help_text="Why, in a clinician's words (never shown to the member).")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ReservationQuerySet.as_manager()
@@ -118,11 +138,11 @@ class Reservation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["member", "group"],
-                condition=Q(status__in=["held", "confirmed"]),
+                condition=Q(status__in=["held", "review", "confirmed"]),
                 name="reservation_one_active_per_member",
             ),
             models.CheckConstraint(
-                condition=~Q(status="held") | Q(expires_at__isnull=False),
+                condition=~Q(status__in=["held", "review"]) | Q(expires_at__isnull=False),
                 name="reservation_held_has_expiry",
             ),
             models.CheckConstraint(
@@ -130,7 +150,7 @@ class Reservation(models.Model):
                 name="reservation_confirmed_was_attested",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["held", "confirmed", "cancelled", "expired"]),
+                condition=Q(status__in=["held", "review", "confirmed", "cancelled", "expired"]),
                 name="reservation_status_valid",
             ),
         ]
@@ -146,20 +166,21 @@ class Reservation(models.Model):
     def takes_a_seat_q(now: dt.datetime, prefix: str = "") -> Q:
         """The rule "a seat is taken" as a filter (``prefix`` for a related reservation)."""
         return Q(**{f"{prefix}status": Reservation.Status.CONFIRMED}) | Q(
-            **{f"{prefix}status": Reservation.Status.HELD, f"{prefix}expires_at__gt": now}
+            **{f"{prefix}status__in": Reservation.HOLDS, f"{prefix}expires_at__gt": now}
         )
 
     def takes_a_seat(self, now: dt.datetime | None = None) -> bool:
-        """The same rule for this row: confirmed, or held and not yet lapsed at ``now``."""
+        """The same rule for this row: confirmed, or held (for payment or review) and not yet
+        lapsed at ``now``."""
         now = now or timezone.now()
         if self.status == self.Status.CONFIRMED:
             return True
-        return self.status == self.Status.HELD and self.expires_at is not None and self.expires_at > now
+        return self.status in self.HOLDS and self.expires_at is not None and self.expires_at > now
 
     def status_at(self, now=None) -> str:
         """Return the status as the member must see it at ``now``: a hold that ran out is
         expired from that moment, whether or not the periodic job has marked it yet."""
-        if self.status == self.Status.HELD and not self.takes_a_seat(now):
+        if self.status in self.HOLDS and not self.takes_a_seat(now):
             return self.Status.EXPIRED
         return self.status
 
@@ -261,3 +282,15 @@ class ResidenceAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Residence alert #{self.pk}"
+
+
+class SeatReview(Reservation):
+    """A seat held while a clinician reviews the member's intake: the admin's review queue
+    (the same rows as ``Reservation``; approve or decline through ``services/review.py``)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "intake review"
+
+    def __str__(self) -> str:
+        return f"Review #{self.pk}"

@@ -80,3 +80,25 @@ def staff_alert_email(payload: dict) -> None:
         # One message per address: no recipient sees another's.
         message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
         message.send()
+
+
+@outbox_handler("enrollment.review_requested")
+def review_requested_email(payload: dict) -> None:
+    """Tell the group's therapist and the care team that an intake waits for their review
+    (a link; no name, no answer)."""
+    reservation = Reservation.objects.select_related("group", "group__therapist__user").get(
+        pk=payload["reservation"]
+    )
+    if reservation.status != Reservation.Status.REVIEW:
+        return  # decided (or lapsed) before the email went out
+    context = {
+        "reservation": reservation,
+        "until": reservation.expires_at.strftime("%Y-%m-%d %H:%M"),
+        "review_url": f"{settings.SITE_URL}/admin/enrollment/seatreview/{reservation.pk}/change/",
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string("emails/review_requested.subject.txt", context).strip()
+    text = render_to_string("emails/review_requested.txt", context)
+    for address in care_team_addresses(reservation.group):
+        message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
+        message.send()

@@ -32,6 +32,7 @@ from enrollment.services.reservations import (
     reservation_cancel,
     reservation_next_action,
     reservation_start,
+    seat_needs_review,
 )
 from enrollment.services.waitlist import (
     waitlist_join,
@@ -44,11 +45,37 @@ from grouport.states import STATE_NAMES
 from groups.eligibility import REASON_TEXT, Reason
 from groups.models import Group
 from groups.selectors import group_public, skills_alternatives
+from intake.errors import AgeOutOfRange, ConsentRequired, IntakeRequired
+from intake.services import intake_check_ready
 
 
 def _own_reservation(request: HttpRequest, pk: int) -> Reservation:
     # Another member's reservation does not exist, as far as this member can tell.
     return get_object_or_404(member_reservations(member=request.user), pk=pk)
+
+
+def _duty_of_care_step(request: HttpRequest, group: Group) -> dict:
+    """What the member gives before a seat in ``group``: nothing more (``{}``), their intake,
+    the consent, or, outside the group's ages, the kind word and the groups meant for them."""
+    try:
+        intake_check_ready(member=request.user, group=group)
+    except IntakeRequired as error:
+        url = reverse("intake:intake") + ("?kind=skills&" if group.kind == Group.Kind.SKILLS else "?")
+        return {"step": "intake", "missing": error.extra.get("missing", []), "url": url + "next=" + request.path}
+    except ConsentRequired:
+        return {"step": "consent", "url": reverse("intake:consent") + "?next=" + request.path}
+    except AgeOutOfRange as error:
+        return {"step": "age", "detail": error.detail, "alternatives": error.extra.get("alternatives", [])}
+    return {}
+
+
+def _duty_of_care_redirect(request: HttpRequest, error: Exception) -> HttpResponse | None:
+    """A seat refused for want of intake or consent: go and give it, then come back."""
+    if isinstance(error, IntakeRequired):
+        return redirect(reverse("intake:intake") + "?next=" + request.path)
+    if isinstance(error, ConsentRequired):
+        return redirect(reverse("intake:consent") + "?next=" + request.path)
+    return None
 
 
 def _attestation_error(form: AttestationForm, error: AttestationRequired) -> None:
@@ -80,6 +107,8 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
         except AttestationRequired as error:
             # Still on the form, with the reason next to it (the agreement changed, say).
             _attestation_error(form, error)
+        except (IntakeRequired, ConsentRequired) as error:
+            return _duty_of_care_redirect(request, error)
         else:
             # The reservation page says "Your seat is confirmed" itself: no second banner. When
             # the payment service did not answer, the pay page says so without asking it again
@@ -89,6 +118,7 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
     # A hold that ran out is not "a seat you already have", even before the job marks it.
     existing = member_reservations(member=member).filter(group=group).taking_seats(timezone.now()).first()
     waiting = member_waitlist(member=member).filter(group=group, status__in=WaitlistEntry.ACTIVE).first()
+    care = _duty_of_care_step(request, group) if decision and decision.eligible and not existing else {}
     return render(
         request,
         "enrollment/reserve.html",
@@ -108,8 +138,11 @@ def reserve(request: HttpRequest, slug: str) -> HttpResponse:
             "agreement": agreement,
             "agreement_text": agreement.body_in(get_language() or "en"),
             "next_reason": None,
+            "care": care,
+            "review": seat_needs_review(member=member, group=group) if not care else False,
+            "review_days": settings.REVIEW_HOLD_DAYS,
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=400 if form.is_bound and form.errors else (403 if care.get("step") == "age" else 200),
     )
 
 
@@ -220,6 +253,8 @@ def offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except AttestationRequired as error:
             _attestation_error(form, error)
+        except (IntakeRequired, ConsentRequired) as error:
+            return _duty_of_care_redirect(request, error)
         else:
             return redirect(f"{action.url}?unavailable=1" if action.unavailable else action.url)
     return render(

@@ -150,3 +150,23 @@ def session_location_decision(
     if decision.eligible or Reason.INVALID_STATE in decision.reasons:
         return decision
     return Decision(False, (Reason.NOT_LICENSED_WHERE_YOU_ARE,))
+
+
+def age_on(*, birth_date: dt.date, day: dt.date) -> int:
+    """Whole years someone born on ``birth_date`` has on ``day`` (a 29 February birthday
+    comes on 1 March in other years)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def age_fits(*, age: int, min_age: int, max_age: int | None) -> bool:
+    """Whether ``age`` is in a group's range (``max_age`` None: no upper limit)."""
+    return age >= min_age and (max_age is None or age <= max_age)
+
+
+def age_day(*, first_session_on: dt.date, today: dt.date) -> dt.date:
+    """The day a member's age is counted on for a group: its first session, or today once
+    it has begun (someone turning 18 before the first session may join an adult group)."""
+    return max(first_session_on, today)

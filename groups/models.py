@@ -147,6 +147,23 @@ class Group(models.Model):
         ),
     )
 
+    # Who the group is for, by age on the first session (or today, once it has begun).
+    min_age = models.PositiveSmallIntegerField(
+        "youngest age", default=18, validators=[MaxValueValidator(120)],
+        help_text="Adults by default. Someone younger is pointed kindly to help meant for them.",
+    )  # fmt: skip
+    max_age = models.PositiveSmallIntegerField(
+        "oldest age", null=True, blank=True, validators=[MaxValueValidator(120)], help_text="Blank: no upper limit."
+    )
+    requires_review = models.BooleanField(
+        "intake review",
+        default=False,
+        help_text=(
+            "A clinician reviews each member's intake before they may pay: reserving holds the seat for "
+            "review, and an approved member gets a time-limited payment window."
+        ),
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,6 +185,9 @@ class Group(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_on__gte=models.F("starts_on")), name="group_ends_after_start"
             ),
+            models.CheckConstraint(
+                condition=Q(max_age__isnull=True) | Q(max_age__gte=models.F("min_age")), name="group_age_range_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -182,6 +202,8 @@ class Group(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        if self.max_age is not None and self.min_age is not None and self.max_age < self.min_age:
+            raise ValidationError({"max_age": "The oldest age must not be below the youngest."})
         if self.starts_on and self.weekday is not None and self.starts_on.weekday() != self.weekday:
             raise ValidationError(
                 {"starts_on": f"The first session date must be a {self.Weekday(self.weekday).label}."}

@@ -249,11 +249,15 @@ class EligibilityAnswer:
 
 
 def skills_alternatives(
-    *, now: dt.datetime | None = None, limit: int = 6, exclude: Iterable[int] = ()
+    *, now: dt.datetime | None = None, limit: int = 6, exclude: Iterable[int] = (), age: int | None = None
 ) -> list[Group]:
     """Return open skills groups, soonest first, to offer anyone a therapy group cannot take
-    (``exclude``: groups not to offer, such as the ones they are already in)."""
-    return list(group_catalog(kind=Group.Kind.SKILLS, now=now).exclude(pk__in=list(exclude))[:limit])
+    (``exclude``: groups not to offer, such as the ones they are already in; ``age``: only
+    groups meant for someone that old)."""
+    groups = group_catalog(kind=Group.Kind.SKILLS, now=now).exclude(pk__in=list(exclude))
+    if age is not None:
+        groups = groups.filter(Q(max_age__isnull=True) | Q(max_age__gte=age), min_age__lte=age)
+    return list(groups[:limit])
 
 
 def eligibility_check(

@@ -39,7 +39,7 @@ def my_groups(request: HttpRequest) -> HttpResponse:
     for session in sessions:
         by_group.setdefault(session.group_id, []).append(session)
     confirmed = [r for r in reservations if r.status == Reservation.Status.CONFIRMED]
-    held = [r for r in reservations if r.status_at(now) == Reservation.Status.HELD]
+    held = [r for r in reservations if r.status_at(now) in Reservation.HOLDS]
     # Holds that ran out in the last week, marked by the job yet or not: said plainly, with
     # the way forward, rather than vanishing from the page.
     ran_out = [

@@ -100,8 +100,9 @@ class GroupFactory(factory.django.DjangoModelFactory):
         return group_save(group=group, modules=modules or ["core_principles", "mindfulness"])
 
 
-def member(*, state: str = "NY", verified: bool = True, **kwargs) -> User:
-    """A member with a profile (state, time zone) and, by default, a verified email."""
+def member(*, state: str = "NY", verified: bool = True, intake: bool = True, **kwargs) -> User:
+    """A member with a profile (state, time zone) and, by default, a verified email and
+    everything a therapy seat asks first (``intake_given``)."""
     from allauth.account.models import EmailAddress
 
     from grouport.states import default_time_zone
@@ -109,7 +110,62 @@ def member(*, state: str = "NY", verified: bool = True, **kwargs) -> User:
     kwargs.setdefault("time_zone", default_time_zone(state))
     user = UserFactory(state=state, **kwargs)
     EmailAddress.objects.create(user=user, email=user.email, verified=verified, primary=True)
+    if intake:
+        intake_given(user)
     return user
+
+
+ADULT_BIRTH_DATE = dt.date(1990, 6, 15)
+
+
+def calm_answers() -> dict[int, str]:
+    """An answer to every screening question asked now that needs no clinician."""
+    from intake.models import ScreeningQuestion
+    from intake.selectors import screening_questions
+    from intake.services import question_choices
+
+    answers = {}
+    for question in screening_questions():
+        flags = {line.strip().lower() for line in question.flags_on.splitlines()}
+        if question.kind == ScreeningQuestion.Kind.TEXT:
+            answers[question.pk] = ""
+        else:
+            answers[question.pk] = next(c for c in question_choices(question) if c.lower() not in flags)
+    return answers
+
+
+def intake_given(
+    user: User,
+    *,
+    birth_date: dt.date = ADULT_BIRTH_DATE,
+    answers: dict[int, str] | None = None,
+    consent: bool = True,
+    now: dt.datetime | None = None,
+):
+    """Give ``user`` a complete intake (adult, phones, emergency contact, an address in their
+    state), calm screening answers and today's telehealth consent, through the services."""
+    from intake.selectors import consent_current
+    from intake.services import IntakeData, consent_sign, intake_save
+
+    intake = intake_save(
+        member=user,
+        data=IntakeData(
+            birth_date=birth_date,
+            phone="+12125550100",
+            emergency_name="Pat Doe",
+            emergency_relationship="Sibling",
+            emergency_phone="+12125550111",
+            address_line="1 Main St",
+            address_city="Springfield",
+            address_state=user.state if user.state and len(user.state) == 2 else "NY",
+            address_postal_code="10001",
+        ),
+        answers=calm_answers() if answers is None else answers,
+        now=now,
+    )
+    if consent:
+        consent_sign(member=user, version=consent_current(now).version, signed_name="Pat Member", now=now)
+    return intake
 
 
 def second_factor(user: User) -> str:

@@ -32,6 +32,8 @@ from grouport.transitions import transition
 from groups.eligibility import Decision
 from groups.models import Group, GroupSession
 from groups.selectors import session_location_decision_for
+from intake.selectors import member_intake
+from intake.services import consent_check_signed
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +86,16 @@ def session_check_in(
     session: GroupSession,
     member: User,
     state: str,
+    at_usual_address: bool | None = None,
+    location: str = "",
     now: dt.datetime | None = None,
     request=None,
 ) -> CheckInResult:
     """Check ``member`` in to ``session`` from ``state`` (where they are right now).
+
+    A therapy group's check-in is also the session's emergency plan: the member confirms
+    they are at the usual address on their intake (``at_usual_address``), or says where
+    they are (``location``), and today's telehealth consent must be signed.
 
     Raises ``JoinRefused`` when the link may not be used now. A therapy group's member in a
     state where the therapist may not treat them that day is not let in: the refusal is
@@ -100,6 +108,11 @@ def session_check_in(
     state = (state or "").strip().upper()
     if therapy and not is_valid_state(state):
         raise InvalidInput(_("Choose the state you are in right now."), code="invalid_state")
+    location = " ".join((location or "").split())[:300]
+    if therapy:
+        location_check(member=member, at_usual_address=at_usual_address, location=location)
+    else:
+        at_usual_address, location = None, ""
     with transaction.atomic():
         reservation = lock_reservation(reservation.pk)
         answer = join_state(reservation=reservation, session=session, member=member, now=now)
@@ -108,6 +121,9 @@ def session_check_in(
         existing = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).first()
         if existing is not None:
             return CheckInResult(True, existing, Decision(True), group.video_url)
+        if therapy:
+            # A consent published since they signed is asked before the next session.
+            consent_check_signed(member=member, now=now)
         decision = session_location_decision_for(session=session, state=state) if therapy else Decision(True)
         ip = client_ip(request) if request is not None else None
         try:
@@ -120,6 +136,8 @@ def session_check_in(
                     admitted=decision.eligible,
                     reasons=decision.reason_codes,
                     ip_address=ip,
+                    at_usual_address=at_usual_address,
+                    location="" if at_usual_address else location,
                 )
         except IntegrityError:
             # Another tap won the race (the row lock makes this rare): the same check-in.
@@ -150,6 +168,24 @@ def session_check_in(
         "admitted" if decision.eligible else "refused",
     )
     return CheckInResult(decision.eligible, check_in, decision, group.video_url if decision.eligible else "")
+
+
+def location_check(*, member: User, at_usual_address: bool | None, location: str) -> None:
+    """Raise unless the member said where help could reach them during this session: at the
+    usual address on their intake, or somewhere they name (always, when no address is kept)."""
+    intake = member_intake(member)
+    has_address = intake is not None and bool(intake.usual_address)
+    if at_usual_address and has_address:
+        return
+    if at_usual_address is None and has_address:
+        raise InvalidInput(
+            _("Tell us whether you are at your usual address for this session."), code="location_required"
+        )
+    if len(location) < 5:
+        raise InvalidInput(
+            _("Tell us where you are for this session: a street and city, or a place help could be sent to."),
+            code="location_required",
+        )
 
 
 def _mark_present(*, reservation: Reservation, session: GroupSession, at: dt.datetime) -> None:

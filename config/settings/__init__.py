@@ -39,6 +39,9 @@ ENV_VARS = (
     "SECURE_SSL_REDIRECT",
     "RESERVATION_HOLD_MINUTES",
     "WAITLIST_OFFER_HOURS",
+    "INTAKE_FRESH_DAYS",
+    "REVIEW_HOLD_DAYS",
+    "REVIEW_PAYMENT_HOURS",
     "REFUND_FULL_BEFORE_HOURS",
     "REMINDER_HOURS_BEFORE",
     "JOIN_OPENS_MINUTES_BEFORE",
@@ -97,6 +100,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "grouport",
     "groups",
+    "intake",
     "enrollment",
     "attendance",
     "care",
@@ -336,6 +340,13 @@ REFUND_FULL_BEFORE_HOURS = env.int("REFUND_FULL_BEFORE_HOURS", default=48)
 # --- Seats: how long a hold lasts before payment, and how long a waitlist offer stays open.
 RESERVATION_HOLD_MINUTES = env.int("RESERVATION_HOLD_MINUTES", default=30)
 WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=24)
+
+# --- Duty of care: an intake is confirmed again after this many days; a seat held for a
+# clinician's review of the intake waits this long; an approved member has this long to pay
+# (at most 24 hours: Stripe's Checkout page lives no longer).
+INTAKE_FRESH_DAYS = env.int("INTAKE_FRESH_DAYS", default=365)
+REVIEW_HOLD_DAYS = env.int("REVIEW_HOLD_DAYS", default=3)
+REVIEW_PAYMENT_HOURS = min(env.int("REVIEW_PAYMENT_HOURS", default=24), 24)
 
 # --- Reminders: hours before each session, largest first; the last one goes to everyone.
 REMINDER_HOURS_BEFORE = tuple(env.list("REMINDER_HOURS_BEFORE", cast=int, default=[24, 1]))

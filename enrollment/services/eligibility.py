@@ -27,6 +27,7 @@ from grouport.transitions import transition
 from groups.eligibility import REASON_TEXT, Decision, Reason
 from groups.models import Group
 from groups.selectors import group_decision_for, skills_alternatives
+from intake.services import intake_check_ready
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ def member_email_verified(member: User) -> bool:
     return EmailAddress.objects.filter(user=member, email__iexact=member.email, verified=True).exists()
 
 
-def member_check_may_join(*, member: User, group: Group) -> None:
-    """Raise unless ``member`` may take a seat in ``group`` (verified, profile, eligibility)."""
+def member_check_may_join(*, member: User, group: Group, intake: bool = True) -> None:
+    """Raise unless ``member`` may take a seat in ``group``: a verified email, a state on
+    their profile, the licensing rule, and (``intake``, whenever a seat is given) the age,
+    intake and consent the group needs (``intake.services.intake_check_ready``)."""
     if not member_email_verified(member):
         raise EmailUnverified()
     if not member.state:
@@ -59,6 +62,8 @@ def member_check_may_join(*, member: User, group: Group) -> None:
     decision = seat_decision(state=member.state, group=group)
     if not decision.eligible:
         raise not_eligible_error(decision)
+    if intake:
+        intake_check_ready(member=member, group=group)
 
 
 def residence_alert_open(

@@ -25,6 +25,7 @@ from enrollment.errors import (
     GroupFull,
     HoldExpired,
     InvalidTransition,
+    ReviewPending,
 )
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import GroupAgreement, Reservation, WaitlistEntry
@@ -52,6 +53,7 @@ from groups.eligibility import Decision
 from groups.lock_objects import lock_group
 from groups.models import Group
 from groups.selectors import group_is_open
+from intake.services import screening_flag_open
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -115,6 +117,31 @@ def hold_length(group: Group) -> dt.timedelta:
     return max(length, payment_port().minimum_hold())
 
 
+def review_length() -> dt.timedelta:
+    """How long a seat is held while a clinician reviews the intake (``REVIEW_HOLD_DAYS``)."""
+    return dt.timedelta(days=settings.REVIEW_HOLD_DAYS)
+
+
+def seat_needs_review(*, member: User, group: Group) -> bool:
+    """Whether a clinician reviews ``member``'s intake before they may pay for a seat in
+    ``group``: the group asks it of everyone, or the member's screening answers are waiting
+    for a clinician's eyes (a therapy group)."""
+    if group.requires_review:
+        return True
+    return group.kind == Group.Kind.THERAPY and screening_flag_open(member)
+
+
+def reservation_review_notify(reservation: Reservation) -> None:
+    """Tell the member their seat waits for a review, and the group's therapist (and the care
+    team) that an intake waits for them: emails, after the commit."""
+    reservation_notify(reservation, "in_review")
+    outbox_add(
+        kind="enrollment.review_requested",
+        payload={"reservation": reservation.pk},
+        key=f"review-requested-{reservation.pk}",
+    )
+
+
 def reservation_hold(
     *,
     member: User,
@@ -132,6 +159,7 @@ def reservation_hold(
         raise AttestationRequired(missing=missing)
     member_check_may_join(member=member, group=group)
     agreement = agreement_accepted(attestations)
+    review = seat_needs_review(member=member, group=group)
     # Lapsed holds free their seats, and free seats go to the waitlist first.
     group_refresh_seats_if_needed(group_id=group.pk, now=now)
     # Outside the lock: a second request racing this check is stopped by the partial unique
@@ -147,14 +175,21 @@ def reservation_hold(
             reservation = Reservation.objects.create(
                 member=member,
                 group=group,
-                status=Reservation.Status.HELD,
-                expires_at=now + hold_length(group),
+                status=Reservation.Status.REVIEW if review else Reservation.Status.HELD,
+                expires_at=now + (review_length() if review else hold_length(group)),
                 residence_state=member.state,
                 attested_at=now,
                 agreement_id=agreement.pk,
                 created_at=now,
             )
-            audit_record(actor=member, action="reservation.held", obj=reservation, data={"group": group.pk})
+            audit_record(
+                actor=member,
+                action="reservation.review" if review else "reservation.held",
+                obj=reservation,
+                data={"group": group.pk},
+            )
+            if review:
+                reservation_review_notify(reservation)
     except IntegrityError as exc:
         # The same member's second request lost the race to the one-active-reservation
         # constraint. Asked again rather than read from the message, which differs between
@@ -216,7 +251,10 @@ def reservation_start(
 def reservation_next_step(
     *, reservation: Reservation, member: User, now: dt.datetime | None = None
 ) -> NextAction:
-    """Move a held, attested seat on: confirm it (free group) or open its checkout (paid)."""
+    """Move a held, attested seat on: wait for its review, confirm it (free group) or open its
+    checkout (paid)."""
+    if reservation.status == Reservation.Status.REVIEW:
+        return NextAction("review", reverse("enrollment:reservation", args=[reservation.pk]))
     if reservation.group.is_free:
         reservation_confirm(reservation=reservation, actor=member, now=now)
         reservation.refresh_from_db()
@@ -237,7 +275,10 @@ def reservation_check_payable(
     (a waitlist offer is accepted first), and, unless the caller asked a moment ago
     (``eligibility=False``), the member may still join from the state on their profile."""
     now = now or timezone.now()
-    if reservation.status_at(now) != Reservation.Status.HELD:
+    status = reservation.status_at(now)
+    if status == Reservation.Status.REVIEW:
+        raise ReviewPending()
+    if status != Reservation.Status.HELD:
         raise HoldExpired()
     if reservation.attested_at is None:
         raise AttestationRequired()

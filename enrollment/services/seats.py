@@ -34,21 +34,27 @@ logger = logging.getLogger(__name__)
 
 
 def reservation_transition(
-    *, reservation: Reservation, to: str, actor: User | None, now: dt.datetime, data: dict | None = None
+    *,
+    reservation: Reservation,
+    to: str,
+    actor: User | None,
+    now: dt.datetime,
+    data: dict | None = None,
+    fields: tuple[str, ...] = (),
 ) -> Reservation:
-    """Move ``reservation`` to status ``to`` if the map allows it, with its timestamps; audit it."""
-    fields: tuple[str, ...] = ()
+    """Move ``reservation`` to status ``to`` if the map allows it, with its timestamps (and
+    ``fields``, other columns the caller set for the same move); audit it."""
     if to == Reservation.Status.CONFIRMED:
         reservation.confirmed_at, reservation.expires_at = now, None
-        fields = ("confirmed_at", "expires_at")
+        fields = (*fields, "confirmed_at", "expires_at")
     elif to == Reservation.Status.CANCELLED:
         reservation.cancelled_at = now
-        fields = ("cancelled_at", "end_reason")
+        fields = (*fields, "cancelled_at", "end_reason")
     return transition(
         reservation,
         to=to,
         actor=actor,
-        fields=fields,
+        fields=tuple(dict.fromkeys(fields)),
         data={"group": reservation.group_id, **(data or {})},
         detail=f"A {reservation.status} reservation cannot become {to}.",
     )

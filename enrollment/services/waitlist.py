@@ -28,6 +28,9 @@ from enrollment.services.reservations import (
     hold_length,
     reservation_cancel,
     reservation_next_step,
+    reservation_review_notify,
+    review_length,
+    seat_needs_review,
 )
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
@@ -46,7 +49,8 @@ logger = logging.getLogger(__name__)
 def waitlist_join(*, member: User, group: Group, now: dt.datetime | None = None) -> WaitlistEntry:
     """Put ``member`` in line for a seat in the full ``group``."""
     now = now or timezone.now()
-    member_check_may_join(member=member, group=group)
+    # The intake is asked when a seat is offered and accepted, not to wait in line.
+    member_check_may_join(member=member, group=group, intake=False)
     group_refresh_seats_if_needed(group_id=group.pk, now=now)
     try:
         with transaction.atomic():
@@ -122,6 +126,12 @@ def waitlist_offer_accept(
         offer.expires_at = max(offer.expires_at, now + hold_length(offer.group))
         offer.save(update_fields=["residence_state", "attested_at", "agreement", "expires_at", "updated_at"])
         waitlist_transition(entry=entry, to=WaitlistEntry.Status.ACCEPTED, actor=member, now=now)
+        if seat_needs_review(member=member, group=group):
+            offer.expires_at = now + review_length()
+            reservation_transition(
+                reservation=offer, to=Reservation.Status.REVIEW, actor=member, now=now, fields=("expires_at",)
+            )
+            reservation_review_notify(offer)
     logger.info("waitlist entry %s accepted its offer (reservation %s)", entry.pk, offer.pk)
     offer.refresh_from_db()
     action = reservation_next_step(reservation=offer, member=member, now=now)

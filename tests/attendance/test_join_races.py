@@ -25,7 +25,7 @@ def test_two_check_ins_at_once_count_once(group):
         client = signed_in(r.member)
         barrier.wait()
         with time_machine.travel(at(s1, 1), tick=False):
-            answers.append(client.post(link(r, s1), {"state": "NY"}).status_code)
+            answers.append(client.post(link(r, s1), {"state": "NY", "at_usual_address": "yes"}).status_code)
         connection.close()
 
     threads = [threading.Thread(target=tap) for _ in range(2)]
