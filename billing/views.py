@@ -17,7 +17,7 @@ from billing.gateway import MalformedEvent, webhook_event_verify
 from billing.providers import payment_provider_for
 from billing.services import offline_payment_complete
 from billing.webhooks import stripe_event_process, webhook_reject
-from enrollment.errors import AttestationRequired, HoldExpired, NotEligible
+from enrollment.errors import AttestationRequired, HoldExpired, NotEligible, ReviewPending
 from enrollment.models import Reservation
 from enrollment.ports import PaymentUnavailable
 from enrollment.selectors import member_reservations
@@ -36,8 +36,9 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
     provider = payment_provider_for(reservation)
     try:
         reservation_check_payable(reservation=reservation, member=request.user)
-    except (HoldExpired, AttestationRequired, NotEligible):
-        # The reservation page says why (the hold ran out, or the member may not join now).
+    except (HoldExpired, AttestationRequired, NotEligible, ReviewPending):
+        # The reservation page says why (the hold ran out, the review is not done yet, or the
+        # member may not join now).
         return redirect("enrollment:reservation", pk=reservation.pk)
     if not provider.test_mode:
         # Stripe's hosted page takes the card: no card data ever reaches this server.

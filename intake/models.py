@@ -118,6 +118,7 @@ class ScreeningFlag(models.Model):
         OPEN = "open", "Needs review"
         REVIEWED = "reviewed", "Reviewed"
 
+    AUDIT_NAME = "screening_flag"
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.OPEN: frozenset({Status.REVIEWED}),
         Status.REVIEWED: frozenset(),

@@ -13,6 +13,7 @@ from enrollment.models import Reservation, ResidenceAlert, WaitlistEntry
 from grouport.exports import csv_text
 from grouport.states import STATE_NAMES, time_zone_name
 from groups.models import Group, GroupSession
+from intake.selectors import IntakeSummary, intake_summaries
 
 
 @dataclass
@@ -28,6 +29,7 @@ class RosterRow:
     marked: int = 0
     flagged: bool = False
     missed: int = 0  # sessions missed in a row, when a flag for it is open
+    intake: IntakeSummary | None = None  # age, contacts, usual address, consent, screening
     by_session: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -48,6 +50,10 @@ class Roster:
     refused: list[CheckIn] = field(default_factory=list)
     safety_alerts: list[SafetyAlert] = field(default_factory=list)
     outcomes: list["OutcomeRow"] = field(default_factory=list)
+    # Seats held while a clinician reviews the intake, and each member's intake (held and
+    # in-review seats included), by member id.
+    reviews: list[Reservation] = field(default_factory=list)
+    intake: dict[int, IntakeSummary] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +101,10 @@ def group_roster(*, group: Group) -> Roster:
     held = list(
         Reservation.objects.filter(group=group).holding(now).select_related("member").order_by("expires_at")
     )
+    reviews = list(
+        Reservation.objects.filter(group=group).in_review(now).select_related("member").order_by("expires_at")
+    )
+    care = intake_summaries([r.member_id for r in [*confirmed, *held, *reviews]])
     waitlist = list(
         WaitlistEntry.objects.filter(group=group, status__in=WaitlistEntry.ACTIVE)
         .select_related("member")
@@ -113,6 +123,7 @@ def group_roster(*, group: Group) -> Roster:
             time_zone=time_zone_name(r.member.time_zone),
             joined_on=f"{timezone.localtime(r.confirmed_at):%Y-%m-%d}" if r.confirmed_at else "",
             agreement=f"v{r.agreement.version}" if r.agreement_id else "",
+            intake=care.get(r.member_id),
         )
         for r in confirmed
     }
@@ -170,6 +181,7 @@ def group_roster(*, group: Group) -> Roster:
     return Roster(
         group, list(rows.values()), held, waitlist, sessions, present, alerts, flags, refused, safety,
         group_outcomes(group=group, members=confirmed, open_safety={a.reservation_id for a in safety}),
+        reviews, care,
     )  # fmt: skip
 
 

@@ -36,6 +36,8 @@ def _review_lock(reservation: Reservation, now: dt.datetime) -> tuple[User, Grou
     member = lock_member(member_id)
     group = lock_group(group_id)
     reservation = lock_reservation(reservation.pk)
+    if reservation.status == Reservation.Status.EXPIRED:
+        raise HoldExpired("The review was not made in time: the seat has been let go.")
     if reservation.status != Reservation.Status.REVIEW:
         raise InvalidTransition("This seat is not waiting for a review.")
     if not reservation.takes_a_seat(now):
