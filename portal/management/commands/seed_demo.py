@@ -18,6 +18,9 @@ from grouport.models import User
 from grouport.roles import STAFF, THERAPIST, role_grant
 from groups.models import Group, License, Module, Therapist
 from groups.services import group_save
+from intake.models import ScreeningQuestion
+from intake.selectors import consent_current, member_intake, screening_questions
+from intake.services import IntakeData, consent_sign, intake_save, question_choices
 
 STAFF_EMAIL, STAFF_PASSWORD = "staff@grouport.test", "demo-staff-pass"
 MEMBER_EMAIL, MEMBER_PASSWORD = "member@grouport.test", "demo-member-pass"
@@ -85,6 +88,8 @@ GROUPS = [
         "slug": "monday-morning-dbt-therapy",
         "title": "Monday Morning DBT Therapy Group",
         "kind": Group.Kind.THERAPY,
+        # A clinician reads each intake before a seat is paid for (try it as a new member).
+        "requires_review": True,
         "therapist": "priya.shah@grouport.test",
         "weekday": 0,
         "start_time": dt.time(10, 0),
@@ -208,6 +213,7 @@ class Command(BaseCommand):
         if new:
             member.set_password(MEMBER_PASSWORD)
             member.save()
+        self._intake(member)  # first: the member's row is locked before any group's
 
         therapists: dict[str, Therapist] = {}
         for spec in THERAPISTS:
@@ -255,6 +261,35 @@ class Command(BaseCommand):
             )
         self._fill(Group.objects.get(slug=NEARLY_FULL), leave_free=1, now=timezone.now())
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} groups created)."))
+
+    def _intake(self, member: User) -> None:
+        """The demo member has given their intake and signed the consent (a new account goes
+        through both on its way to a therapy seat)."""
+        if member_intake(member) is not None:
+            return
+        answers = {}
+        for question in screening_questions():
+            if question.kind == ScreeningQuestion.Kind.TEXT:
+                answers[question.pk] = ""
+            else:
+                flags = {line.strip().lower() for line in question.flags_on.splitlines()}
+                answers[question.pk] = next(c for c in question_choices(question) if c.lower() not in flags)
+        intake_save(
+            member=member,
+            data=IntakeData(
+                birth_date=dt.date(1991, 5, 14),
+                phone="+12125550100",
+                emergency_name="Jordan Member",
+                emergency_relationship="Partner",
+                emergency_phone="+12125550101",
+                address_line="100 Demo St",
+                address_city="New York",
+                address_state="NY",
+                address_postal_code="10001",
+            ),
+            answers=answers,
+        )
+        consent_sign(member=member, version=consent_current().version, signed_name="Alex Member", ip="127.0.0.1")
 
     def _fill(self, group: Group, *, leave_free: int, now) -> None:
         """Give a group confirmed demo members until only ``leave_free`` seats are left."""
