@@ -19,7 +19,7 @@ from grouport.access import Access
 from grouport.exceptions import NotFound
 from grouport.states import OUTSIDE_US, STATE_CHOICES
 from intake.forms import ZIP, question_label, question_options
-from intake.models import ScreeningAnswer
+from intake.models import ScreeningAnswer, ScreeningQuestion
 from intake.phones import phone_e164
 from intake.selectors import consent_current, consent_signature, intake_gaps, member_intake, screening_questions
 from intake.services import IntakeData, consent_sign, intake_save
@@ -39,7 +39,7 @@ class ChoiceSerializer(serializers.Serializer):
 class QuestionSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     text = serializers.SerializerMethodField()
-    kind = serializers.ChoiceField(choices=["yes_no", "choice", "text"])
+    kind = serializers.ChoiceField(choices=ScreeningQuestion.Kind.choices)
     choices = serializers.SerializerMethodField()
 
     def get_text(self, question) -> str:

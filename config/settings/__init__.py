@@ -418,6 +418,8 @@ SPECTACULAR_SETTINGS = {
         "StateEnum": "grouport.states.STATE_CHOICES",
         "QuestionnaireStatusEnum": "care.models.OutcomeSurvey.Status",
         "QuestionnaireTimePointEnum": "care.models.OutcomeSurvey.TimePoint",
+        "ScreeningQuestionKindEnum": "intake.models.ScreeningQuestion.Kind",
+        "GroupKindEnum": "groups.models.Group.Kind",
     },
 }
 
