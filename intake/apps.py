@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class IntakeConfig(AppConfig):
@@ -15,3 +16,18 @@ class IntakeConfig(AppConfig):
             "consentversion": ("view", "add"),
         },
     }
+
+    def ready(self) -> None:
+        post_migrate.connect(_questions_install, sender=self)
+
+
+def _questions_install(sender, using="default", apps=None, **kwargs) -> None:
+    """After migrate (and a test database flush): the starting screening questions are there."""
+    from intake.screening_defaults import questions_install
+
+    models = apps if apps is not None else sender.apps
+    try:
+        question = models.get_model("intake", "ScreeningQuestion")
+    except LookupError:
+        return
+    questions_install(question, using=using)

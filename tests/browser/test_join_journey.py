@@ -56,6 +56,8 @@ def test_reminder_join_link_check_in_video_and_the_therapists_live_sheet(
     expect(page.get_by_label("Where are you right now?")).to_have_value("")
     assert video not in page.content()
     page.get_by_label("Where are you right now?").select_option("NY")
+    # The session's emergency plan: at the usual address on their intake.
+    page.get_by_role("group", name=re.compile(r"^Are you at 1 Main St")).get_by_label("Yes").check()
     screenshot(page, "check-in")
     page.get_by_role("button", name="I'm here: check in and join").click()
     expect(page.get_by_text("You're checked in")).to_be_visible()

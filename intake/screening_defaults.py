@@ -1,7 +1,5 @@
-"""The screening questions a clinic starts with (it edits, retires and adds its own in the
-admin). Written out here, not imported: a migration keeps what it installed."""
-
-from django.db import migrations
+"""The screening questions a clinic starts with; it edits, retires and adds its own in the
+admin. Installed after migrate (and after a test database is emptied) when there are none."""
 
 QUESTIONS = [
     (
@@ -43,12 +41,12 @@ QUESTIONS = [
 ]
 
 
-def install(apps, schema_editor):
-    question = apps.get_model("intake", "ScreeningQuestion")
-    if question.objects.exists():
+def questions_install(question_model, *, using: str = "default") -> None:
+    """Install the starting questions when the clinic has none at all."""
+    if question_model.objects.using(using).exists():
         return
     for position, text, text_es, kind, choices, choices_es, flags_on in QUESTIONS:
-        question.objects.create(
+        question_model.objects.using(using).create(
             position=position,
             text=text,
             text_es=text_es,
@@ -57,8 +55,3 @@ def install(apps, schema_editor):
             choices_es=choices_es,
             flags_on=flags_on,
         )
-
-
-class Migration(migrations.Migration):
-    dependencies = [("intake", "0001_initial")]
-    operations = [migrations.RunPython(install, migrations.RunPython.noop)]
