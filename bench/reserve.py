@@ -29,6 +29,7 @@ See docs/performance.md for the figures measured.
 
 import argparse
 import contextlib
+import datetime as dt
 import http.client
 import importlib.util
 import json
@@ -140,11 +141,45 @@ def load_members(count: int) -> list[tuple[int, str]]:
         [EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users],
         batch_size=2000,
     )
+    intakes_create(users)
     keys = api_tokens_create(users)
     ids = [user.pk for user in users]
     if ids != list(range(ids[0], ids[0] + count)):
         raise SystemExit("member ids are not consecutive; the floor's script needs them to be")
     return list(zip(ids, keys, strict=True))
+
+
+def intakes_create(users: list[User]) -> None:
+    """What a therapy seat asks first (intake, screening answers, today's consent), in bulk.
+    A tree from before the duty of care (``--compare`` with an older commit) has none to give."""
+    try:
+        from intake.models import ConsentSignature, MemberIntake, ScreeningAnswer
+        from intake.selectors import consent_current
+        from intake.services import answers_without_flags
+    except ImportError:
+        return
+    now = timezone.now()
+    MemberIntake.objects.bulk_create(
+        [
+            MemberIntake(
+                member=user, birth_date=dt.date(1990, 1, 1), phone="+12125550100", emergency_name="Pat",
+                emergency_relationship="Friend", emergency_phone="+12125550111", address_line="1 Main St",
+                address_city="Albany", address_state="NY", address_postal_code="12207", confirmed_at=now,
+            )  # fmt: skip
+            for user in users
+        ],
+        batch_size=2000,
+    )
+    answers = answers_without_flags()
+    ScreeningAnswer.objects.bulk_create(
+        [ScreeningAnswer(member=user, question_id=q, answer=a, answered_at=now) for user in users for q, a in answers.items()],
+        batch_size=2000,
+    )
+    version = consent_current(now)
+    ConsentSignature.objects.bulk_create(
+        [ConsentSignature(member=user, version=version, signed_name="Bench Member", signed_at=now) for user in users],
+        batch_size=2000,
+    )
 
 
 def api_tokens_create(users: list[User]) -> list[str]:

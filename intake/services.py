@@ -287,3 +287,14 @@ def intake_check_ready(*, member: User, group: Group, now: dt.datetime | None = 
         raise IntakeRequired(missing=gaps.missing)
     if therapy and not intake.consent_signed:
         raise ConsentRequired(version=current.version)
+
+
+def answers_without_flags() -> dict[int, str]:
+    """An answer to every question asked now that needs no clinician (demo data, benchmarks,
+    tests): for yes/no and choice questions the first answer not marked, blank for text."""
+    answers = {}
+    for question in screening_questions():
+        flags = {line.strip().lower() for line in question.flags_on.splitlines()}
+        options = [c for c in question_choices(question) if c.lower() not in flags]
+        answers[question.pk] = options[0] if options else ""
+    return answers

@@ -120,18 +120,9 @@ ADULT_BIRTH_DATE = dt.date(1990, 6, 15)
 
 def calm_answers() -> dict[int, str]:
     """An answer to every screening question asked now that needs no clinician."""
-    from intake.models import ScreeningQuestion
-    from intake.selectors import screening_questions
-    from intake.services import question_choices
+    from intake.services import answers_without_flags
 
-    answers = {}
-    for question in screening_questions():
-        flags = {line.strip().lower() for line in question.flags_on.splitlines()}
-        if question.kind == ScreeningQuestion.Kind.TEXT:
-            answers[question.pk] = ""
-        else:
-            answers[question.pk] = next(c for c in question_choices(question) if c.lower() not in flags)
-    return answers
+    return answers_without_flags()
 
 
 def intake_given(

@@ -87,6 +87,14 @@ member = User.objects.create_user(
     email=f"member-{token}@example.test", state="NY", time_zone="America/New_York"
 )
 EmailAddress.objects.create(user=member, email=member.email, verified=True, primary=True)
+from intake.selectors import consent_current
+from intake.services import IntakeData, answers_without_flags, consent_sign, intake_save
+intake_save(member=member, answers=answers_without_flags(), data=IntakeData(
+    birth_date=dt.date(1990, 1, 1), phone="+12125550100", emergency_name="Pat", emergency_relationship="Friend",
+    emergency_phone="+12125550111", address_line="1 Main St", address_city="Albany", address_state="NY",
+    address_postal_code="12207",
+))
+consent_sign(member=member, version=consent_current().version, signed_name="Member Name", ip="127.0.0.1")
 held = reservation_hold(
     member=member, group=group, attestations=Attestations(residence=True, location=True, agreement=True),
     now=now - dt.timedelta(hours=1),

@@ -18,9 +18,8 @@ from grouport.models import User
 from grouport.roles import STAFF, THERAPIST, role_grant
 from groups.models import Group, License, Module, Therapist
 from groups.services import group_save
-from intake.models import ScreeningQuestion
-from intake.selectors import consent_current, member_intake, screening_questions
-from intake.services import IntakeData, consent_sign, intake_save, question_choices
+from intake.selectors import consent_current, member_intake
+from intake.services import IntakeData, answers_without_flags, consent_sign, intake_save
 
 STAFF_EMAIL, STAFF_PASSWORD = "staff@grouport.test", "demo-staff-pass"
 MEMBER_EMAIL, MEMBER_PASSWORD = "member@grouport.test", "demo-member-pass"
@@ -267,13 +266,7 @@ class Command(BaseCommand):
         through both on its way to a therapy seat)."""
         if member_intake(member) is not None:
             return
-        answers = {}
-        for question in screening_questions():
-            if question.kind == ScreeningQuestion.Kind.TEXT:
-                answers[question.pk] = ""
-            else:
-                flags = {line.strip().lower() for line in question.flags_on.splitlines()}
-                answers[question.pk] = next(c for c in question_choices(question) if c.lower() not in flags)
+        answers = answers_without_flags()
         intake_save(
             member=member,
             data=IntakeData(
