@@ -162,22 +162,37 @@ def intakes_create(users: list[User]) -> None:
     MemberIntake.objects.bulk_create(
         [
             MemberIntake(
-                member=user, birth_date=dt.date(1990, 1, 1), phone="+12125550100", emergency_name="Pat",
-                emergency_relationship="Friend", emergency_phone="+12125550111", address_line="1 Main St",
-                address_city="Albany", address_state="NY", address_postal_code="12207", confirmed_at=now,
-            )  # fmt: skip
+                member=user,
+                birth_date=dt.date(1990, 1, 1),
+                phone="+12125550100",
+                emergency_name="Pat",
+                emergency_relationship="Friend",
+                emergency_phone="+12125550111",
+                address_line="1 Main St",
+                address_city="Albany",
+                address_state="NY",
+                address_postal_code="12207",
+                confirmed_at=now,
+            )
             for user in users
         ],
         batch_size=2000,
     )
     answers = answers_without_flags()
     ScreeningAnswer.objects.bulk_create(
-        [ScreeningAnswer(member=user, question_id=q, answer=a, answered_at=now) for user in users for q, a in answers.items()],
+        [
+            ScreeningAnswer(member=user, question_id=q, answer=a, answered_at=now)
+            for user in users
+            for q, a in answers.items()
+        ],
         batch_size=2000,
     )
     version = consent_current(now)
     ConsentSignature.objects.bulk_create(
-        [ConsentSignature(member=user, version=version, signed_name="Bench Member", signed_at=now) for user in users],
+        [
+            ConsentSignature(member=user, version=version, signed_name="Bench Member", signed_at=now)
+            for user in users
+        ],
         batch_size=2000,
     )
 

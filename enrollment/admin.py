@@ -223,7 +223,9 @@ class SeatReviewAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
                     messages.success(request, "Approved. The member has been emailed how to pay.")
                 elif "_decline" in request.POST:
                     reservation_review_decline(reservation=obj, actor=request.user, note=note)
-                    messages.success(request, "Declined. The member has been told kindly, and the seat is free.")
+                    messages.success(
+                        request, "Declined. The member has been told kindly, and the seat is free."
+                    )
                 else:
                     messages.error(request, "Choose Approve or Decline.")
                     return redirect(request.path)

@@ -265,7 +265,9 @@ class ReviewIntakeSerializer(serializers.Serializer):
     usual_address = serializers.CharField()
     consent_version = serializers.IntegerField(allow_null=True)
     consent_current = serializers.BooleanField()
-    answers = serializers.ListField(child=serializers.DictField(), help_text="question, answer, needs_clinician")
+    answers = serializers.ListField(
+        child=serializers.DictField(), help_text="question, answer, needs_clinician"
+    )
     flagged = serializers.BooleanField(help_text="An answer waits for a clinician's eyes.")
 
 
@@ -273,7 +275,9 @@ class ReviewSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     group = serializers.IntegerField()
     requested_at = serializers.DateTimeField()
-    decide_by = serializers.DateTimeField(help_text="The seat is let go to the waitlist if nobody decides by then.")
+    decide_by = serializers.DateTimeField(
+        help_text="The seat is let go to the waitlist if nobody decides by then."
+    )
     intake = ReviewIntakeSerializer()
 
 
@@ -348,7 +352,9 @@ class ReviewDecisionApi(APIView):
             200: ReservationSerializer,
             400: OpenApiResponse(description="note_required (to decline)"),
             403: OpenApiResponse(description="not_eligible: the member may no longer join from their state"),
-            409: OpenApiResponse(description="invalid_transition (already decided) or hold_expired (too late)"),
+            409: OpenApiResponse(
+                description="invalid_transition (already decided) or hold_expired (too late)"
+            ),
         },
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -358,7 +364,9 @@ class ReviewDecisionApi(APIView):
         body = ReviewDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decide = (
-            reservation_review_approve if body.validated_data["decision"] == "approve" else reservation_review_decline
+            reservation_review_approve
+            if body.validated_data["decision"] == "approve"
+            else reservation_review_decline
         )
         decide(reservation=reservation, actor=request.user, note=body.validated_data["note"])
         reservation.refresh_from_db()

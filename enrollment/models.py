@@ -127,7 +127,9 @@ class Reservation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.TextField(blank=True, help_text="Why, in a clinician's words (never shown to the member).")
+    review_note = models.TextField(
+        blank=True, help_text="Why, in a clinician's words (never shown to the member)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ReservationQuerySet.as_manager()

@@ -61,7 +61,11 @@ def _duty_of_care_step(request: HttpRequest, group: Group) -> dict:
         intake_check_ready(member=request.user, group=group)
     except IntakeRequired as error:
         url = reverse("intake:intake") + ("?kind=skills&" if group.kind == Group.Kind.SKILLS else "?")
-        return {"step": "intake", "missing": error.extra.get("missing", []), "url": url + "next=" + request.path}
+        return {
+            "step": "intake",
+            "missing": error.extra.get("missing", []),
+            "url": url + "next=" + request.path,
+        }
     except ConsentRequired:
         return {"step": "consent", "url": reverse("intake:consent") + "?next=" + request.path}
     except AgeOutOfRange as error:

@@ -153,7 +153,11 @@ class Group(models.Model):
         help_text="Adults by default. Someone younger is pointed kindly to help meant for them.",
     )  # fmt: skip
     max_age = models.PositiveSmallIntegerField(
-        "oldest age", null=True, blank=True, validators=[MaxValueValidator(120)], help_text="Blank: no upper limit."
+        "oldest age",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(120)],
+        help_text="Blank: no upper limit.",
     )
     requires_review = models.BooleanField(
         "intake review",
@@ -186,7 +190,8 @@ class Group(models.Model):
                 condition=Q(ends_on__gte=models.F("starts_on")), name="group_ends_after_start"
             ),
             models.CheckConstraint(
-                condition=Q(max_age__isnull=True) | Q(max_age__gte=models.F("min_age")), name="group_age_range_valid"
+                condition=Q(max_age__isnull=True) | Q(max_age__gte=models.F("min_age")),
+                name="group_age_range_valid",
             ),
         ]
 

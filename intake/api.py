@@ -21,7 +21,13 @@ from grouport.states import OUTSIDE_US, STATE_CHOICES
 from intake.forms import ZIP, question_label, question_options
 from intake.models import ScreeningAnswer, ScreeningQuestion
 from intake.phones import phone_e164
-from intake.selectors import consent_current, consent_signature, intake_gaps, member_intake, screening_questions
+from intake.selectors import (
+    consent_current,
+    consent_signature,
+    intake_gaps,
+    member_intake,
+    screening_questions,
+)
 from intake.services import IntakeData, consent_sign, intake_save
 
 US_STATES = [code for code, _name in STATE_CHOICES if code != OUTSIDE_US]
@@ -68,7 +74,9 @@ class IntakeSerializer(serializers.Serializer):
     """The member's intake. ``therapy`` false (skills groups only) needs the date of birth alone."""
 
     birth_date = serializers.DateField()
-    phone = PhoneField(max_length=32, required=False, allow_blank=True, help_text="E.164 back (+12125550123).")
+    phone = PhoneField(
+        max_length=32, required=False, allow_blank=True, help_text="E.164 back (+12125550123)."
+    )
     emergency_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     emergency_relationship = serializers.CharField(max_length=60, required=False, allow_blank=True)
     emergency_phone = PhoneField(max_length=32, required=False, allow_blank=True)
@@ -103,9 +111,14 @@ def _intake_answer(member) -> dict:
         {"question": q, "answer": a}
         for q, a in ScreeningAnswer.objects.filter(member=member).values_list("question_id", "answer")
     ]
-    body: dict = {"answers": answers, "missing": intake_gaps(member=member, therapy=True, intake=intake).missing}
+    body: dict = {
+        "answers": answers,
+        "missing": intake_gaps(member=member, therapy=True, intake=intake).missing,
+    }
     if intake is not None:
-        body.update({name: getattr(intake, name) for name in ("birth_date", *intake.THERAPY_FIELDS, "confirmed_at")})
+        body.update(
+            {name: getattr(intake, name) for name in ("birth_date", *intake.THERAPY_FIELDS, "confirmed_at")}
+        )
     return body
 
 
@@ -162,7 +175,9 @@ class ConsentSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     text = serializers.CharField(help_text="In the request's language.")
     published_at = serializers.DateTimeField()
-    signed_at = serializers.DateTimeField(allow_null=True, help_text="When you signed this version; null: not yet.")
+    signed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When you signed this version; null: not yet."
+    )
 
 
 class ConsentSignSerializer(serializers.Serializer):
@@ -194,7 +209,9 @@ class ConsentApi(APIView):
         request=ConsentSignSerializer,
         responses={
             200: ConsentSerializer,
-            400: OpenApiResponse(description="consent_updated (read the new version first) or signature_required"),
+            400: OpenApiResponse(
+                description="consent_updated (read the new version first) or signature_required"
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -2,6 +2,8 @@
 Spanish. Later versions are published by staff in the admin (a new version each time, never
 an edit); every signature keeps the version its member signed."""
 
+# ruff: noqa: E501  (paragraphs, one per line)
+
 FIRST_VERSION = 1
 
 BODY = """This is your consent to take part in group therapy by telehealth: live video sessions with a licensed therapist and other members. Please read it before you sign.

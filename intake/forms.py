@@ -66,13 +66,21 @@ class IntakeForm(forms.Form):
     )
     address_state = forms.ChoiceField(label=_("State"), choices=[("", "—"), *US_STATES])
     address_postal_code = forms.CharField(
-        label=_("ZIP code"), max_length=10, widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"})
+        label=_("ZIP code"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}),
     )
 
     THERAPY_ONLY = MemberIntake.THERAPY_FIELDS
 
     def __init__(
-        self, *args, therapy: bool = True, questions: list[ScreeningQuestion] = (), intake: MemberIntake | None = None, answers: dict[int, str] | None = None, **kwargs
+        self,
+        *args,
+        therapy: bool = True,
+        questions: list[ScreeningQuestion] = (),
+        intake: MemberIntake | None = None,
+        answers: dict[int, str] | None = None,
+        **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.therapy = therapy
@@ -92,7 +100,9 @@ class IntakeForm(forms.Form):
             name = f"q_{question.pk}"
             label = question_label(question, language)
             if question.kind == ScreeningQuestion.Kind.TEXT:
-                self.fields[name] = forms.CharField(label=label, max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+                self.fields[name] = forms.CharField(
+                    label=label, max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+                )
             else:
                 self.fields[name] = forms.ChoiceField(
                     label=label, choices=question_options(question, language), widget=forms.RadioSelect

@@ -52,7 +52,11 @@ class MemberIntake(models.Model):
     @property
     def usual_address(self) -> str:
         """The address on one line, as the check-in asks "Are you at …?"."""
-        parts = [self.address_line, self.address_city, f"{self.address_state} {self.address_postal_code}".strip()]
+        parts = [
+            self.address_line,
+            self.address_city,
+            f"{self.address_state} {self.address_postal_code}".strip(),
+        ]
         return ", ".join(p for p in parts if p)
 
 
@@ -97,7 +101,9 @@ class ScreeningQuestion(models.Model):
 class ScreeningAnswer(models.Model):
     """A member's latest answer to a question (earlier ones are in the audit trail's ids)."""
 
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screening_answers")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screening_answers"
+    )
     question = models.ForeignKey(ScreeningQuestion, on_delete=models.PROTECT, related_name="answers")
     answer = models.CharField(max_length=500)
     needs_clinician = models.BooleanField(default=False)
@@ -124,7 +130,9 @@ class ScreeningFlag(models.Model):
         Status.REVIEWED: frozenset(),
     }
 
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screening_flags")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screening_flags"
+    )
     questions = models.JSONField(default=list, help_text="The questions whose answers raised it (ids).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
@@ -138,7 +146,9 @@ class ScreeningFlag(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["member"], condition=Q(status="open"), name="screening_flag_one_open"),
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(status="open"), name="screening_flag_one_open"
+            ),
         ]
 
     def __str__(self) -> str:

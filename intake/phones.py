@@ -17,7 +17,9 @@ def phone_e164(value: str) -> str:
     try:
         number = phonenumbers.parse(text, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("Enter a phone number we can call, such as 212 555 0123."), code="phone") from exc
+        raise ValidationError(
+            _("Enter a phone number we can call, such as 212 555 0123."), code="phone"
+        ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(_("Enter a phone number we can call, such as 212 555 0123."), code="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

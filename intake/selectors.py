@@ -66,7 +66,9 @@ def intake_gaps(
     now = now or timezone.now()
     intake = intake if intake is not None else member_intake(member)
     if intake is None:
-        return IntakeGaps(["birth_date", *(["contact", "emergency_contact", "address", "screening"] if therapy else [])])
+        return IntakeGaps(
+            ["birth_date", *(["contact", "emergency_contact", "address", "screening"] if therapy else [])]
+        )
     missing: list[str] = []
     if intake.birth_date is None:
         missing.append("birth_date")
@@ -76,7 +78,9 @@ def intake_gaps(
         missing.append("contact")
     if not (intake.emergency_name and intake.emergency_relationship and intake.emergency_phone):
         missing.append("emergency_contact")
-    if not (intake.address_line and intake.address_city and intake.address_state and intake.address_postal_code):
+    if not (
+        intake.address_line and intake.address_city and intake.address_state and intake.address_postal_code
+    ):
         missing.append("address")
     if intake.confirmed_at < now - dt.timedelta(days=settings.INTAKE_FRESH_DAYS):
         missing.append("stale")
@@ -147,8 +151,10 @@ def intake_summaries(member_ids: list[int], *, language: str = "en") -> dict[int
         text = answer.question.text_es if spanish and answer.question.text_es else answer.question.text
         summaries[answer.member_id].answers.append(AnswerShown(text, answer.answer, answer.needs_clinician))
     current = consent_current()
-    for signature in ConsentSignature.objects.filter(member_id__in=ids).select_related("version").order_by(
-        "member_id", "-version__version"
+    for signature in (
+        ConsentSignature.objects.filter(member_id__in=ids)
+        .select_related("version")
+        .order_by("member_id", "-version__version")
     ):
         s = summaries[signature.member_id]
         if s.consent_version is None:

@@ -31,7 +31,13 @@ from intake.models import (
     ScreeningFlag,
     ScreeningQuestion,
 )
-from intake.selectors import consent_current, consent_signature, intake_gaps, member_intake, screening_questions
+from intake.selectors import (
+    consent_current,
+    consent_signature,
+    intake_gaps,
+    member_intake,
+    screening_questions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +72,9 @@ def answer_check(question: ScreeningQuestion, answer: str) -> str:
             raise InvalidInput("An answer is too long (500 characters at most).", code="invalid_answer")
         return given
     if given not in question_choices(question):
-        raise InvalidInput(f"Question {question.pk}: choose one of the answers offered.", code="invalid_answer")
+        raise InvalidInput(
+            f"Question {question.pk}: choose one of the answers offered.", code="invalid_answer"
+        )
     return given
 
 
@@ -142,7 +150,9 @@ def _answers_save(
 ) -> list[int]:
     """Keep each answer (the newest replaces the one before); return the questions whose
     answers need a clinician and changed, or were asked again."""
-    kept = {a.question_id: a for a in ScreeningAnswer.objects.filter(member=member, question_id__in=list(answers))}
+    kept = {
+        a.question_id: a for a in ScreeningAnswer.objects.filter(member=member, question_id__in=list(answers))
+    }
     flagged = []
     for question_id, answer in answers.items():
         needs = answer_needs_clinician(questions[question_id], answer)
@@ -169,7 +179,9 @@ def screening_flag_raise(*, member: User, questions: list[int], now: dt.datetime
         flag = lock_screening_flag(flag.pk)
         flag.questions = sorted(set(flag.questions) | set(questions))
         flag.save(update_fields=["questions", "updated_at"])
-        audit_record(actor=member, action="screening_flag.updated", obj=flag, data={"questions": flag.questions})
+        audit_record(
+            actor=member, action="screening_flag.updated", obj=flag, data={"questions": flag.questions}
+        )
         return flag
     try:
         with transaction.atomic():
@@ -200,7 +212,13 @@ def screening_flag_open(member: User) -> bool:
 
 
 def consent_sign(
-    *, member: User, version: int, signed_name: str, now: dt.datetime | None = None, request=None, ip: str | None = None
+    *,
+    member: User,
+    version: int,
+    signed_name: str,
+    now: dt.datetime | None = None,
+    request=None,
+    ip: str | None = None,
 ) -> ConsentSignature:
     """``member`` signs consent ``version`` (the one they read) by typing their full name.
 
@@ -232,7 +250,11 @@ def consent_sign(
     except IntegrityError:
         return ConsentSignature.objects.get(member=member, version=current)
     audit_record(
-        actor=member, action="consent.signed", obj=signature, data={"version": current.version}, request=request
+        actor=member,
+        action="consent.signed",
+        obj=signature,
+        data={"version": current.version},
+        request=request,
     )
     return signature
 
@@ -249,7 +271,9 @@ def member_age(*, member: User, group: Group, today: dt.date) -> int | None:
     intake = member_intake(member)
     if intake is None or intake.birth_date is None:
         return None
-    return age_on(birth_date=intake.birth_date, day=age_day(first_session_on=group.first_session_on, today=today))
+    return age_on(
+        birth_date=intake.birth_date, day=age_day(first_session_on=group.first_session_on, today=today)
+    )
 
 
 def intake_check_ready(*, member: User, group: Group, now: dt.datetime | None = None) -> None:
@@ -275,11 +299,15 @@ def intake_check_ready(*, member: User, group: Group, now: dt.datetime | None = 
     if "birth_date" in gaps.missing:
         raise IntakeRequired(missing=gaps.missing)
     today = timezone.localdate(now)
-    age = age_on(birth_date=intake.birth_date, day=age_day(first_session_on=group.first_session_on, today=today))
+    age = age_on(
+        birth_date=intake.birth_date, day=age_day(first_session_on=group.first_session_on, today=today)
+    )
     if not age_fits(age=age, min_age=group.min_age, max_age=group.max_age):
         alternatives = [
             {"id": g.pk, "slug": g.slug, "title": g.title}
-            for g in skills_alternatives(exclude=[group.pk], age=age_on(birth_date=intake.birth_date, day=today))
+            for g in skills_alternatives(
+                exclude=[group.pk], age=age_on(birth_date=intake.birth_date, day=today)
+            )
         ]
         error = AgeOutOfRange if age < group.min_age else AgeAboveRange
         raise error(alternatives=alternatives)

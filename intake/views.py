@@ -13,7 +13,13 @@ from grouport.access import Access, route_access
 from grouport.exceptions import DomainError
 from intake.forms import ConsentForm, IntakeForm
 from intake.models import ScreeningAnswer
-from intake.selectors import consent_current, consent_signature, intake_gaps, member_intake, screening_questions
+from intake.selectors import (
+    consent_current,
+    consent_signature,
+    intake_gaps,
+    member_intake,
+    screening_questions,
+)
 from intake.services import consent_sign, intake_save
 
 

@@ -90,7 +90,8 @@ EmailAddress.objects.create(user=member, email=member.email, verified=True, prim
 from intake.selectors import consent_current
 from intake.services import IntakeData, answers_without_flags, consent_sign, intake_save
 intake_save(member=member, answers=answers_without_flags(), data=IntakeData(
-    birth_date=dt.date(1990, 1, 1), phone="+12125550100", emergency_name="Pat", emergency_relationship="Friend",
+    birth_date=dt.date(1990, 1, 1), phone="+12125550100", emergency_name="Pat",
+    emergency_relationship="Friend",
     emergency_phone="+12125550111", address_line="1 Main St", address_city="Albany", address_state="NY",
     address_postal_code="12207",
 ))

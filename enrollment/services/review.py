@@ -60,7 +60,11 @@ def reservation_review_approve(
         review_fields = ("reviewed_by", "reviewed_at", "review_note")
         if group.is_free:
             reservation_transition(
-                reservation=reservation, to=Reservation.Status.CONFIRMED, actor=actor, now=now, fields=review_fields
+                reservation=reservation,
+                to=Reservation.Status.CONFIRMED,
+                actor=actor,
+                now=now,
+                fields=review_fields,
             )
             reservation_notify(reservation, "confirmed")
         else:

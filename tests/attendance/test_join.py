@@ -27,6 +27,9 @@ from tests.factories import GroupFactory, licensed_therapist, member, seated, si
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 VIDEO = "https://video.example.com/private-room-7"
+# The emergency-plan answer every therapy check-in gives: at the usual address.
+AT_HOME = {"at_usual_address": "yes"}
+AT_HOME_JSON = {"at_usual_address": True}
 
 
 @pytest.fixture
@@ -135,7 +138,7 @@ def test_a_licensed_state_checks_in_marks_present_and_opens_the_video(group):
     s1 = session(group)
     client = signed_in(r.member)
     with time_machine.travel(at(s1, 7), tick=False):
-        answer = client.post(link(r, s1), {"state": "NJ", "at_usual_address": "yes"}, REMOTE_ADDR="203.0.113.5")
+        answer = client.post(link(r, s1), {"state": "NJ", **AT_HOME}, REMOTE_ADDR="203.0.113.5")
         assert answer.status_code == 302 and answer.url == link(r, s1)
         page = client.get(answer.url).content.decode()
     assert f'<meta http-equiv="refresh" content="2;url={VIDEO}">' in page and f'href="{VIDEO}"' in page
@@ -152,7 +155,7 @@ def test_an_unlicensed_state_is_refused_with_help_and_shown_to_the_therapist(gro
     s1 = session(group)
     client = signed_in(r.member)
     with time_machine.travel(at(s1, 0), tick=False):
-        answer = client.post(link(r, s1), {"state": "CA", "at_usual_address": "yes"})
+        answer = client.post(link(r, s1), {"state": "CA", **AT_HOME})
     page = answer.content.decode()
     assert answer.status_code == 403
     assert "You can't join this session from California" in page and 'href="tel:988"' in page
@@ -172,7 +175,7 @@ def test_an_unlicensed_state_is_refused_with_help_and_shown_to_the_therapist(gro
     assert "Check-ins refused" in roster and "from California" in roster
     # Then from New York (they had picked the wrong state): let in.
     with time_machine.travel(at(s1, 2), tick=False):
-        assert client.post(link(r, s1), {"state": "NY", "at_usual_address": "yes"}).status_code == 302
+        assert client.post(link(r, s1), {"state": "NY", **AT_HOME}).status_code == 302
 
 
 def test_the_refused_page_offers_skills_groups_the_member_is_not_already_in(group):
@@ -185,7 +188,7 @@ def test_the_refused_page_offers_skills_groups_the_member_is_not_already_in(grou
     seat(mine, r.member)
     s1 = session(group)
     with time_machine.travel(at(s1, 0), tick=False):
-        page = signed_in(r.member).post(link(r, s1), {"state": "CA", "at_usual_address": "yes"}).content.decode()
+        page = signed_in(r.member).post(link(r, s1), {"state": "CA", **AT_HOME}).content.decode()
     assert other.title in page and mine.title not in page
 
 
@@ -194,7 +197,7 @@ def test_a_license_that_lapsed_before_the_session_does_not_count(group):
     s8 = session(group, 8)
     group.therapist.licenses.filter(state="NJ").update(expires_on=s8.starts_at.date() - dt.timedelta(days=1))
     with time_machine.travel(at(s8, 0), tick=False):
-        assert signed_in(r.member).post(link(r, s8), {"state": "NJ", "at_usual_address": "yes"}).status_code == 403
+        assert signed_in(r.member).post(link(r, s8), {"state": "NJ", **AT_HOME}).status_code == 403
 
 
 def test_a_skills_group_checks_in_with_one_tap_from_anywhere():
@@ -217,8 +220,8 @@ def test_checking_in_again_is_the_same_check_in(group):
     s1 = session(group)
     client = signed_in(r.member)
     with time_machine.travel(at(s1, 0), tick=False):
-        client.post(link(r, s1), {"state": "NY", "at_usual_address": "yes"})
-        client.post(link(r, s1), {"state": "NY", "at_usual_address": "yes"})
+        client.post(link(r, s1), {"state": "NY", **AT_HOME})
+        client.post(link(r, s1), {"state": "NY", **AT_HOME})
     assert (
         CheckIn.objects.count() == 1 and AuditEntry.objects.filter(action="session.checked_in").count() == 1
     )
@@ -228,7 +231,7 @@ def test_the_therapist_can_still_correct_a_check_in(group):
     r = seat(group)
     s1 = session(group)
     with time_machine.travel(at(s1, 0), tick=False):
-        signed_in(r.member).post(link(r, s1), {"state": "NY", "at_usual_address": "yes"})
+        signed_in(r.member).post(link(r, s1), {"state": "NY", **AT_HOME})
     therapist_user = User.objects.create_user("t2@example.test", "pw-t-12345678")
     attendance_mark(session=s1, marks={r.pk: "absent"}, actor=therapist_user)
     mark = Attendance.objects.get(session=s1, reservation=r)
@@ -292,7 +295,9 @@ def test_a_refused_check_in_is_not_a_miss_without_notice(group):
     for number in (1, 2, 3):
         s = session(group, number)
         with time_machine.travel(at(s, 0), tick=False):
-            signed_in(r.member).post(link(r, s), {"state": "CA", "at_usual_address": "yes"})  # they came, from the wrong place
+            signed_in(r.member).post(
+                link(r, s), {"state": "CA", **AT_HOME}
+            )  # they came, from the wrong place
         close(s)
     marks = set(Attendance.objects.filter(reservation=r).values_list("status", "source"))
     assert marks == {("excused", "check_in_refused")}
@@ -314,7 +319,7 @@ def test_coming_back_settles_the_we_missed_you_notes(group):
     assert AttendanceFlag.objects.get(misses=2).review_note == "Followed by 3 missed in a row."
     s4 = session(group, 4)
     with time_machine.travel(at(s4, 1), tick=False):
-        signed_in(r.member).post(link(r, s4), {"state": "NY", "at_usual_address": "yes"})
+        signed_in(r.member).post(link(r, s4), {"state": "NY", **AT_HOME})
     assert set(AttendanceFlag.objects.values_list("status", flat=True)) == {"reviewed"}
     assert AttendanceFlag.objects.get(misses=3).review_note == "Checked in to week 4."
 
@@ -326,7 +331,7 @@ def test_correcting_an_earlier_week_to_present_leaves_a_later_run_on_the_roster(
             close(session(group, number))
         else:
             with time_machine.travel(at(session(group, 2), 0), tick=False):
-                signed_in(r.member).post(link(r, session(group, 2)), {"state": "NY", "at_usual_address": "yes"})
+                signed_in(r.member).post(link(r, session(group, 2)), {"state": "NY", **AT_HOME})
             close(session(group, 2))
     assert AttendanceFlag.objects.get(status="open").misses == 3  # weeks 3 to 5
     therapist_user = User.objects.create_user("t9@example.test", "pw-t-12345678")
@@ -366,7 +371,7 @@ def test_i_cant_make_it_excuses_until_the_start_and_tells_the_therapist(group):
             "selected"
             not in client.get(link(r, s3)).content.decode().split('id="id_state"')[1].split("</select>")[0]
         )
-        client.post(link(r, s3), {"state": "NY", "at_usual_address": "yes"})
+        client.post(link(r, s3), {"state": "NY", **AT_HOME})
         answer = client.post(f"{link(r, s3)}cant-make-it/", follow=True).content.decode()
     assert "already checked in" in answer
     with time_machine.travel(at(s3, -5), tick=False):  # nor does My groups offer it any more
@@ -377,7 +382,7 @@ def test_i_cant_make_it_excuses_until_the_start_and_tells_the_therapist(group):
     assert Attendance.objects.get(session=s3, reservation=r).status == "present"
     # Came after all: the check-in makes them present.
     with time_machine.travel(at(s1, 3), tick=False):
-        client.post(link(r, s1), {"state": "NY", "at_usual_address": "yes"})
+        client.post(link(r, s1), {"state": "NY", **AT_HOME})
     assert Attendance.objects.get(session=s1, reservation=r).status == "present"
 
 
@@ -401,7 +406,7 @@ def test_no_check_in_by_the_end_is_absent_and_closing_runs_once(group):
     r, present = seat(group), seat(group)
     s1 = session(group)
     with time_machine.travel(at(s1, 0), tick=False):
-        signed_in(present.member).post(link(present, s1), {"state": "NY", "at_usual_address": "yes"})
+        signed_in(present.member).post(link(present, s1), {"state": "NY", **AT_HOME})
     from attendance.live import session_live
 
     with time_machine.travel(s1.ends_at + dt.timedelta(seconds=30), tick=False):  # before the job
@@ -587,18 +592,20 @@ def test_the_api_gives_join_links_checks_in_and_shows_the_therapist_live_attenda
     assert len(sessions) == 8 and sessions[0]["join_url"].startswith(f"{settings.SITE_URL}/join/")
     token = sessions[0]["join_url"].rstrip("/").rsplit("/", 1)[1]
     with time_machine.travel(at(s1, -30), tick=False):
-        early = api.post(f"/api/join/{token}/check-in/", {"state": "NY", "at_usual_address": True}, format="json")
+        early = api.post(f"/api/join/{token}/check-in/", {"state": "NY", **AT_HOME_JSON}, format="json")
     assert early.status_code == 403 and early.json()["code"] == "not_yet" and early.json()["opens_at"]
     with time_machine.travel(at(s1, 0), tick=False):
-        refused = api.post(f"/api/join/{token}/check-in/", {"state": "FL", "at_usual_address": True}, format="json")
+        refused = api.post(f"/api/join/{token}/check-in/", {"state": "FL", **AT_HOME_JSON}, format="json")
         assert refused.status_code == 403 and refused.json()["code"] == "not_licensed_where_you_are"
         assert refused.json()["alternatives"] is not None and "988" in refused.json()["crisis"]
-        ok = api.post(f"/api/join/{token}/check-in/", {"state": "NY", "at_usual_address": True}, format="json")
+        ok = api.post(f"/api/join/{token}/check-in/", {"state": "NY", **AT_HOME_JSON}, format="json")
     assert ok.status_code == 200 and ok.json()["video_url"] == VIDEO
     other = APIClient()
     other.force_authenticate(member())
     assert (
-        other.post(f"/api/join/{token}/check-in/", {"state": "NY", "at_usual_address": True}, format="json").json()["code"]
+        other.post(f"/api/join/{token}/check-in/", {"state": "NY", **AT_HOME_JSON}, format="json").json()[
+            "code"
+        ]
         == "not_yours"
     )
     assert other.get(f"/api/sessions/{s1.pk}/attendance/").status_code == 404  # a member: not theirs to see

@@ -21,7 +21,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 def setup():
     with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
         group = GroupFactory(
-            therapist=licensed_therapist("NY", "NJ"), starts_on=dt.date(2026, 3, 3), weekday=1, price=Decimal("0")
+            therapist=licensed_therapist("NY", "NJ"),
+            starts_on=dt.date(2026, 3, 3),
+            weekday=1,
+            price=Decimal("0"),
         )
     role_grant(group.therapist.user, THERAPIST)
     ana = member(first_name="Ana", last_name="Away")
@@ -41,9 +44,12 @@ def test_a_check_in_away_from_home_records_where_and_the_live_view_shows_it_duri
         assert "Are you at 1 Main St, Springfield, NY 10001?" in page
         vague = client.post(link, {"state": "NJ", "at_usual_address": "no", "location": ""})
         assert vague.status_code == 400 and "where you are for this session" in vague.content.decode()
-        assert client.post(
-            link, {"state": "NJ", "at_usual_address": "no", "location": "12 Shore Rd, Cape May, NJ"}
-        ).status_code == 302
+        assert (
+            client.post(
+                link, {"state": "NJ", "at_usual_address": "no", "location": "12 Shore Rd, Cape May, NJ"}
+            ).status_code
+            == 302
+        )
         check_in = session.check_ins.get()
         assert (check_in.at_usual_address, check_in.location) == (False, "12 Shore Rd, Cape May, NJ")
     with time_machine.travel(session.starts_at + dt.timedelta(minutes=10), tick=False):
@@ -62,18 +68,21 @@ def test_a_check_in_away_from_home_records_where_and_the_live_view_shows_it_duri
 
 
 def test_at_the_usual_address_keeps_no_location_and_the_plan_shows_that_address(setup):
-    group, ana, seat, session = setup
+    _group, ana, seat, session = setup
     client = Client()
     client.force_login(ana)
     with time_machine.travel(session.starts_at, tick=False):
-        client.post(join_path(reservation_id=seat.pk, session_id=session.pk), {"state": "NY", "at_usual_address": "yes"})
+        client.post(
+            join_path(reservation_id=seat.pk, session_id=session.pk),
+            {"state": "NY", "at_usual_address": "yes"},
+        )
         assert session.check_ins.get().location == ""
         [row] = session_live(session=session)
         assert row.where == "1 Main St, Springfield, NY 10001"
 
 
 def test_a_member_with_no_address_kept_says_where_they_are(setup):
-    group, ana, seat, session = setup
+    _group, ana, seat, session = setup
     ana.intake.delete()
     client = Client()
     client.force_login(ana)

@@ -38,14 +38,20 @@ def test_without_consent_it_is_refused_for_that_and_with_both_it_proceeds(therap
     intake_given(ana, consent=False)
     api = api_for(ana)
     answer = reserve(api, therapy)
-    assert (answer.status_code, answer.json()["code"], answer.json()["version"]) == (400, "consent_required", 1)
+    assert (answer.status_code, answer.json()["code"], answer.json()["version"]) == (
+        400,
+        "consent_required",
+        1,
+    )
     signed = api.post("/api/me/consent/", {"version": 1, "signed_name": "Ana Diaz"}, format="json")
     assert signed.status_code == 200 and signed.json()["signed_at"]
     assert reserve(api, therapy).status_code == 201
 
 
 def test_too_young_is_refused_kindly_with_groups_for_them_and_988_on_the_api_and_the_page(therapy):
-    teen_group = GroupFactory(kind=Group.Kind.SKILLS, price=Decimal("0"), min_age=13, max_age=17, title="Teen Skills")
+    teen_group = GroupFactory(
+        kind=Group.Kind.SKILLS, price=Decimal("0"), min_age=13, max_age=17, title="Teen Skills"
+    )
     GroupFactory(kind=Group.Kind.SKILLS, price=Decimal("0"), title="Adult Skills")  # not for a teen
     teen = member(intake=False)
     today = timezone.localdate()
@@ -110,7 +116,12 @@ def test_the_intake_form_keeps_phones_in_e164_and_refuses_a_bad_one_with_a_clear
     ana = member(intake=False)
     client = Client()
     client.force_login(ana)
-    questions = {f"q_{q.pk}": ("yes" if q.kind == "yes_no" else q.choices.splitlines()[0] if q.kind == "choice" else "") for q in ScreeningQuestion.objects.filter(active=True)}
+    questions = {
+        f"q_{q.pk}": (
+            "yes" if q.kind == "yes_no" else q.choices.splitlines()[0] if q.kind == "choice" else ""
+        )
+        for q in ScreeningQuestion.objects.filter(active=True)
+    }
     form = {
         "birth_date": "1990-02-03",
         "phone": "(212) 555-0142",
@@ -148,7 +159,12 @@ def test_an_intake_saved_twice_keeps_one_row_and_audits_field_names_never_values
     intake = MemberIntake.objects.get(member=ana)
     intake_save(
         member=ana,
-        data=IntakeData(**{**{f: getattr(intake, f) for f in ("birth_date", *intake.THERAPY_FIELDS)}, "phone": "+12125550199"}),
+        data=IntakeData(
+            **{
+                **{f: getattr(intake, f) for f in ("birth_date", *intake.THERAPY_FIELDS)},
+                "phone": "+12125550199",
+            }
+        ),
     )
     assert MemberIntake.objects.filter(member=ana).count() == 1
     entry = AuditEntry.objects.filter(action="intake.saved").order_by("-pk").first()

@@ -36,7 +36,9 @@ NEEDLES = (
 )  # fmt: skip
 
 
-def test_no_intake_value_in_emails_calendars_logs_or_stripe(stripe_fake, caplog, django_capture_on_commit_callbacks):
+def test_no_intake_value_in_emails_calendars_logs_or_stripe(
+    stripe_fake, caplog, django_capture_on_commit_callbacks
+):
     caplog.set_level(logging.DEBUG)
     t0 = dt.datetime(2026, 2, 2, 15, tzinfo=dt.UTC)
     with time_machine.travel(t0 - dt.timedelta(days=1), tick=False):

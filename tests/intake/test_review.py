@@ -38,7 +38,9 @@ def reviewed(settings):
         )
 
 
-def test_request_review_approve_pay_within_the_window_confirmed(reviewed, settings, django_capture_on_commit_callbacks):
+def test_request_review_approve_pay_within_the_window_confirmed(
+    reviewed, settings, django_capture_on_commit_callbacks
+):
     ana = member()
     therapist = reviewed.therapist.user
     with time_machine.travel(T0, tick=False):
@@ -163,7 +165,10 @@ def test_only_the_groups_therapist_and_staff_decide_through_the_api(reviewed):
     with time_machine.travel(T0 + dt.timedelta(hours=1), tick=False):
         outsider = api_with_second_factor(other)
         assert outsider.get("/api/reviews/").json() == []
-        assert outsider.post(f"/api/reviews/{seat_id}/", {"decision": "approve"}, format="json").status_code == 404
+        assert (
+            outsider.post(f"/api/reviews/{seat_id}/", {"decision": "approve"}, format="json").status_code
+            == 404
+        )
         mine = api_with_second_factor(reviewed.therapist.user)
         listed = mine.get("/api/reviews/").json()
         assert [r["id"] for r in listed] == [seat_id] and listed[0]["intake"]["age"] >= 18

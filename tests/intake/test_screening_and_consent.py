@@ -13,7 +13,15 @@ from grouport.roles import STAFF, THERAPIST, role_grant
 from intake.models import ConsentVersion, ScreeningFlag, ScreeningQuestion
 from intake.services import IntakeData, intake_save, screening_flag_open
 from tests.enrollment.test_api import api_for, reserve
-from tests.factories import GroupFactory, UserFactory, calm_answers, licensed_therapist, member, seated, sign_in
+from tests.factories import (
+    GroupFactory,
+    UserFactory,
+    calm_answers,
+    licensed_therapist,
+    member,
+    seated,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
@@ -54,7 +62,9 @@ def test_an_answer_that_needs_a_clinician_raises_one_flag_seen_by_the_members_th
     assert "Member #" not in outsider.get("/admin/intake/screeningflag/").content.decode()
 
     # Reviewed with a note (audited), the flag leaves the roster.
-    done = theirs.post(f"/admin/intake/screeningflag/{flag.pk}/change/", {"review_note": "Called her; she is safe."})
+    done = theirs.post(
+        f"/admin/intake/screeningflag/{flag.pk}/change/", {"review_note": "Called her; she is safe."}
+    )
     assert done.status_code == 302
     flag.refresh_from_db()
     assert flag.status == "reviewed" and flag.reviewed_by == mine.user
@@ -82,16 +92,25 @@ def test_a_new_consent_version_is_asked_before_the_next_seat_and_at_the_next_che
             price=Decimal("0"),
             capacity=5,
         )
-        other = GroupFactory(therapist=group.therapist, starts_on=dt.date(2026, 3, 3), weekday=1, price=Decimal("0"))
+        other = GroupFactory(
+            therapist=group.therapist, starts_on=dt.date(2026, 3, 3), weekday=1, price=Decimal("0")
+        )
     ana = member()
     seat = seated(group, ana, at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
     ConsentVersion.objects.create(
-        version=2, body="New words.", body_es="Palabras nuevas.", published_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+        version=2,
+        body="New words.",
+        body_es="Palabras nuevas.",
+        published_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
     )
     session = group.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(minutes=5), tick=False):
         refused = reserve(api_for(ana), other)
-        assert (refused.status_code, refused.json()["code"], refused.json()["version"]) == (400, "consent_required", 2)
+        assert (refused.status_code, refused.json()["code"], refused.json()["version"]) == (
+            400,
+            "consent_required",
+            2,
+        )
         client = Client()
         client.force_login(ana)
         link = join_path(reservation_id=seat.pk, session_id=session.pk)

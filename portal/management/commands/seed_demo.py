@@ -282,7 +282,9 @@ class Command(BaseCommand):
             ),
             answers=answers,
         )
-        consent_sign(member=member, version=consent_current().version, signed_name="Alex Member", ip="127.0.0.1")
+        consent_sign(
+            member=member, version=consent_current().version, signed_name="Alex Member", ip="127.0.0.1"
+        )
 
     def _fill(self, group: Group, *, leave_free: int, now) -> None:
         """Give a group confirmed demo members until only ``leave_free`` seats are left."""
