@@ -41,6 +41,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 from knox.models import AuthToken
 
 from attendance.join import join_token
@@ -49,7 +50,7 @@ from billing.models import Payment, Refund, WebhookRejection
 from billing.services import offline_payment_complete, refund_issue
 from care.links import survey_token
 from care.models import Measure, OutcomeSurvey, SafetyAlert
-from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, WaitlistEntry
+from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, SeatReview, WaitlistEntry
 from enrollment.selectors import agreement_current
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from enrollment.services.waitlist import waitlist_join
@@ -57,6 +58,9 @@ from grouport.access import BEFORE_SECOND_FACTOR, Access, access_of
 from grouport.models import AuditEntry, OutboxMessage, User
 from grouport.roles import STAFF, THERAPIST, role_grant
 from groups.models import Group, GroupSession, Therapist
+from intake.models import ConsentVersion, ScreeningFlag, ScreeningQuestion
+from intake.selectors import consent_current
+from intake.services import screening_flag_raise
 from tests.factories import (
     ALL_TRUE,
     GroupFactory,
@@ -71,7 +75,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 ANA_EMAIL = "ana.zyxwmarker@example.test"
 ANA_SURNAME = "Zyxwmarker"
-MARKERS = (ANA_EMAIL, ANA_SURNAME)
+# Her intake carries its own markers: a phone number (as E.164 and as people read it) and a
+# street, which only she, her therapist and staff may see.
+ANA_PHONE, ANA_STREET = "+12125550177", "77 Quixmarker Rd"
+MARKERS = (ANA_EMAIL, ANA_SURNAME, "5550177", "555-0177", "Quixmarker")
 API_METHODS = ("get", "post", "patch", "delete")
 PAGE_METHODS = ("get", "post")
 
@@ -119,8 +126,18 @@ def _world(settings) -> dict:
     group_b = GroupFactory(title="Bravo", therapist=therapist_b, price=Decimal("0.00"), capacity=1)
     ana = member(email=ANA_EMAIL, first_name="Ana", last_name=ANA_SURNAME)
     bea = member(email="bea.other@example.test", first_name="Bea", last_name="Other")
+    intake = ana.intake
+    intake.phone, intake.address_line = ANA_PHONE, ANA_STREET
+    intake.save()
     reservation = reservation_hold(member=ana, group=group_a, attestations=ALL_TRUE)
     payment = offline_payment_complete(reservation=reservation, member=ana)
+    hospital = ScreeningQuestion.objects.get(position=20)
+    screening_flag = screening_flag_raise(member=ana, questions=[hospital.pk], now=timezone.now())
+    # A seat of hers held for the intake review, in another of her therapist's groups.
+    group_c = GroupFactory(
+        title="Charlie", therapist=therapist_a, price=Decimal("0.00"), requires_review=True
+    )
+    review = reservation_hold(member=ana, group=group_c, attestations=ALL_TRUE)
     reservation.refresh_from_db()
     refund = refund_issue(payment=payment, amount=Decimal("10.00"), key="matrix", reason="staff")
     reservation_confirm(
@@ -212,6 +229,10 @@ def _world(settings) -> dict:
         Refund: refund,
         WebhookRejection: rejection,
         Role: Role.objects.get(name=THERAPIST),
+        SeatReview: review,
+        ScreeningFlag: screening_flag,
+        ScreeningQuestion: hospital,
+        ConsentVersion: consent_current(),
     }
     from allauth.mfa.models import Authenticator
 
@@ -227,6 +248,7 @@ def _world(settings) -> dict:
         "survey": survey,
         "ana_token_id": ana_token_instance.token_key,
         "ana": ana,
+        "review": review,
     }
 
 
@@ -262,6 +284,8 @@ def _value(arg: str, name: str, world: dict):
             return world["group"].pk
         if name == "api:session-attendance":
             return world["session"].pk
+        if name == "api:review-decision":
+            return world["review"].pk
         if "waitlist" in name or name in ("enrollment:offer_accept", "enrollment:offer_decline"):
             return entry.pk
         return reservation.pk
@@ -404,6 +428,13 @@ def test_every_route_for_everyone(settings):
         ("admin:groups_groupsession_live", "staff"),
         ("admin:care_safetyalert_change", "ana's therapist"),
         ("admin:grouport_user_change", "staff"),
+        # Her intake: her own pages, and her therapist's review and flag pages.
+        ("intake:intake", "ana"),
+        ("api:intake", "ana (token)"),
+        ("api:review-list", "ana's therapist"),
+        ("admin:enrollment_seatreview_change", "ana's therapist"),
+        ("admin:intake_screeningflag_change", "ana's therapist"),
+        ("admin:intake_screeningflag_change", "staff"),
     ):
         assert who in seen_by.get(route, set()), f"{who} did not see Ana on {route}: the fixture is wrong"
     assert asked > 3000
