@@ -26,6 +26,8 @@ from enrollment.services.reservations import reservation_confirm, reservation_ho
 from enrollment.services.waitlist import waitlist_join
 from grouport.models import AuditEntry
 from grouport.roles import STAFF, THERAPIST, role_grant
+from intake.models import ScreeningFlag, ScreeningQuestion
+from intake.services import screening_flag_raise
 from tests.factories import ALL_TRUE, GroupFactory, UserFactory, licensed_therapist, member, sign_in
 from tests.project import APPS
 
@@ -44,6 +46,9 @@ class World:
         role_grant(self.staff, STAFF)
         self.roster_group = GroupFactory(therapist=self.therapist, capacity=100, price=Decimal("0"))
         self.session = self.roster_group.sessions.order_by("number").first()
+        self.reviewed_group = GroupFactory(
+            therapist=self.therapist, capacity=100, price=Decimal("0"), requires_review=True
+        )
         self.size = 0
         self.phq9 = Measure.objects.get(code="PHQ-9")
 
@@ -106,6 +111,11 @@ class World:
         )
         SafetyAlert.objects.create(survey=theirs, reservation=mine, safety_answers={"PHQ-9": {"9": 1}})
         Reminder.objects.create(session=self.session, reservation=mine, kind="24h")
+        # Screening answers that need a clinician, and a seat held for the intake review.
+        screening_flag_raise(
+            member=person, questions=[ScreeningQuestion.objects.get(position=20).pk], now=timezone.now()
+        )
+        reservation_hold(member=member(), group=self.reviewed_group, attestations=ALL_TRUE)
 
     def lists(self) -> dict[str, tuple[str, Client]]:
         ana, therapist, staff = Client(), Client(), Client()
@@ -122,6 +132,9 @@ class World:
             "/api/auth/tokens/": ana,
             "/account/profile/": ana,
             f"/api/reservations/{seat.pk}/sessions/": ana,
+            "/account/intake/": ana,
+            "/api/me/intake/": ana,
+            "/api/screening-questions/": ana,
         }
         clinical = {
             f"/admin/groups/group/{group}/roster/": therapist,
@@ -133,6 +146,9 @@ class World:
             "/admin/groups/groupsession/": therapist,
             "/admin/enrollment/residencealert/": therapist,
             "/admin/care/safetyalert/": therapist,
+            "/api/reviews/": therapist,
+            "/admin/enrollment/seatreview/": therapist,
+            "/admin/intake/screeningflag/": therapist,
         }
         # Every admin list of our apps' models, as staff: a list registered tomorrow is in.
         operations = {
@@ -175,5 +191,7 @@ def test_the_world_really_has_twenty_of_everything(settings):
     assert len(client.get("/api/reservations/").json()["results"]) == 20  # a page: 20 of the 60
     assert world.ana.waitlist_entries.count() == 20
     assert world.roster_group.reservations.filter(status="confirmed").count() == 20
+    assert world.reviewed_group.reservations.filter(status="review").count() == 20
+    assert ScreeningFlag.objects.filter(status="open").count() == 20
     assert OutcomeSurvey.objects.filter(reservation__member=world.ana).count() == 20
     assert dt.timedelta(0) < world.session.ends_at - world.session.starts_at
