@@ -193,10 +193,10 @@ class SeatReviewAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
 
     therapist_path = "group__therapist"
     operations_only_filters = ("group__therapist",)
-    list_display = ("id", "group", "created_at", "expires_at")
+    list_display = ("id", "member_name", "group", "created_at", "expires_at")
     list_filter = ("group__therapist",)
-    list_select_related = ("group",)
-    fields = ("group", "created_at", "expires_at", "residence_state")
+    list_select_related = ("group", "member")
+    fields = ("member_name", "contact", "group", "created_at", "expires_at", "residence_state")
     readonly_fields = fields
     change_form_template = "admin/enrollment/seatreview/change_form.html"
 
@@ -208,6 +208,14 @@ class SeatReviewAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Member")
+    def member_name(self, obj: Reservation) -> str:
+        return obj.member.get_full_name() or f"Member #{obj.member_id}"
+
+    @admin.display(description="Email")
+    def contact(self, obj: Reservation) -> str:
+        return obj.member.email
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         obj = self.get_object(request, object_id) if object_id else None

@@ -60,12 +60,12 @@ def _duty_of_care_step(request: HttpRequest, group: Group) -> dict:
     try:
         intake_check_ready(member=request.user, group=group)
     except IntakeRequired as error:
-        url = reverse("intake:intake") + ("?kind=skills&" if group.kind == Group.Kind.SKILLS else "?")
-        return {
-            "step": "intake",
-            "missing": error.extra.get("missing", []),
-            "url": url + "next=" + request.path,
-        }
+        missing = error.extra.get("missing", [])
+        # The date of birth alone first: someone the group is not meant for is told so before
+        # they give anything else (and a minor's contacts are never asked for nothing).
+        age_first = "birth_date" in missing or group.kind == Group.Kind.SKILLS
+        url = reverse("intake:intake") + ("?kind=skills&" if age_first else "?") + "next=" + request.path
+        return {"step": "intake", "missing": missing, "age_first": age_first, "url": url}
     except ConsentRequired:
         return {"step": "consent", "url": reverse("intake:consent") + "?next=" + request.path}
     except AgeOutOfRange as error:
@@ -76,7 +76,8 @@ def _duty_of_care_step(request: HttpRequest, group: Group) -> dict:
 def _duty_of_care_redirect(request: HttpRequest, error: Exception) -> HttpResponse | None:
     """A seat refused for want of intake or consent: go and give it, then come back."""
     if isinstance(error, IntakeRequired):
-        return redirect(reverse("intake:intake") + "?next=" + request.path)
+        age_first = "?kind=skills&" if "birth_date" in error.extra.get("missing", []) else "?"
+        return redirect(reverse("intake:intake") + age_first + "next=" + request.path)
     if isinstance(error, ConsentRequired):
         return redirect(reverse("intake:consent") + "?next=" + request.path)
     return None

@@ -18,7 +18,7 @@ In an emergency. At every check-in you tell us where you are for that session. I
 
 Where you are. Your therapist may treat you only while you are in a state where they hold a license. You confirm where you are at every session.
 
-How to reach us. Write to the clinic's address at the foot of every page. You may stop taking part at any time, and you may ask for a copy of this consent and of what we keep about you.
+How to reach us. Write to us through the Contact page, linked at the foot of every page. You may stop taking part at any time, and you may ask for a copy of this consent and of what we keep about you.
 
 By typing your full name you sign this consent, the same as a signature on paper."""
 
@@ -34,6 +34,6 @@ En una emergencia. En cada registro de llegada usted nos dice dónde está duran
 
 Dónde está usted. Su terapeuta solo puede atenderle mientras usted esté en un estado donde tenga licencia. Usted confirma dónde está en cada sesión.
 
-Cómo comunicarse con nosotros. Escriba a la dirección de la clínica que aparece al pie de cada página. Puede dejar de participar en cualquier momento, y puede pedir una copia de este consentimiento y de lo que guardamos sobre usted.
+Cómo comunicarse con nosotros. Escríbanos desde la página de Contacto, enlazada al pie de cada página. Puede dejar de participar en cualquier momento, y puede pedir una copia de este consentimiento y de lo que guardamos sobre usted.
 
 Al escribir su nombre completo, usted firma este consentimiento, igual que una firma en papel."""

@@ -25,6 +25,13 @@ class AgeOutOfRange(Forbidden):
         "fits you: the groups below are open to you, and if you are struggling now, call or text "
         "988, any time."
     )
+    # When no open group is meant for their age: said without pointing at an empty list.
+    detail_without_groups = _(
+        "This group is for adults, so we can't offer you a seat in it, and none of our groups is "
+        "open to your age right now. You deserve support that fits you: if you are struggling, "
+        "call or text 988, any time, and a trusted adult or your school counselor can help you "
+        "find a group for your age."
+    )
 
 
 class AgeAboveRange(AgeOutOfRange):
@@ -32,4 +39,8 @@ class AgeAboveRange(AgeOutOfRange):
     default_detail = _(
         "This group is meant for a younger age range, so we can't offer you a seat in it. The "
         "groups below are open to you."
+    )
+    detail_without_groups = _(
+        "This group is meant for a younger age range, so we can't offer you a seat in it. Our "
+        "other groups are listed on the home page."
     )

@@ -172,5 +172,7 @@ class ConsentForm(forms.Form):
     def clean_signed_name(self) -> str:
         name = " ".join(self.cleaned_data["signed_name"].split())
         if len(name) < 2:
-            raise ValidationError(_("Type your full name to sign."))
+            raise ValidationError(
+                _("That is too short to be a name: please type your full name, as you would sign it.")
+            )
         return name

@@ -310,7 +310,7 @@ def intake_check_ready(*, member: User, group: Group, now: dt.datetime | None = 
             )
         ]
         error = AgeOutOfRange if age < group.min_age else AgeAboveRange
-        raise error(alternatives=alternatives)
+        raise error(None if alternatives else error.detail_without_groups, alternatives=alternatives)
     if gaps:
         raise IntakeRequired(missing=gaps.missing)
     if therapy and not intake.consent_signed:

@@ -56,8 +56,13 @@ def test_spanish_newcomer_intake_consent_review_pay_and_check_in_away_from_home(
     expect(page).to_have_url(re.compile(rf"{reserve_url}$"))
 
     # The care details, in Spanish, with the screening questions in their Spanish words.
+    # The date of birth alone first (the group's ages), then the rest.
     page.get_by_role("link", name=es("Give my details")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(es("Your care details"))
+    page.locator("input[name=birth_date]").fill("1990-07-21")
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"{reserve_url}$"))
+    page.get_by_role("link", name=es("Give my details")).click()
     expect(page.get_by_text("¿Está viendo ahora a un terapeuta o psiquiatra individual?")).to_be_visible()
     page.locator("input[name=birth_date]").fill("1990-07-21")
     page.locator("input[name=phone]").fill("201 555 0142")
@@ -70,7 +75,9 @@ def test_spanish_newcomer_intake_consent_review_pay_and_check_in_away_from_home(
     page.locator("input[name=address_postal_code]").fill("07305")
     for question in ScreeningQuestion.objects.filter(active=True):
         if question.kind == "yes_no":
-            page.locator(f"input[name=q_{question.pk}][value={'yes' if 'no' in question.flags_on else 'no'}]").check()
+            page.locator(
+                f"input[name=q_{question.pk}][value={'yes' if 'no' in question.flags_on else 'no'}]"
+            ).check()
         elif question.kind == "choice":
             page.locator(f"input[name=q_{question.pk}]").first.check()
     screenshot(page, "intake")
@@ -100,7 +107,7 @@ def test_spanish_newcomer_intake_consent_review_pay_and_check_in_away_from_home(
     mail.outbox.clear()
     reservation_review_approve(reservation=seat, actor=group.therapist.user, note="Buena candidata.")
     [approved] = [m for m in mail.outbox if m.to == ["lucia@example.test"]]
-    assert approved.subject == es("Your seat is approved: you can pay now")
+    assert approved.subject == es("You can pay for your seat now")
     pay_link = re.search(r"(http://\S+/reservations/\d+/)", approved.body).group(1)
     page.goto(pay_link)
     page.get_by_role("link", name=es("Continue to payment")).click()

@@ -42,8 +42,13 @@ def test_new_member_signs_up_reserves_pays_offline_and_cancels(page: Page, live_
     expect(page).to_have_url(re.compile(rf"/groups/{group.slug}/reserve/$"))
 
     # Before a therapy seat: the care details, then the telehealth consent, then back here.
+    # The date of birth alone first (the group's ages), then the rest.
     page.get_by_role("link", name="Give my details").click()
     page.get_by_label("Date of birth").fill("1992-04-05")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/groups/{group.slug}/reserve/$"))
+    page.get_by_role("link", name="Give my details").click()
+    expect(page.get_by_label("Date of birth")).to_have_value("1992-04-05")
     page.get_by_label("Your mobile number").fill("201 555 0143")
     page.get_by_label("Emergency contact: name").fill("Robin Lee")
     page.get_by_label("Emergency contact: how you know them").fill("Sister")

@@ -99,8 +99,18 @@ def test_the_reserve_page_leads_to_the_intake_then_the_consent_then_the_seat(the
     ana = member(intake=False)
     client = Client()
     client.force_login(ana)
+    # The date of birth alone first: nobody gives their contacts to be told the group is not for them.
     page = client.get(f"/groups/{therapy.slug}/reserve/").content.decode()
-    assert "/account/intake/?next=/groups/" in page and "Hold my seat" not in page
+    assert "/account/intake/?kind=skills&amp;next=/groups/" in page and "Hold my seat" not in page
+    age_only = client.get("/account/intake/?kind=skills").content.decode()
+    assert 'name="birth_date"' in age_only and 'name="phone"' not in age_only
+    client.post(
+        f"/account/intake/?kind=skills&next=/groups/{therapy.slug}/reserve/", {"birth_date": "1990-01-02"}
+    )
+    # Then the rest, on the full form (the date of birth kept).
+    page = client.get(f"/groups/{therapy.slug}/reserve/").content.decode()
+    assert "/account/intake/?next=/groups/" in page
+    assert 'value="1990-01-02"' in client.get("/account/intake/").content.decode()
     intake_given(ana, consent=False)
     page = client.get(f"/groups/{therapy.slug}/reserve/").content.decode()
     assert "/account/consent/?next=/groups/" in page and "Hold my seat" not in page
@@ -170,3 +180,12 @@ def test_an_intake_saved_twice_keeps_one_row_and_audits_field_names_never_values
     entry = AuditEntry.objects.filter(action="intake.saved").order_by("-pk").first()
     assert entry.data["changed"] == ["phone"]
     assert "555" not in str(entry.data)
+
+
+def test_too_young_with_no_group_for_their_age_is_not_pointed_at_an_empty_list(therapy):
+    teen = member(intake=False)
+    today = timezone.localdate()
+    intake_given(teen, birth_date=today.replace(year=today.year - 16))
+    body = reserve(api_for(teen), therapy).json()
+    assert body["code"] == "too_young" and body["alternatives"] == []
+    assert "below" not in body["detail"] and "988" in body["detail"]

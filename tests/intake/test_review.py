@@ -52,7 +52,7 @@ def test_request_review_approve_pay_within_the_window_confirmed(
         assert seat.expires_at == T0 + dt.timedelta(days=settings.REVIEW_HOLD_DAYS)
         to_member = [m.subject for m in mail.outbox if m.to == [ana.email]]
         to_clinic = {m.to[0] for m in mail.outbox if m.subject == "An intake waits for your review"}
-        assert to_member == ["Your seat is held while we review your intake"]
+        assert to_member == ["Your seat is held for you"]
         assert therapist.email in to_clinic
         # No payment before the review: the pay page sends them back to the reservation.
         client = Client()
@@ -67,7 +67,7 @@ def test_request_review_approve_pay_within_the_window_confirmed(
         seat.refresh_from_db()
         assert seat.status == Reservation.Status.HELD
         assert seat.expires_at == T0 + dt.timedelta(days=1, hours=settings.REVIEW_PAYMENT_HOURS)
-        assert [m.subject for m in mail.outbox] == ["Your seat is approved: you can pay now"]
+        assert [m.subject for m in mail.outbox] == ["You can pay for your seat now"]
         assert f"/reservations/{seat.pk}/" in mail.outbox[0].body
         entry = AuditEntry.objects.get(action="reservation.held", actor=therapist)
         assert entry.data["from"] == "review" and "good fit" not in str(entry.data)
@@ -176,3 +176,31 @@ def test_only_the_groups_therapist_and_staff_decide_through_the_api(reviewed):
         assert done.status_code == 200 and done.json()["status"] == "held"
         again = mine.post(f"/api/reviews/{seat_id}/", {"decision": "approve"}, format="json")
         assert again.status_code == 409
+
+
+def test_the_admin_review_page_shows_the_intake_and_decides_in_one_click(reviewed):
+    from grouport.roles import THERAPIST, role_grant
+
+    ana = member()
+    with time_machine.travel(T0, tick=False):
+        seat_id = reserve(api_for(ana), reviewed).json()["id"]
+    therapist = reviewed.therapist.user
+    role_grant(therapist, THERAPIST)
+    client = Client()
+    sign_in(client, therapist)
+    url = f"/admin/enrollment/seatreview/{seat_id}/change/"
+    with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
+        page = client.get(url).content.decode()
+        assert "(212) 555-0100" in page and "Pat Doe (Sibling)" in page and "v1, signed" in page
+        assert 'name="_approve"' in page and 'name="_decline"' in page and 'name="_save"' not in page
+        assert AuditEntry.objects.filter(actor=therapist, action="admin.record_viewed").exists()
+        # Declining needs a note: nothing changes without one.
+        refused = client.post(url, {"_decline": "Decline", "review_note": ""}, follow=True)
+        assert "Write a note for the record" in refused.content.decode()
+        assert Reservation.objects.get(pk=seat_id).status == Reservation.Status.REVIEW
+        done = client.post(url, {"_approve": "Approve", "review_note": "Spoke on the phone."})
+        assert done.status_code == 302 and done["Location"] == "/admin/enrollment/seatreview/"
+    seat = Reservation.objects.get(pk=seat_id)
+    assert (seat.status, seat.reviewed_by, seat.review_note) == ("held", therapist, "Spoke on the phone.")
+    # Decided: the review is gone from the queue.
+    assert client.get(url).status_code == 404
