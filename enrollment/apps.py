@@ -25,22 +25,16 @@ class EnrollmentConfig(AppConfig):
         # Fill in the ports the layers below ask through, and hear what they announce.
         from enrollment import (
             outbox,  # noqa: F401  (registers the outbox handlers)
-            receivers,  # noqa: F401
             tasks,  # noqa: F401  (queued by name from the web, e.g. a session's notices)
         )
-        from enrollment.selectors import seats_taken_subquery
+        from enrollment.selectors import AGREEMENT, seats_taken_subquery
         from enrollment.services.residence import residence_change_handle
         from grouport.ports import residence_change_provide
         from groups.ports import seats_taken_provide
 
         seats_taken_provide(seats_taken_subquery)
         residence_change_provide(residence_change_handle)
-        # A database migrated or emptied (flush emits post_migrate too): the cached agreement
-        # may name a row that is gone.
-        post_migrate.connect(_agreement_forget, sender=self)
-
-
-def _agreement_forget(sender, **kwargs) -> None:
-    from enrollment.selectors import agreement_forget
-
-    agreement_forget()
+        # A version saved or deleted; a database migrated or emptied (flush emits post_migrate
+        # too): the cached agreement may be stale, or name a row that is gone.
+        AGREEMENT.watch()
+        post_migrate.connect(AGREEMENT.forget, sender=self, weak=False)

@@ -1,9 +1,7 @@
 """Reads about seats, reservations and waitlists."""
 
 import datetime as dt
-import time
 
-from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -11,6 +9,7 @@ from django.utils import timezone
 from enrollment import agreement_text
 from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, WaitlistEntry
 from grouport.models import User
+from grouport.versions import PublishedText
 from groups.models import Group, GroupSession
 
 
@@ -129,52 +128,23 @@ def member_open_alerts(*, member: User) -> set[int]:
     )
 
 
-AGREEMENT_GENERATION_KEY = "enrollment:agreement-generation"
-AGREEMENT_CACHE_SECONDS = 10 * 60
-
-
-def _agreement_cache_key() -> str:
-    return f"enrollment:agreement-current:{cache.get(AGREEMENT_GENERATION_KEY, 0)}"
+AGREEMENT = PublishedText(
+    name="agreement",
+    model=GroupAgreement,
+    first_version=lambda: {
+        "version": agreement_text.FIRST_VERSION,
+        "body": agreement_text.BODY,
+        "body_es": agreement_text.BODY_ES,
+    },
+)
 
 
 def agreement_current() -> GroupAgreement:
-    """The version of the group agreement members accept today (the latest published).
-
-    Every reservation asks, and a new version is rare: it is kept in the shared cache under a
-    generation that every saved version moves on once it commits (``agreement_forget``), so a
-    reader that raced the save can only have cached the old one under the old generation,
-    which nobody asks for again; and never past the next version's publication time, nor for
-    more than ten minutes (a Redis outage keeps each process's own copy). The first version
-    ships with the code (a migration publishes it); on a database emptied since, it is
-    published again rather than leaving members nothing to read.
-    """
-    now = timezone.now()
-    key = _agreement_cache_key()
-    cached = cache.get(key)
-    if cached is not None:
-        agreement, valid_until = cached
-        if valid_until is None or now < valid_until:
-            return agreement
-    agreement = GroupAgreement.objects.filter(published_at__lte=now).order_by("-version").first()
-    if agreement is None:
-        agreement, _created = GroupAgreement.objects.get_or_create(
-            version=agreement_text.FIRST_VERSION,
-            defaults={"body": agreement_text.BODY, "body_es": agreement_text.BODY_ES},
-        )
-    upcoming = (
-        GroupAgreement.objects.filter(published_at__gt=now)
-        .order_by("published_at")
-        .values_list("published_at", flat=True)
-        .first()
-    )
-    cache.set(key, (agreement, upcoming), timeout=AGREEMENT_CACHE_SECONDS)
-    return agreement
+    """The version of the group agreement members accept today (the latest published), read
+    once and cached until a version is saved or comes due (``grouport/versions.py``)."""
+    return AGREEMENT.current()
 
 
 def agreement_forget() -> None:
-    """A version was saved (or the database migrated or emptied): the next ask reads the
-    database, under a new generation."""
-    try:
-        cache.incr(AGREEMENT_GENERATION_KEY)
-    except ValueError:  # no generation yet (or it was evicted): start one nobody has used
-        cache.set(AGREEMENT_GENERATION_KEY, time.time_ns(), timeout=None)
+    """A version was saved (or the database migrated or emptied): the next ask reads it again."""
+    AGREEMENT.forget()

@@ -18,7 +18,12 @@ class IntakeConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from intake.selectors import CONSENT
+
         post_migrate.connect(_questions_install, sender=self)
+        # A version saved or deleted, a database migrated or emptied: read the consent again.
+        CONSENT.watch()
+        post_migrate.connect(CONSENT.forget, sender=self, weak=False)
 
 
 def _questions_install(sender, using="default", apps=None, **kwargs) -> None:

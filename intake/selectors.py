@@ -4,10 +4,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from grouport.models import User
+from grouport.versions import PublishedText
 from groups.eligibility import age_on
 from intake import consent_text
 from intake.models import (
@@ -20,18 +22,22 @@ from intake.models import (
 )
 from intake.phones import phone_display
 
+CONSENT = PublishedText(
+    name="consent",
+    model=ConsentVersion,
+    first_version=lambda: {
+        "version": consent_text.FIRST_VERSION,
+        "body": consent_text.BODY,
+        "body_es": consent_text.BODY_ES,
+    },
+)
+
 
 def consent_current(now: dt.datetime | None = None) -> ConsentVersion:
-    """The consent members sign now: the newest version published by ``now`` (version 1,
-    shipped with the code, is installed the first time it is asked for)."""
-    now = now or timezone.now()
-    version = ConsentVersion.objects.filter(published_at__lte=now).order_by("-version").first()
-    if version is None:
-        version, _created = ConsentVersion.objects.get_or_create(
-            version=consent_text.FIRST_VERSION,
-            defaults={"body": consent_text.BODY, "body_es": consent_text.BODY_ES, "published_at": now},
-        )
-    return version
+    """The consent members sign now: the newest version published by ``now``, read once and
+    cached until a version is saved or comes due (``grouport/versions.py``); version 1 ships
+    with the code."""
+    return CONSENT.current(now)
 
 
 def consent_signature(*, member: User, version: ConsentVersion) -> ConsentSignature | None:
@@ -54,6 +60,29 @@ class IntakeGaps:
 
     def __bool__(self) -> bool:
         return bool(self.missing)
+
+
+def screening_due_for(member) -> models.QuerySet:
+    """The questions asked now that ``member`` has not answered, or answered before they were
+    reworded: the rule as a query, to ask on its own or inside another (``OuterRef``)."""
+    answered = ScreeningAnswer.objects.filter(member=member, question=OuterRef("pk")).filter(
+        Q(question__changed_at__isnull=True) | Q(answered_at__gte=F("question__changed_at"))
+    )
+    return ScreeningQuestion.objects.filter(active=True).exclude(Exists(answered))
+
+
+def intake_for_seat(*, member: User, consent: ConsentVersion | None) -> MemberIntake | None:
+    """The member's intake with what a seat asks beside it, in one query: whether a screening
+    question is due (``screening_due``) and whether they signed ``consent`` (``consent_signed``)."""
+    signed = ConsentSignature.objects.filter(member=member, version=consent) if consent else None
+    return (
+        MemberIntake.objects.filter(member=member)
+        .annotate(
+            screening_due=Exists(screening_due_for(member)),
+            consent_signed=Exists(signed) if signed is not None else Value(False),
+        )
+        .first()
+    )
 
 
 def intake_gaps(
@@ -84,17 +113,11 @@ def intake_gaps(
         missing.append("address")
     if intake.confirmed_at < now - dt.timedelta(days=settings.INTAKE_FRESH_DAYS):
         missing.append("stale")
-    # Every question asked now, with when this member last answered it: one query.
-    questions = ScreeningQuestion.objects.filter(active=True).annotate(
-        answered_at=Subquery(
-            ScreeningAnswer.objects.filter(member=member, question=OuterRef("pk")).values("answered_at")[:1]
-        )
-    )
-    for question in questions:
-        at = question.answered_at
-        if at is None or (question.changed_at is not None and at < question.changed_at):
-            missing.append("screening")
-            break
+    due = getattr(intake, "screening_due", None)  # asked with the intake (``intake_for_seat``)
+    if due is None:
+        due = screening_due_for(member).exists()
+    if due:
+        missing.append("screening")
     return IntakeGaps(missing)
 
 

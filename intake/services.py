@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists
 from django.utils import timezone
 
 from grouport.audit import audit_record, client_ip
@@ -34,6 +33,7 @@ from intake.models import (
 from intake.selectors import (
     consent_current,
     consent_signature,
+    intake_for_seat,
     intake_gaps,
     member_intake,
     screening_questions,
@@ -288,13 +288,7 @@ def intake_check_ready(*, member: User, group: Group, now: dt.datetime | None = 
     therapy = group.kind == Group.Kind.THERAPY
     # A therapy seat also needs today's consent signed: asked with the intake, in one query.
     current = consent_current(now) if therapy else None
-    intake = (
-        MemberIntake.objects.filter(member=member)
-        .annotate(consent_signed=Exists(ConsentSignature.objects.filter(member=member, version=current)))
-        .first()
-        if therapy
-        else member_intake(member)
-    )
+    intake = intake_for_seat(member=member, consent=current) if therapy else member_intake(member)
     gaps = intake_gaps(member=member, therapy=therapy, intake=intake, now=now)
     if "birth_date" in gaps.missing:
         raise IntakeRequired(missing=gaps.missing)

@@ -81,7 +81,9 @@ def test_a_flagged_member_is_held_for_review_even_where_the_group_does_not_ask_i
     assert answer.status_code == 201 and answer.json()["status"] == "review"
 
 
-def test_a_new_consent_version_is_asked_before_the_next_seat_and_at_the_next_check_in():
+def test_a_new_consent_version_is_asked_before_the_next_seat_and_at_the_next_check_in(
+    django_capture_on_commit_callbacks,
+):
     from attendance.join import join_path
 
     with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
@@ -97,12 +99,14 @@ def test_a_new_consent_version_is_asked_before_the_next_seat_and_at_the_next_che
         )
     ana = member()
     seat = seated(group, ana, at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
-    ConsentVersion.objects.create(
-        version=2,
-        body="New words.",
-        body_es="Palabras nuevas.",
-        published_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
-    )
+    # Published in the admin: once it commits, the cached version is forgotten.
+    with django_capture_on_commit_callbacks(execute=True):
+        ConsentVersion.objects.create(
+            version=2,
+            body="New words.",
+            body_es="Palabras nuevas.",
+            published_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+        )
     session = group.sessions.get(number=1)
     with time_machine.travel(session.starts_at - dt.timedelta(minutes=5), tick=False):
         refused = reserve(api_for(ana), other)
@@ -150,3 +154,16 @@ def test_staff_write_screening_questions_in_both_languages_and_rewording_asks_ag
     spanish = Client(HTTP_ACCEPT_LANGUAGE="es")
     spanish.force_login(ana)
     assert "En el último año" in spanish.get("/account/intake/").content.decode()
+
+
+def test_the_consent_is_read_once_then_cached_until_a_version_is_saved(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from intake.selectors import consent_current
+
+    first = consent_current()
+    with django_assert_num_queries(0):
+        assert consent_current().pk == first.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        ConsentVersion.objects.create(version=first.version + 1, body="b", body_es="b")
+    assert consent_current().version == first.version + 1
