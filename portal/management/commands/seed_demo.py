@@ -18,6 +18,7 @@ from grouport.models import User
 from grouport.roles import STAFF, THERAPIST, role_grant
 from groups.models import Group, License, Module, Therapist
 from groups.services import group_save
+from intake.models import ConsentSignature, MemberIntake, ScreeningAnswer
 from intake.selectors import consent_current, member_intake
 from intake.services import IntakeData, answers_without_flags, consent_sign, intake_save
 
@@ -296,9 +297,34 @@ class Command(BaseCommand):
             if new:
                 member.set_unusable_password()
                 member.save()
+                self._demo_intake(member, n=n, now=now)
             Reservation.objects.get_or_create(
                 member=member,
                 group=group,
                 status=Reservation.Status.CONFIRMED,
                 defaults={"residence_state": "NY", "attested_at": now, "confirmed_at": now},
             )
+
+    def _demo_intake(self, member: User, *, n: int, now) -> None:
+        """A seated demo member's intake and consent, as rows (no service: the groups' rows are
+        locked already, and a member's lock comes first in the order)."""
+        MemberIntake.objects.create(
+            member=member,
+            birth_date=dt.date(1980 + n % 20, 1 + n % 12, 1 + n % 28),
+            phone=f"+1212555{n:04d}",
+            emergency_name=f"Demo Contact {n}",
+            emergency_relationship="Friend",
+            emergency_phone=f"+1201555{n:04d}",
+            address_line=f"{n} Demo Ave",
+            address_city="New York",
+            address_state="NY",
+            address_postal_code="10001",
+            confirmed_at=now,
+        )
+        ScreeningAnswer.objects.bulk_create(
+            ScreeningAnswer(member=member, question_id=q, answer=a, answered_at=now)
+            for q, a in answers_without_flags().items()
+        )
+        ConsentSignature.objects.create(
+            member=member, version=consent_current(), signed_name=f"Demo Member {n}", signed_at=now
+        )
