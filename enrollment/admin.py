@@ -193,10 +193,10 @@ class SeatReviewAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
 
     therapist_path = "group__therapist"
     operations_only_filters = ("group__therapist",)
-    list_display = ("id", "member_name", "group", "created_at", "expires_at")
+    list_display = ("id", "member_name", "group", "asked", "decide_by")
     list_filter = ("group__therapist",)
     list_select_related = ("group", "member")
-    fields = ("member_name", "contact", "group", "created_at", "expires_at", "residence_state")
+    fields = ("member_name", "contact", "group", "asked", "decide_by", "residence_state")
     readonly_fields = fields
     change_form_template = "admin/enrollment/seatreview/change_form.html"
 
@@ -216,6 +216,14 @@ class SeatReviewAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
     @admin.display(description="Email")
     def contact(self, obj: Reservation) -> str:
         return obj.member.email
+
+    @admin.display(description="Asked", ordering="created_at")
+    def asked(self, obj: Reservation):
+        return obj.created_at
+
+    @admin.display(description="Decide by (then the seat goes to the waitlist)", ordering="expires_at")
+    def decide_by(self, obj: Reservation):
+        return obj.expires_at
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         obj = self.get_object(request, object_id) if object_id else None

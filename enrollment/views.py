@@ -73,14 +73,12 @@ def _duty_of_care_step(request: HttpRequest, group: Group) -> dict:
     return {}
 
 
-def _duty_of_care_redirect(request: HttpRequest, error: Exception) -> HttpResponse | None:
+def _duty_of_care_redirect(request: HttpRequest, error: IntakeRequired | ConsentRequired) -> HttpResponse:
     """A seat refused for want of intake or consent: go and give it, then come back."""
     if isinstance(error, IntakeRequired):
         age_first = "?kind=skills&" if "birth_date" in error.extra.get("missing", []) else "?"
         return redirect(reverse("intake:intake") + age_first + "next=" + request.path)
-    if isinstance(error, ConsentRequired):
-        return redirect(reverse("intake:consent") + "?next=" + request.path)
-    return None
+    return redirect(reverse("intake:consent") + "?next=" + request.path)
 
 
 def _attestation_error(form: AttestationForm, error: AttestationRequired) -> None:

@@ -189,3 +189,32 @@ def test_too_young_with_no_group_for_their_age_is_not_pointed_at_an_empty_list(t
     body = reserve(api_for(teen), therapy).json()
     assert body["code"] == "too_young" and body["alternatives"] == []
     assert "below" not in body["detail"] and "988" in body["detail"]
+
+
+def test_a_reserve_form_sent_without_intake_or_consent_leads_there_and_back(therapy):
+    from enrollment.models import WaitlistEntry
+    from enrollment.services.reservations import reservation_cancel
+    from tests.factories import ATTEST_FORM
+
+    ana = member(intake=False)
+    client = Client()
+    client.force_login(ana)
+    url = f"/groups/{therapy.slug}/reserve/"
+    sent = client.post(url, ATTEST_FORM)
+    assert sent.status_code == 302 and sent["Location"] == f"/account/intake/?kind=skills&next={url}"
+    intake_given(ana, consent=False)
+    sent = client.post(url, ATTEST_FORM)
+    assert sent["Location"] == f"/account/consent/?next={url}"
+    assert not Reservation.objects.filter(member=ana).exists()
+    # A waitlist offer accepted without the consent: the same way, and the offer stays open.
+    full = GroupFactory(capacity=1, price=Decimal("0"), therapist=therapy.therapist)
+    holder = member()
+    seat = reserve(api_for(holder), full).json()["id"]
+    entry = WaitlistEntry.objects.create(member=ana, group=full)
+    reservation_cancel(reservation=Reservation.objects.get(pk=seat), actor=holder)  # offered to Ana
+    entry.refresh_from_db()
+    accept = f"/waitlist/{entry.pk}/accept/"
+    sent = client.post(accept, ATTEST_FORM)
+    assert sent["Location"] == f"/account/consent/?next={accept}"
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED
