@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from grouport.audit import audit_record, client_ip
 from grouport.exceptions import InvalidInput
@@ -69,11 +70,12 @@ def answer_check(question: ScreeningQuestion, answer: str) -> str:
     given = (answer or "").strip()
     if question.kind == ScreeningQuestion.Kind.TEXT:
         if len(given) > 500:
-            raise InvalidInput("An answer is too long (500 characters at most).", code="invalid_answer")
+            raise InvalidInput(_("An answer is too long (500 characters at most)."), code="invalid_answer")
         return given
     if given not in question_choices(question):
         raise InvalidInput(
-            f"Question {question.pk}: choose one of the answers offered.", code="invalid_answer"
+            _("Question %(id)s: choose one of the answers offered.") % {"id": question.pk},
+            code="invalid_answer",
         )
     return given
 
@@ -115,7 +117,7 @@ def intake_save(
     for question_id, answer in answers.items():
         question = questions.get(int(question_id))
         if question is None:
-            raise InvalidInput("That question is not asked now.", code="invalid_question")
+            raise InvalidInput(_("That question is not asked now."), code="invalid_question")
         cleaned[question.pk] = answer_check(question, answer)
     with transaction.atomic():
         lock_member(member.pk)
@@ -228,13 +230,13 @@ def consent_sign(
     current = consent_current(now)
     if version != current.version:
         raise ConsentRequired(
-            "The consent was just updated. Please read it again before you sign it.",
+            _("The consent was just updated. Please read it again before you sign it."),
             code="consent_updated",
             version=current.version,
         )
     name = " ".join((signed_name or "").split())
     if len(name) < 2 or len(name) > 200:
-        raise InvalidInput("Type your full name to sign.", code="signature_required")
+        raise InvalidInput(_("Type your full name to sign."), code="signature_required")
     existing = consent_signature(member=member, version=current)
     if existing is not None:
         return existing
