@@ -167,3 +167,19 @@ def test_the_consent_is_read_once_then_cached_until_a_version_is_saved(
     with django_capture_on_commit_callbacks(execute=True):
         ConsentVersion.objects.create(version=first.version + 1, body="b", body_es="b")
     assert consent_current().version == first.version + 1
+
+
+def test_a_consent_published_while_the_member_read_the_page_is_not_signed_unseen(
+    django_capture_on_commit_callbacks,
+):
+    ana = member(intake=False)
+    client = Client()
+    client.force_login(ana)
+    assert 'value="1"' in client.get("/account/consent/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        ConsentVersion.objects.create(version=2, body="Newer words.", body_es="Palabras más nuevas.")
+    answer = client.post("/account/consent/", {"signed_name": "Ana Member", "version": 1, "agree": "on"})
+    page = answer.content.decode()
+    assert answer.status_code == 400 and "The consent was just updated" in page
+    assert "Newer words." in page and 'name="version" value="2"' in page
+    assert not ana.consents.exists()
