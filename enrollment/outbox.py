@@ -102,3 +102,22 @@ def review_requested_email(payload: dict) -> None:
     for address in care_team_addresses(reservation.group):
         message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
         message.send()
+
+
+@outbox_handler("enrollment.review_outcome")
+def review_outcome_email(payload: dict) -> None:
+    """Tell the care team a review ended without a seat (declined, or not made in time): the
+    member was told someone would reach out. A link; no name, no answer."""
+    reservation = Reservation.objects.select_related("group", "group__therapist__user").get(
+        pk=payload["reservation"]
+    )
+    context = {
+        "reservation": reservation,
+        "outcome": payload["outcome"],
+        "roster_url": f"{settings.SITE_URL}/admin/groups/group/{reservation.group_id}/roster/",
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string("emails/review_outcome.subject.txt", context).strip()
+    text = render_to_string("emails/review_outcome.txt", context)
+    for address in care_team_addresses(reservation.group):
+        EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()

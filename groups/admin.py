@@ -57,7 +57,7 @@ class GroupAdminForm(forms.ModelForm):
         fields = [
             "title", "slug", "kind", "status", "therapist", "description", "weekday", "start_time",
             "time_zone", "duration_minutes", "starts_on", "weeks", "capacity", "price", "currency",
-            "video_url",
+            "video_url", "min_age", "max_age", "requires_review",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:
@@ -121,6 +121,7 @@ class GroupAdmin(TherapistScopedAdmin):
             "weekday", "start_time", "time_zone", "duration_minutes", "starts_on", "weeks", "ends_on",
         )}),
         ("Seats and price", {"fields": ("capacity", "price", "currency")}),
+        ("Who it is for", {"fields": ("min_age", "max_age", "requires_review")}),
         ("Private", {"fields": ("video_url",)}),
     )  # fmt: skip
 

@@ -15,8 +15,9 @@ from intake.models import ConsentVersion, ScreeningFlag, ScreeningQuestion
 from intake.selectors import intake_summaries
 from intake.services import screening_flag_review
 
-# A member's seat that a therapist treats: held, held for review, or confirmed.
-ACTIVE_SEAT_STATUSES = ("held", "review", "confirmed")
+# A member's seat that a therapist treats: held for review, or confirmed (a payment hold
+# not yet paid, or a waitlist offer not yet accepted, shows the therapist nothing yet).
+ACTIVE_SEAT_STATUSES = ("review", "confirmed")
 
 
 @admin.register(ScreeningQuestion)
@@ -88,6 +89,7 @@ class ScreeningFlagAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScoped
         # Through the seats' relation to members (a path, like therapist_path elsewhere).
         return queryset.filter(
             member__reservations__group__therapist=therapist,
+            member__reservations__group__kind="therapy",
             member__reservations__status__in=ACTIVE_SEAT_STATUSES,
         ).distinct()
 

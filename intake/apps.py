@@ -18,6 +18,7 @@ class IntakeConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from intake import outbox  # noqa: F401  (registers the outbox handler)
         from intake.selectors import CONSENT
 
         post_migrate.connect(_questions_install, sender=self)

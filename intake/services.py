@@ -17,6 +17,7 @@ from grouport.audit import audit_record, client_ip
 from grouport.exceptions import InvalidInput
 from grouport.lock_objects import lock_member
 from grouport.models import User
+from grouport.outbox import outbox_add
 from grouport.transitions import transition
 from groups.eligibility import age_day, age_fits, age_on
 from groups.models import Group
@@ -138,7 +139,8 @@ def intake_save(
             actor=member,
             action="intake.saved",
             obj=intake,
-            data={"changed": changed, "answered": sorted(cleaned), "flagged": flagged},
+            # How many answers, never which ones needed a clinician (that is the answer itself).
+            data={"changed": changed, "answered": len(cleaned)},
             request=request,
         )
         if flagged:
@@ -181,16 +183,16 @@ def screening_flag_raise(*, member: User, questions: list[int], now: dt.datetime
         flag = lock_screening_flag(flag.pk)
         flag.questions = sorted(set(flag.questions) | set(questions))
         flag.save(update_fields=["questions", "updated_at"])
-        audit_record(
-            actor=member, action="screening_flag.updated", obj=flag, data={"questions": flag.questions}
-        )
+        audit_record(actor=member, action="screening_flag.updated", obj=flag, data={"member": member.pk})
         return flag
     try:
         with transaction.atomic():
             flag = ScreeningFlag.objects.create(member=member, questions=questions, created_at=now)
     except IntegrityError:  # raised a moment ago by a racing save (the member's lock makes it rare)
         return ScreeningFlag.objects.get(member=member, status=ScreeningFlag.Status.OPEN)
-    audit_record(actor=member, action="screening_flag.opened", obj=flag, data={"questions": questions})
+    audit_record(actor=member, action="screening_flag.opened", obj=flag, data={"member": member.pk})
+    # A person hears of it at once, whether or not a seat is being reserved.
+    outbox_add(kind="intake.screening_alert", payload={"flag": flag.pk}, key=f"screening-flag-{flag.pk}")
     return flag
 
 

@@ -110,7 +110,7 @@ def session_check_in(
         raise InvalidInput(_("Choose the state you are in right now."), code="invalid_state")
     location = " ".join((location or "").split())[:300]
     if therapy:
-        location_check(member=member, at_usual_address=at_usual_address, location=location)
+        at_usual_address = location_check(member=member, at_usual_address=at_usual_address, location=location)
     else:
         at_usual_address, location = None, ""
     with transaction.atomic():
@@ -170,13 +170,14 @@ def session_check_in(
     return CheckInResult(decision.eligible, check_in, decision, group.video_url if decision.eligible else "")
 
 
-def location_check(*, member: User, at_usual_address: bool | None, location: str) -> None:
+def location_check(*, member: User, at_usual_address: bool | None, location: str) -> bool:
     """Raise unless the member said where help could reach them during this session: at the
-    usual address on their intake, or somewhere they name (always, when no address is kept)."""
+    usual address on their intake, or somewhere they name (always, when no address is kept).
+    Return whether they are at a usual address we keep (then no other place is stored)."""
     intake = member_intake(member)
     has_address = intake is not None and bool(intake.usual_address)
     if at_usual_address and has_address:
-        return
+        return True
     if at_usual_address is None and has_address:
         raise InvalidInput(
             _("Tell us whether you are at your usual address for this session."), code="location_required"
@@ -186,6 +187,7 @@ def location_check(*, member: User, at_usual_address: bool | None, location: str
             _("Tell us where you are for this session: a street and city, or a place help could be sent to."),
             code="location_required",
         )
+    return False
 
 
 def _mark_present(*, reservation: Reservation, session: GroupSession, at: dt.datetime) -> None:

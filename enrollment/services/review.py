@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from enrollment.errors import HoldExpired, InvalidTransition
+from enrollment.errors import GroupClosed, HoldExpired, InvalidTransition
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
 from enrollment.services.eligibility import not_eligible_error, seat_decision
@@ -24,8 +24,10 @@ from enrollment.services.seats import offer_free_seats, reservation_transition
 from grouport.exceptions import InvalidInput
 from grouport.lock_objects import lock_member
 from grouport.models import User
+from grouport.outbox import outbox_add
 from groups.lock_objects import lock_group
 from groups.models import Group
+from groups.selectors import group_is_open
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,12 @@ def _review_lock(reservation: Reservation, now: dt.datetime) -> tuple[User, Grou
     return member, group, reservation
 
 
+def _check_open(group: Group, now: dt.datetime) -> None:
+    """A group closed or finished while the review waited takes no approval."""
+    if not group_is_open(group, now):
+        raise GroupClosed("This group is no longer taking reservations: decline the seat, with a note.")
+
+
 def reservation_review_approve(
     *, reservation: Reservation, actor: User, note: str = "", now: dt.datetime | None = None
 ) -> Reservation:
@@ -52,6 +60,7 @@ def reservation_review_approve(
     now = now or timezone.now()
     with transaction.atomic():
         member, group, reservation = _review_lock(reservation, now)
+        _check_open(group, now)
         full_group = Group.objects.select_related("therapist").get(pk=group.pk)
         decision = seat_decision(state=member.state, group=full_group)
         if not decision.eligible:
@@ -101,6 +110,12 @@ def reservation_review_decline(
             fields=("reviewed_by", "reviewed_at", "review_note"),
         )
         reservation_notify(reservation, "declined")
+        # The member is told the care team will reach out: the care team hears it.
+        outbox_add(
+            kind="enrollment.review_outcome",
+            payload={"reservation": reservation.pk, "outcome": "declined"},
+            key=f"review-declined-{reservation.pk}",
+        )
         offer_free_seats(group, now)
     logger.info("reservation %s declined after review", reservation.pk)
     return reservation

@@ -77,7 +77,21 @@ def release_lapsed_holds(group: Group, now: dt.datetime) -> int:
     """Mark the group's lapsed holds expired (and their waitlist offers lapsed). Under the lock."""
     lapsed = list(lock_reservations(Reservation.objects.filter(group=group).lapsed_holds(now)))
     for reservation in lapsed:
+        was_review = reservation.status == Reservation.Status.REVIEW
         reservation_transition(reservation=reservation, to=Reservation.Status.EXPIRED, actor=None, now=now)
+        if was_review:
+            # Nobody reviewed the intake in time: the member was promised an email, and the
+            # care team should know a review was missed.
+            outbox_add(
+                kind="enrollment.reservation_email",
+                payload={"reservation": reservation.pk, "kind": "review_lapsed"},
+                key=f"reservation-{reservation.pk}-review_lapsed",
+            )
+            outbox_add(
+                kind="enrollment.review_outcome",
+                payload={"reservation": reservation.pk, "outcome": "lapsed"},
+                key=f"review-lapsed-{reservation.pk}",
+            )
         entry = WaitlistEntry.objects.filter(offer=reservation, status=WaitlistEntry.Status.OFFERED).first()
         if entry is not None:
             waitlist_transition(entry=entry, to=WaitlistEntry.Status.LAPSED, actor=None, now=now)

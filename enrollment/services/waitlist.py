@@ -42,6 +42,7 @@ from grouport.audit import audit_record
 from grouport.models import User
 from groups.lock_objects import lock_group
 from groups.models import Group
+from intake.errors import AgeOutOfRange
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ def waitlist_offer_accept(
         raise AttestationRequired(missing=missing)
     try:
         member_check_may_join(member=member, group=entry.group)
-    except NotEligible:
+    except (NotEligible, AgeOutOfRange):
+        # A seat they may not take (their state, or their age) goes on at once rather than
+        # being held from everyone for a day.
         waitlist_offer_withdraw(entry=entry, actor=member, now=now)
         raise
     with transaction.atomic():

@@ -91,3 +91,21 @@ def test_a_member_with_no_address_kept_says_where_they_are(setup):
         assert "Are you at" not in client.get(link).content.decode()
         assert client.post(link, {"state": "NY"}).status_code == 400
         assert client.post(link, {"state": "NY", "location": "Home, 4 Oak Ave, Troy NY"}).status_code == 302
+
+
+def test_at_the_usual_address_without_one_kept_keeps_the_place_they_named(setup):
+    _group, ana, seat, session = setup
+    ana.intake.delete()
+    with time_machine.travel(session.starts_at, tick=False):
+        from attendance.services.checkin import session_check_in
+
+        session_check_in(
+            reservation=seat,
+            session=session,
+            member=ana,
+            state="NY",
+            at_usual_address=True,
+            location="4 Oak Ave, Troy",
+        )
+    check_in = session.check_ins.get()
+    assert (check_in.at_usual_address, check_in.location) == (False, "4 Oak Ave, Troy")

@@ -204,3 +204,45 @@ def test_the_admin_review_page_shows_the_intake_and_decides_in_one_click(reviewe
     assert (seat.status, seat.reviewed_by, seat.review_note) == ("held", therapist, "Spoke on the phone.")
     # Decided: the review is gone from the queue.
     assert client.get(url).status_code == 404
+
+
+def test_a_decline_and_a_lapsed_review_each_tell_the_care_team_and_a_lapse_tells_the_member(
+    reviewed, settings, django_capture_on_commit_callbacks
+):
+    settings.CARE_TEAM_EMAIL = "care@clinic.test"
+    ana, ben = member(), member()
+    with time_machine.travel(T0, tick=False):
+        first = Reservation.objects.get(pk=reserve(api_for(ana), reviewed).json()["id"])
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            reservation_review_decline(reservation=first, actor=reviewed.therapist.user, note="Not now.")
+        care = [m for m in mail.outbox if m.to == ["care@clinic.test"]]
+        assert [m.subject for m in care] == ["Someone to reach out to"]
+        assert ana.email not in care[0].body and "Not now." not in care[0].body
+        second = Reservation.objects.get(pk=reserve(api_for(ben), reviewed).json()["id"])
+    later = T0 + dt.timedelta(days=settings.REVIEW_HOLD_DAYS, minutes=1)
+    mail.outbox.clear()
+    with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks(execute=True):
+        groups_refresh_seats(now=later)
+    second.refresh_from_db()
+    assert second.status == Reservation.Status.EXPIRED
+    [to_ben] = [m for m in mail.outbox if m.to == [ben.email]]
+    assert to_ben.subject == "About the seat we held for you" and "not reviewed in time" in to_ben.body
+    assert [m.subject for m in mail.outbox if m.to == ["care@clinic.test"]] == [
+        "A review was not made in time"
+    ]
+
+
+def test_a_group_closed_while_the_review_waited_takes_no_approval(reviewed):
+    from enrollment.errors import GroupClosed
+    from grouport.transitions import transition
+    from groups.models import Group
+
+    ana = member()
+    with time_machine.travel(T0, tick=False):
+        seat = Reservation.objects.get(pk=reserve(api_for(ana), reviewed).json()["id"])
+        transition(reviewed, to=Group.Status.CLOSED, actor=None)  # staff closed it meanwhile
+        with pytest.raises(GroupClosed):
+            reservation_review_approve(reservation=seat, actor=reviewed.therapist.user)
+    seat.refresh_from_db()
+    assert seat.status == Reservation.Status.REVIEW

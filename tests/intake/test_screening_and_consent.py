@@ -183,3 +183,40 @@ def test_a_consent_published_while_the_member_read_the_page_is_not_signed_unseen
     assert answer.status_code == 400 and "The consent was just updated" in page
     assert "Newer words." in page and 'name="version" value="2"' in page
     assert not ana.consents.exists()
+
+
+def test_a_flag_tells_the_care_team_at_once_naming_no_one(settings, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    settings.CARE_TEAM_EMAIL = "care@clinic.test"
+    ana = member(first_name="Ana", last_name="Flagged")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_yes_to_hospital(ana)
+    [alert] = [m for m in mail.outbox if m.to == ["care@clinic.test"]]
+    assert alert.subject == "An intake needs a clinician's eyes"
+    assert "Flagged" not in alert.body and ana.email not in alert.body and "hospital" not in alert.body
+
+
+def test_a_skills_groups_roster_shows_no_therapy_intake():
+    skills_therapist = licensed_therapist("NY")
+    role_grant(skills_therapist.user, THERAPIST)
+    skills = GroupFactory(kind="skills", therapist=skills_therapist, price=Decimal("0"))
+    ana = member()
+    seated(skills, ana, at=None)
+    answer_yes_to_hospital(ana)
+    client = Client()
+    sign_in(client, skills_therapist.user)
+    roster = client.get(f"/admin/groups/group/{skills.pk}/roster/").content.decode()
+    assert "555-0100" not in roster and "1 Main St" not in roster and "⚑ screening" not in roster
+    flag = ScreeningFlag.objects.get(member=ana)
+    assert client.get(f"/admin/intake/screeningflag/{flag.pk}/change/").status_code == 404
+
+
+def test_staff_set_a_groups_ages_and_intake_review_in_the_admin():
+    ops = UserFactory(email="ops@example.test")
+    role_grant(ops, STAFF)
+    group = GroupFactory(therapist=licensed_therapist("NY"))
+    client = Client()
+    sign_in(client, ops)
+    page = client.get(f"/admin/groups/group/{group.pk}/change/").content.decode()
+    assert 'name="min_age"' in page and 'name="max_age"' in page and 'name="requires_review"' in page
