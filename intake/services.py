@@ -271,6 +271,17 @@ def consent_check_signed(*, member: User, now: dt.datetime | None = None) -> Con
     return current
 
 
+def age_allows(*, intake: MemberIntake | None, group: Group, today: dt.date) -> bool:
+    """Whether the age on ``intake`` fits ``group`` (an unknown age: asked when the seat is
+    taken, so not a reason to pass someone over)."""
+    if intake is None or intake.birth_date is None:
+        return True
+    day = age_day(first_session_on=group.first_session_on, today=today)
+    return age_fits(
+        age=age_on(birth_date=intake.birth_date, day=day), min_age=group.min_age, max_age=group.max_age
+    )
+
+
 def member_age(*, member: User, group: Group, today: dt.date) -> int | None:
     intake = member_intake(member)
     if intake is None or intake.birth_date is None:

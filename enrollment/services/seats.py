@@ -17,6 +17,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Prefetch
+from django.utils import timezone
 
 from enrollment.lock_objects import lock_reservations, lock_waitlist_entries
 from enrollment.models import Reservation, WaitlistEntry
@@ -29,6 +30,7 @@ from grouport.transitions import transition
 from groups.lock_objects import lock_group
 from groups.models import Group, License
 from groups.selectors import group_is_open, open_groups_q
+from intake.services import age_allows
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +128,7 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
     # Locked in id order (the lock order), offered in the order they joined the line.
     queue = sorted(
         lock_waitlist_entries(
-            WaitlistEntry.objects.select_related("member").filter(
+            WaitlistEntry.objects.select_related("member", "member__intake").filter(
                 group=group, status=WaitlistEntry.Status.WAITING
             )
         ),
@@ -146,6 +148,13 @@ def offer_free_seats(group: Group, now: dt.datetime) -> list[WaitlistEntry]:
             continue
         if not seat_decision(state=entry.member.state, group=rules).eligible:
             logger.info("waitlist entry %s passed over: the member may not join from their state", entry.pk)
+            continue
+        if not age_allows(
+            intake=getattr(entry.member, "intake", None), group=group, today=timezone.localdate(now)
+        ):
+            logger.info(
+                "waitlist entry %s passed over: the group is not meant for the member's age", entry.pk
+            )
             continue
         offer = Reservation.objects.create(
             member_id=entry.member_id,

@@ -218,3 +218,30 @@ def test_a_reserve_form_sent_without_intake_or_consent_leads_there_and_back(ther
     assert sent["Location"] == f"/account/consent/?next={accept}"
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.OFFERED
+
+
+def test_a_waitlist_seat_is_not_offered_or_held_for_someone_the_group_is_not_meant_for(therapy):
+    from enrollment.models import WaitlistEntry
+    from enrollment.services.reservations import reservation_cancel
+    from tests.factories import ATTEST_FORM
+
+    full = GroupFactory(capacity=1, price=Decimal("0"), therapist=therapy.therapist)
+    holder, teen, other_teen, next_in_line = member(), member(intake=False), member(intake=False), member()
+    today = timezone.localdate()
+    intake_given(teen, birth_date=today.replace(year=today.year - 16))
+    seat = reserve(api_for(holder), full).json()["id"]
+    known = WaitlistEntry.objects.create(member=teen, group=full)  # age known: passed over
+    unknown = WaitlistEntry.objects.create(member=other_teen, group=full)  # age not given yet
+    theirs = WaitlistEntry.objects.create(member=next_in_line, group=full)
+    reservation_cancel(reservation=Reservation.objects.get(pk=seat), actor=holder)
+    known.refresh_from_db()
+    unknown.refresh_from_db()
+    assert (known.status, unknown.status) == ("waiting", "offered")
+    # The second gives a date of birth that the group is not meant for: the offer goes on at once.
+    intake_given(other_teen, birth_date=today.replace(year=today.year - 15))
+    client = Client()
+    client.force_login(other_teen)
+    refused = client.post(f"/waitlist/{unknown.pk}/accept/", ATTEST_FORM)
+    assert refused.status_code == 403 and "988" in refused.content.decode()
+    theirs.refresh_from_db()
+    assert theirs.status == WaitlistEntry.Status.OFFERED
