@@ -96,10 +96,11 @@ class GroupSessionInline(admin.TabularInline):
 class GroupAdmin(TherapistScopedAdmin):
     form = GroupAdminForm
     therapist_path = "therapist"
-    # Therapists run their groups' content; staff own prices, seats, schedule and who leads.
+    # Therapists run their groups' content (and whether they review each intake); staff own
+    # prices, seats, schedule, who leads, and who a group is for (its ages).
     therapist_readonly = (
         "title", "slug", "kind", "status", "therapist", "weekday", "start_time", "time_zone",
-        "duration_minutes", "starts_on", "weeks", "capacity", "price", "currency",
+        "duration_minutes", "starts_on", "weeks", "capacity", "price", "currency", "min_age", "max_age",
     )  # fmt: skip
     operations_only_filters = ("therapist",)
     list_display = (

@@ -220,3 +220,21 @@ def test_staff_set_a_groups_ages_and_intake_review_in_the_admin():
     sign_in(client, ops)
     page = client.get(f"/admin/groups/group/{group.pk}/change/").content.decode()
     assert 'name="min_age"' in page and 'name="max_age"' in page and 'name="requires_review"' in page
+
+
+def test_a_therapist_decides_whether_to_review_intakes_but_staff_own_a_groups_ages():
+    therapist = licensed_therapist("NY")
+    role_grant(therapist.user, THERAPIST)
+    group = GroupFactory(therapist=therapist)
+    client = Client()
+    sign_in(client, therapist.user)
+    page = client.get(f"/admin/groups/group/{group.pk}/change/").content.decode()
+    assert 'name="requires_review"' in page and 'name="min_age"' not in page
+    client.post(
+        f"/admin/groups/group/{group.pk}/change/",
+        {"description": "Weekly DBT group.", "video_url": group.video_url, "requires_review": "on",
+         "min_age": "12", "modules": ["mindfulness"],
+         "sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+    group.refresh_from_db()
+    assert group.requires_review and group.min_age == 18
