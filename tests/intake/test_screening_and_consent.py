@@ -11,7 +11,7 @@ from django.test import Client
 from grouport.models import AuditEntry
 from grouport.roles import STAFF, THERAPIST, role_grant
 from intake.models import ConsentVersion, ScreeningFlag, ScreeningQuestion
-from intake.services import IntakeData, intake_save, screening_flag_open
+from intake.services import IntakeData, intake_save, screening_flag_open, screening_flag_review
 from tests.enrollment.test_api import api_for, reserve
 from tests.factories import (
     GroupFactory,
@@ -238,3 +238,21 @@ def test_a_therapist_decides_whether_to_review_intakes_but_staff_own_a_groups_ag
     )  # fmt: skip
     group.refresh_from_db()
     assert group.requires_review and group.min_age == 18
+
+
+def test_a_flag_reviewed_before_its_alert_goes_out_sends_nothing(
+    settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from grouport.models import OutboxMessage
+    from grouport.outbox import outbox_deliver
+
+    settings.CARE_TEAM_EMAIL = "care@clinic.test"
+    ana = member()
+    answer_yes_to_hospital(ana)  # its alert is recorded; the commit that would send it never came
+    flag = ScreeningFlag.objects.get(member=ana)
+    screening_flag_review(alert=flag, actor=UserFactory(), note="Called her first.")
+    message = OutboxMessage.objects.get(kind="intake.screening_alert")
+    assert outbox_deliver(message_id=message.pk) == "done"
+    assert not [m for m in mail.outbox if m.to == ["care@clinic.test"]]
