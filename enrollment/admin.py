@@ -16,7 +16,12 @@ from enrollment.services.eligibility import residence_alert_review
 from enrollment.services.moves import reservation_move
 from enrollment.services.reservations import reservation_cancel
 from enrollment.services.review import reservation_review_approve, reservation_review_decline
-from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin, ReviewWithNoteAdmin
+from grouport.admin_scoping import (
+    AuditedViewsAdmin,
+    OperationsOnlyAdmin,
+    PublishedVersionAdmin,
+    ReviewWithNoteAdmin,
+)
 from grouport.exceptions import DomainError
 from groups.admin_scoping import TherapistScopedAdmin
 from groups.models import Group
@@ -24,30 +29,12 @@ from intake.selectors import intake_summaries
 
 
 @admin.register(GroupAgreement)
-class GroupAgreementAdmin(OperationsOnlyAdmin):
+class GroupAgreementAdmin(PublishedVersionAdmin):
     """The group agreement members accept. A published version is never edited: a change is a
     new version (members who accepted the old one are asked again at their next seat, and
     every roster shows which version each member accepted)."""
 
     list_display = ("__str__", "published_at", "accepted_by")
-    fields = ("version", "body", "body_es", "published_at")
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
-        latest = GroupAgreement.objects.order_by("-version").first()
-        initial = {"version": (latest.version + 1) if latest else 1}
-        if latest is not None:
-            initial.update(body=latest.body, body_es=latest.body_es)  # start from the current text
-        return initial
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
-        return self.fields if obj is not None else ()
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Viewing is allowed (the page is read-only), saving over a version is not.
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="Accepted by (seats)")
     def accepted_by(self, obj: GroupAgreement) -> int:

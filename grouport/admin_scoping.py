@@ -143,3 +143,28 @@ class ReviewWithNoteAdmin:
             type(self).review_service(
                 alert=obj, actor=request.user, note=form.cleaned_data["review_note"].strip()
             )
+
+
+class PublishedVersionAdmin(OperationsOnlyAdmin):
+    """A versioned text members accept or sign (the group agreement, the telehealth consent):
+    a published version is never edited or deleted; a change is a new version, started from
+    the current text."""
+
+    fields = ("version", "body", "body_es", "published_at")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        latest = self.model.objects.order_by("-version").first()
+        initial = {"version": (latest.version + 1) if latest else 1}
+        if latest is not None:
+            initial.update(body=latest.body, body_es=latest.body_es)  # start from the current text
+        return initial
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return self.fields if obj is not None else ()
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Viewing is allowed (the page is read-only), saving over a version is not.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -7,7 +7,12 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin, ReviewWithNoteAdmin
+from grouport.admin_scoping import (
+    AuditedViewsAdmin,
+    OperationsOnlyAdmin,
+    PublishedVersionAdmin,
+    ReviewWithNoteAdmin,
+)
 from grouport.roles import is_operations
 from groups.admin_scoping import TherapistScopedAdmin
 from groups.selectors import therapist_of
@@ -39,28 +44,11 @@ class ScreeningQuestionAdmin(OperationsOnlyAdmin):
 
 
 @admin.register(ConsentVersion)
-class ConsentVersionAdmin(OperationsOnlyAdmin):
+class ConsentVersionAdmin(PublishedVersionAdmin):
     """The consent to telehealth group treatment. A version is never edited: a change is a
     new version, and every member signs it before their next seat and at their next check-in."""
 
     list_display = ("__str__", "published_at", "signed_by")
-    fields = ("version", "body", "body_es", "published_at")
-
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
-        latest = ConsentVersion.objects.order_by("-version").first()
-        initial = {"version": (latest.version + 1) if latest else 1}
-        if latest is not None:
-            initial.update(body=latest.body, body_es=latest.body_es)
-        return initial
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
-        return self.fields if obj is not None else ()
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="Signed by")
     def signed_by(self, obj: ConsentVersion) -> int:
