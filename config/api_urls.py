@@ -10,6 +10,7 @@ from enrollment import api_urls as seats_api
 from grouport import api_urls as account_api
 from groups import api_urls as catalog_api
 from intake import api_urls as intake_api
+from texting import api_urls as texting_api
 
 app_name = "api"
 
@@ -17,6 +18,7 @@ urlpatterns = [
     *catalog_api.urlpatterns,
     *account_api.urlpatterns,
     *intake_api.urlpatterns,
+    *texting_api.urlpatterns,
     *seats_api.urlpatterns,
     *attendance_api.urlpatterns,
     *care_api.urlpatterns,

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("grouport.urls")),
     path("", include("intake.urls")),
+    path("", include("texting.urls")),
     path("", include("enrollment.urls")),
     path("", include("attendance.urls")),
     path("", include("care.urls")),

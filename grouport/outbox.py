@@ -55,6 +55,8 @@ class Handler:
     retry_safe: bool = False
     max_attempts: int = 8
     on_give_up: Callable[[dict[str, Any], str], None] | None = None
+    # The longest wait between two tries (a safety page is tried every minute, not every 30).
+    max_backoff_seconds: int = 30 * 60
 
 
 HANDLERS: dict[str, Handler] = {}
@@ -66,13 +68,14 @@ def outbox_handler(
     retry_safe: bool = False,
     max_attempts: int = 8,
     on_give_up: Callable[[dict[str, Any], str], None] | None = None,
+    max_backoff_seconds: int = 30 * 60,
 ) -> Callable:
     """Register the function that carries out messages of ``kind``."""
 
     def register(run: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
         if kind in HANDLERS and HANDLERS[kind].run is not run:
             raise RuntimeError(f"two outbox handlers for {kind}")
-        HANDLERS[kind] = Handler(run, retry_safe, max_attempts, on_give_up)
+        HANDLERS[kind] = Handler(run, retry_safe, max_attempts, on_give_up, max_backoff_seconds)
         return run
 
     return register
@@ -183,9 +186,10 @@ def broker_trust_again() -> None:
     _broker_down_until = 0.0
 
 
-def _backoff(attempts: int) -> dt.timedelta:
-    """Exponential backoff with jitter: about 30 s, 1, 2, 4 ... minutes, at most 30."""
-    base = min(30 * 2 ** max(attempts - 1, 0), 30 * 60)
+def _backoff(attempts: int, most: int = 30 * 60) -> dt.timedelta:
+    """Exponential backoff with jitter: about 30 s, 1, 2, 4 ... minutes, at most ``most``
+    seconds (30 minutes unless the handler says less)."""
+    base = min(30 * 2 ** max(attempts - 1, 0), most)
     return dt.timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not security
 
 
@@ -233,7 +237,7 @@ def outbox_deliver(*, message_id: int, now: dt.datetime | None = None) -> str | 
             to=Status.PENDING,
             last_error=error,
             lease_until=None,
-            available_at=now + _backoff(message.attempts),
+            available_at=now + _backoff(message.attempts, handler.max_backoff_seconds),
         )
         return Status.PENDING
     transition_rows(

@@ -10,7 +10,7 @@ from django.db import connection
 
 from config.celery import app as celery_app
 from groups.models import Group
-from tests import fake_stripe
+from tests import fake_stripe, fake_twilio
 from tests.factories import GroupFactory, licensed_therapist, seated
 
 
@@ -80,6 +80,16 @@ def stripe_fake(settings):
     """The real ``stripe`` library pointed at the fake server; Stripe is the provider."""
     fake, server = fake_stripe.start()
     fake_stripe.use_in_settings(settings, fake)
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def twilio_fake(settings):
+    """The real ``twilio`` library pointed at the fake server; Twilio sends the texts."""
+    fake, server = fake_twilio.start()
+    fake_twilio.use_in_settings(settings, fake)
     yield fake
     server.shutdown()
     server.server_close()

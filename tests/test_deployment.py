@@ -113,6 +113,9 @@ PRODUCTION_HOST = {
     "STRIPE_SECRET_KEY": "sk_live_example",
     "STRIPE_WEBHOOK_SECRET": "whsec_example",
     "CARE_TEAM_EMAIL": "care@example.org",
+    "TWILIO_ACCOUNT_SID": "AC_example",
+    "TWILIO_AUTH_TOKEN": "twilio-token-example",
+    "TWILIO_FROM_NUMBER": "+12125550100",
 }
 # A production environment that passes every check: each refusal test spoils one thing.
 PRODUCTION_ENV = {
@@ -126,6 +129,9 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_live_example",
     "STRIPE_WEBHOOK_SECRET": "whsec_example",
     "CARE_TEAM_EMAIL": "care@example.org",
+    "TWILIO_ACCOUNT_SID": "AC_example",
+    "TWILIO_AUTH_TOKEN": "twilio-token-example",
+    "TWILIO_FROM_NUMBER": "+12125550100",
 }
 
 
@@ -211,6 +217,7 @@ def test_no_secret_is_written_in_the_compose_file():
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "EMAIL_URL",
+        "TWILIO_AUTH_TOKEN",
     ):
         for line in text.splitlines():
             if line.strip().startswith(f"{name}:"):
@@ -247,6 +254,9 @@ def test_app_environment_uses_only_variables_the_settings_read(services, name):
         "DEFAULT_FROM_EMAIL",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM_NUMBER",
     }
     assert required <= set(env), f"missing: {required - set(env)}"
     assert env["DJANGO_ENV"] == "production"
@@ -401,6 +411,7 @@ REFUSALS = [
     ("file email", {"EMAIL_URL": "filemail:///tmp/mail"}, "EMAIL_URL is not a real mail server"),
     ("no stripe key", {"STRIPE_SECRET_KEY": None}, "STRIPE_SECRET_KEY is not set"),
     ("no webhook secret", {"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET is not set"),
+    ("no text provider", {"TWILIO_FROM_NUMBER": None}, "TWILIO_FROM_NUMBER are not all set"),
     ("no broker", {"REDIS_URL": None}, "REDIS_URL is not set"),
     ("build-only at run time", {"BUILD_ONLY": "true"}, "BUILD_ONLY is set"),
 ]
@@ -509,6 +520,7 @@ def test_redis_url_sends_tasks_to_the_broker():
         "ALLOWED_HOSTS",
         "SITE_URL",
         "CARE_TEAM_EMAIL",
+        "TWILIO_AUTH_TOKEN",
     ],
 )
 def test_compose_requires_the_production_secrets(services, name):

@@ -402,6 +402,10 @@ def test_the_production_install_migrates_serves_the_catalog_and_runs_a_task(tmp_
             "STRIPE_WEBHOOK_SECRET": "whsec_production_install_check",
             "CARE_TEAM_EMAIL": "care@example.org",
             "STRIPE_API_BASE": f"http://127.0.0.1:{unused_port()}",  # never the real Stripe
+            "TWILIO_ACCOUNT_SID": "AC_production_install_check",
+            "TWILIO_AUTH_TOKEN": "twilio_production_install_check",
+            "TWILIO_FROM_NUMBER": "+12125550100",
+            "TWILIO_API_BASE": f"http://127.0.0.1:{unused_port()}",  # never the real Twilio
             "LOG_LEVEL": "INFO",
         }
         processes = Processes(cwd=app, env=env, logs=logs)

@@ -37,6 +37,7 @@ def _problems(**changes) -> list[str]:
         "stripe_webhook_secret": "whsec_x",
         "redis_url": "redis://redis:6379/0",
         "care_team_email": "care@example.org",
+        "twilio": ("AC_example", "token", "+12125550100"),
         "build_only": False,
         "collecting_static": False,
     }
@@ -55,8 +56,16 @@ def test_good_production_settings_have_no_problems():
         ({"allowed_hosts": ["groups.example.org", ".org"]}, "top-level domain"),
         ({"care_team_email": ""}, "CARE_TEAM_EMAIL is not a real address"),
         ({"care_team_email": "care-team@grouport.local"}, "CARE_TEAM_EMAIL is not a real address"),
+        ({"twilio": ("AC_example", "", "+12125550100")}, "a safety alert could not text or call"),
     ],
-    ids=["five-letter key", "a tld", "a tld among good hosts", "no care team", "the development care team"],
+    ids=[
+        "five-letter key",
+        "a tld",
+        "a tld among good hosts",
+        "no care team",
+        "the development care team",
+        "no text provider",
+    ],
 )
 def test_weak_production_settings_are_refused(changes, words):
     assert any(words in problem for problem in _problems(**changes))

@@ -47,6 +47,14 @@ ENV_VARS = (
     "JOIN_OPENS_MINUTES_BEFORE",
     "CARE_TEAM_EMAIL",
     "ONCALL_EMAIL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_API_BASE",
+    "TWILIO_TIMEOUT_SECONDS",
+    "TEXT_QUIET_HOURS",
+    "TEXT_REMINDER_MINUTES",
+    "ALERT_ESCALATE_MINUTES",
     "OUTCOME_OPEN_DAYS",
     "CONTACT_EMAIL",
     "TRUSTED_PROXY_COUNT",
@@ -101,6 +109,7 @@ INSTALLED_APPS = [
     "grouport",
     "groups",
     "intake",
+    "texting",
     "enrollment",
     "attendance",
     "care",
@@ -370,6 +379,22 @@ OUTCOME_OPEN_DAYS = env.int("OUTCOME_OPEN_DAYS", default=5)
 # Where members write (the contact page): privacy requests, payments, questions.
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="hello@grouport.local")
 
+# --- Texts (texting/gateway.py): Twilio when an account is set, else printed to the console
+# (``make run``; production refuses to start without it: safety alerts ring the on-call).
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
+# A stalled provider must not hold a worker: seconds to wait for an answer (then retried).
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# No text between these hours (start, end) where the member lives, unless its session is then.
+TEXT_QUIET_HOURS = tuple(env.list("TEXT_QUIET_HOURS", cast=int, default=[21, 8]))
+# A reminder text goes this many minutes before each session, to members who asked for texts.
+TEXT_REMINDER_MINUTES = env.int("TEXT_REMINDER_MINUTES", default=60)
+# A safety alert nobody acknowledged: the on-call is paged again, with the next on the rota,
+# after this many minutes; everyone on the rota and the care-team lead after twice as many.
+ALERT_ESCALATE_MINUTES = env.int("ALERT_ESCALATE_MINUTES", default=15)
+
 # --- The rule that shapes the product: therapy groups only for these states.
 SERVICE_STATES = tuple(env.list("SERVICE_STATES", default=["FL", "NY", "NJ"]))
 
@@ -483,6 +508,7 @@ if PRODUCTION:
         stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
         redis_url=REDIS_URL,
         care_team_email=CARE_TEAM_EMAIL,
+        twilio=(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER),
         build_only=BUILD_ONLY,
         collecting_static=sys.argv[1:2] == ["collectstatic"],
     )

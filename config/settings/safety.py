@@ -48,6 +48,7 @@ def production_problems(
     stripe_webhook_secret: str,
     redis_url: str,
     care_team_email: str,
+    twilio: tuple[str, str, str] = ("", "", ""),
     build_only: bool,
     collecting_static: bool,
 ) -> list[str]:
@@ -117,6 +118,11 @@ def production_problems(
         problems.append(
             "REDIS_URL is not set: the Celery broker (reminders, emails, refunds) and the shared cache "
             "that keeps sign-in limits across workers need it, e.g. redis://redis:6379/0."
+        )
+    if not all(twilio):
+        problems.append(
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set: a safety "
+            "alert could not text or call the clinician on call, and texts would be printed to the log."
         )
     domain = care_team_email.rpartition("@")[2].lower()
     if not care_team_email or not domain or domain == "localhost" or domain.endswith(".local"):

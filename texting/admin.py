@@ -1,0 +1,77 @@
+"""Texts in the admin, for staff: who asked for texts, every text sent and what the provider
+said, and texts people sent us (a message for a person is marked read once someone has
+reached out). Every look is audited: a phone number is member data."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
+from grouport.transitions import transition
+from texting.models import InboundText, TextMessage, TextSubscription
+
+
+class ReadOnlyAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(TextSubscription)
+class TextSubscriptionAdmin(ReadOnlyAdmin):
+    """Members who asked for text reminders (only they turn them on, on their profile)."""
+
+    list_display = ("id", "member_id", "status", "agreed_at", "changed_at")
+    list_filter = ("status",)
+    fields = ("member_id", "phone", "status", "agreed_words", "agreed_at", "changed_at")
+
+    @admin.display(description="Member")
+    def member_id(self, obj: TextSubscription) -> str:
+        return f"Member #{obj.member_id}"
+
+
+@admin.register(TextMessage)
+class TextMessageAdmin(ReadOnlyAdmin):
+    """Every text and call sent: what for, when, and what the provider said (never its words)."""
+
+    list_display = ("id", "purpose", "channel", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "purpose", "channel")
+    fields = (
+        "key",
+        "purpose",
+        "channel",
+        "to",
+        "status",
+        "provider_sid",
+        "attempts",
+        "error",
+        "created_at",
+        "sent_at",
+    )
+
+
+@admin.register(InboundText)
+class InboundTextAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
+    """Texts people sent us. One that is not a keyword or a code waits here for a person:
+    reach out, then mark it read. Refused requests are kept here too."""
+
+    list_display = ("id", "outcome", "status", "received_at")
+    list_filter = ("status", "outcome")
+    fields = ("outcome", "status", "from_phone", "body", "reason", "message_sid", "received_at")
+    readonly_fields = fields
+    actions = ["mark_read"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Mark read (someone has reached out)")
+    def mark_read(self, request: HttpRequest, queryset) -> None:
+        for inbound in queryset.filter(status=InboundText.Status.NEW):
+            transition(inbound, to=InboundText.Status.READ, actor=request.user)
