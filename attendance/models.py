@@ -25,6 +25,8 @@ class Reminder(models.Model):
     class Kind(models.TextChoices):
         BEFORE_24H = "24h", "24 hours before"
         BEFORE_1H = "1h", "1 hour before"
+        # A text before the session, to a member who asked for texts (TEXT_REMINDER_MINUTES).
+        TEXT = "text", "Text before the session"
         SESSION_CANCELLED = "cancelled", "Session cancelled"
 
     class Status(models.TextChoices):

@@ -14,6 +14,7 @@ from grouport.exports import csv_text
 from grouport.states import STATE_NAMES, time_zone_name
 from groups.models import Group, GroupSession
 from intake.selectors import IntakeSummary, intake_summaries
+from texting.models import TextSubscription
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RosterRow:
     flagged: bool = False
     missed: int = 0  # sessions missed in a row, when a flag for it is open
     intake: IntakeSummary | None = None  # age, contacts, usual address, consent, screening
+    texts: str = "off"  # whether they get our reminder texts: on, off, stopped (replied STOP)
     by_session: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -105,6 +107,11 @@ def group_roster(*, group: Group) -> Roster:
         Reservation.objects.filter(group=group).in_review(now).select_related("member").order_by("expires_at")
     )
     care = intake_summaries([r.member_id for r in [*confirmed, *held, *reviews]])
+    texting = dict(
+        TextSubscription.objects.filter(member_id__in=[r.member_id for r in confirmed]).values_list(
+            "member_id", "status"
+        )
+    )
     waitlist = list(
         WaitlistEntry.objects.filter(group=group, status__in=WaitlistEntry.ACTIVE)
         .select_related("member")
@@ -124,6 +131,7 @@ def group_roster(*, group: Group) -> Roster:
             joined_on=f"{timezone.localtime(r.confirmed_at):%Y-%m-%d}" if r.confirmed_at else "",
             agreement=f"v{r.agreement.version}" if r.agreement_id else "",
             intake=care.get(r.member_id),
+            texts=texting.get(r.member_id, TextSubscription.Status.OFF),
         )
         for r in confirmed
     }
@@ -174,7 +182,7 @@ def group_roster(*, group: Group) -> Roster:
     for c in refused:
         c.admitted_later = (c.session_id, c.reservation_id) in admitted_later
     safety = list(
-        SafetyAlert.objects.filter(reservation__group=group, status=SafetyAlert.Status.OPEN)
+        SafetyAlert.objects.filter(reservation__group=group, status__in=SafetyAlert.UNREVIEWED)
         .select_related("reservation__member", "survey")
         .order_by("created_at", "pk")
     )
@@ -218,7 +226,7 @@ def group_outcomes(*, group: Group, members: list[Reservation], open_safety: set
     return rows
 
 
-ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "agreement", "attendance rate"]
+ROSTER_COLUMNS = ["name", "email", "state", "time zone", "joined on", "agreement", "texts", "attendance rate"]
 
 
 def roster_csv(roster: Roster) -> str:
@@ -226,7 +234,16 @@ def roster_csv(roster: Roster) -> str:
     return csv_text(
         ROSTER_COLUMNS + [f"week {s.number}" for s in roster.sessions],
         (
-            [row.name, row.email, row.state, row.time_zone, row.joined_on, row.agreement, row.attendance_rate]
+            [
+                row.name,
+                row.email,
+                row.state,
+                row.time_zone,
+                row.joined_on,
+                row.agreement,
+                row.texts,
+                row.attendance_rate,
+            ]
             + [row.by_session.get(s.pk, "") for s in roster.sessions]
             for row in roster.members
         ),

@@ -34,8 +34,13 @@ from enrollment.models import Reservation
 from grouport.emails import email_send
 from grouport.models import User
 from grouport.outbox import outbox_add_many
+from grouport.states import default_time_zone
+from grouport.templatetags.grouport import when
 from grouport.transitions import transition, transition_rows
 from groups.models import GroupSession
+from texting import words as text_words
+from texting.models import TextMessage, TextSubscription
+from texting.services import may_text_now, subscription_of, text_deliver, text_queue
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +89,41 @@ def reminders_due(*, now: dt.datetime) -> list[tuple[int, int, str]]:
             "group__sessions__pk", "pk"
         )
         due.extend((session_id, reservation_id, kind) for session_id, reservation_id in rows)
-    return due
+    return due + text_reminders_due(now=now)
+
+
+def text_reminders_due(*, now: dt.datetime) -> list[tuple[int, int, str]]:
+    """Return (session id, reservation id, "text") for every reminder text due now: members
+    who asked for texts, confirmed, a session starting within ``TEXT_REMINDER_MINUTES``, not
+    excused, not claimed; and not in quiet hours where the member lives, unless the session
+    itself is then (its reminder cannot wait for morning). One query."""
+    lead = dt.timedelta(minutes=settings.TEXT_REMINDER_MINUTES)
+    session = OuterRef("group__sessions__pk")
+    rows = Reservation.objects.filter(
+        ~Exists(
+            Reminder.objects.filter(reservation=OuterRef("pk"), session=session, kind=Reminder.Kind.TEXT)
+        ),
+        ~Exists(
+            Attendance.objects.filter(
+                reservation=OuterRef("pk"), session=session, status=Attendance.Status.EXCUSED
+            )
+        ),
+        status=Reservation.Status.CONFIRMED,
+        member__text_subscription__status=TextSubscription.Status.ON,
+        group__sessions__status=GroupSession.Status.SCHEDULED,
+        group__sessions__starts_at__gt=now,
+        group__sessions__starts_at__lte=now + lead,
+    ).values_list(
+        "group__sessions__pk", "pk", "group__sessions__starts_at", "member__time_zone", "member__state"
+    )
+    return [
+        (session_id, reservation_id, Reminder.Kind.TEXT)
+        for session_id, reservation_id, starts_at, zone, state in rows
+        # A session at 8:00 sharp starts as quiet hours end: it counts as in them.
+        if may_text_now(
+            now=now, zone=zone or default_time_zone(state), about=starts_at - dt.timedelta(seconds=1)
+        )
+    ]
 
 
 REMINDER_MESSAGE = "attendance.reminder"
@@ -154,6 +193,7 @@ def reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -> str
             return reminder.status
         session, reservation = reminder.session, reminder.reservation
         cancellation = reminder.kind == Reminder.Kind.SESSION_CANCELLED
+        by_text = reminder.kind == Reminder.Kind.TEXT
         still_wanted = reservation.status == Reservation.Status.CONFIRMED and (
             cancellation
             or (
@@ -162,10 +202,27 @@ def reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -> str
                 and not reminder.excused  # no "see you soon" for a session they can't make
             )
         )
+        if by_text and still_wanted:
+            subscription = subscription_of(reservation.member)
+            still_wanted = subscription is not None and subscription.status == TextSubscription.Status.ON
         if not still_wanted:
             transition(reminder, to=Reminder.Status.SKIPPED, audit=False)
             return reminder.status
-    _deliver(reminder)
+    if by_text:
+        sent = _deliver_text(reminder, subscription.phone)
+        if sent != TextMessage.Status.SENT:
+            # Blocked (the number replied STOP meanwhile): not needed. Refused (not a mobile),
+            # or no answer (it may have gone; never sent twice): failed, for staff.
+            status = Reminder.Status.SKIPPED if sent == TextMessage.Status.BLOCKED else Reminder.Status.FAILED
+            transition_rows(
+                Reminder.objects.filter(pk=reminder.pk),
+                old=Reminder.Status.PENDING,
+                to=status,
+                last_error=f"text {sent}",
+            )
+            return status
+    else:
+        _deliver(reminder)
     transition_rows(
         Reminder.objects.filter(pk=reminder.pk),
         old=Reminder.Status.PENDING,
@@ -230,6 +287,23 @@ def _deliver(reminder: Reminder) -> None:
         },
         attachments=[(f"session-{session.pk}.ics", calendar, f"text/calendar; method={method}")],
     )
+
+
+def _deliver_text(reminder: Reminder, phone: str) -> str:
+    """The member's reminder text, in their language and zone, with their own join link and
+    no word of what the group is: "Your group meets at 7:00 PM. Join: …"."""
+    session, reservation = reminder.session, reminder.reservation
+    member = reservation.member
+    language = member.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        time = when(session.starts_at.astimezone(ZoneInfo(member.zone)), "time")
+    body = text_words.reminder_text(
+        language, time=time, link=join_url(reservation_id=reservation.pk, session_id=session.pk)
+    )
+    message = text_queue(
+        key=f"reminder-{reminder.pk}", to=phone, purpose=TextMessage.Purpose.REMINDER, member=member
+    )
+    return text_deliver(message_id=message.pk, body=body)
 
 
 def session_cancelled_notify(*, session: GroupSession, now: dt.datetime) -> list[int]:

@@ -81,9 +81,21 @@ def test_roster_csv_has_the_roster_columns_and_a_neutral_name(client, clinic):
     response = client.get(f"/admin/groups/group/{group.pk}/roster.csv")
     assert response["Content-Disposition"] == f'attachment; filename="roster-{group.pk}.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][:7] == ["name", "email", "state", "time zone", "joined on", "agreement", "attendance rate"]
-    assert rows[1][0] == "Ana Alpha" and len(rows) == 2
-    assert AuditEntry.objects.filter(action="roster.exported", actor=clinic["a"].user).count() == 1
+    assert rows[0][:8] == [
+        "name", "email", "state", "time zone", "joined on", "agreement", "texts", "attendance rate"
+    ]  # fmt: skip
+    assert rows[1][0] == "Ana Alpha" and len(rows) == 2 and rows[1][6] == "off"
+    # A member who asked for texts shows so (and one who replied STOP, "stopped").
+    from texting.models import TextSubscription
+
+    ana = Reservation.objects.get(group=group).member
+    TextSubscription.objects.create(member=ana, phone="+12125550123", status="on")
+    rows = list(
+        csv.reader(io.StringIO(client.get(f"/admin/groups/group/{group.pk}/roster.csv").content.decode()))
+    )
+    assert rows[1][6] == "on"
+    assert "<td>on</td>" in client.get(f"/admin/groups/group/{group.pk}/roster/").content.decode()
+    assert AuditEntry.objects.filter(action="roster.exported", actor=clinic["a"].user).count() == 2  # each
 
 
 def test_therapist_cancels_a_session_and_members_are_told(client, clinic, django_capture_on_commit_callbacks):
