@@ -2,17 +2,23 @@
 audited; a clinician closes one by writing what was done), and the questionnaires as data,
 for staff."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from care.models import Measure, MeasureItem, MeasureResponse, SafetyAlert
+from care.models import Measure, MeasureItem, MeasureResponse, OnCallClinician, OnCallShift, SafetyAlert
 from care.services import safety_alert_review
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin, ReviewWithNoteAdmin
 from groups.admin_scoping import TherapistScopedAdmin
+from intake.phones import phone_display, phone_e164
+from intake.selectors import member_intake
+from texting.services import receives_texts
 
 
 @admin.register(SafetyAlert)
@@ -34,6 +40,7 @@ class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAd
         "answers",
         "status",
         "raised",
+        "paging",
         "reviewer",
         "reviewed",
     )
@@ -51,7 +58,41 @@ class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAd
 
     @admin.display(description="Contact")
     def contact(self, obj: SafetyAlert) -> str:
-        return obj.reservation.member.email
+        """Email, phone and emergency contact, each a tap to call; whether they get texts."""
+        member = obj.reservation.member
+        intake = member_intake(member)
+        parts = [format_html('<a href="mailto:{}">{}</a>', member.email, member.email)]
+        if intake and intake.phone:
+            parts.append(format_html('<a href="tel:{}">{}</a>', intake.phone, phone_display(intake.phone)))
+        if intake and intake.emergency_phone:
+            parts.append(
+                format_html(
+                    'emergency contact {} ({}): <a href="tel:{}">{}</a>',
+                    intake.emergency_name,
+                    intake.emergency_relationship or "no relationship given",
+                    intake.emergency_phone,
+                    phone_display(intake.emergency_phone),
+                )
+            )
+        parts.append(
+            format_html("{}", "gets our texts" if receives_texts(member) else "does not get our texts")
+        )
+        return format_html_join(" · ", "{}", ((part,) for part in parts))
+
+    @admin.display(description="On call")
+    def paging(self, obj: SafetyAlert) -> str:
+        """Who was paged at each step and whether someone took it (the pager's page)."""
+        steps = obj.steps.count()
+        taken = "not taken yet"
+        if obj.acknowledged_by:
+            who = obj.acknowledged_by.get_full_name() or obj.acknowledged_by.email
+            taken = f"taken by {who} at {date_format(timezone.localtime(obj.acknowledged_at), 'g:i A T')}"
+        return format_html(
+            '{} step(s) paged, {}. <a href="{}">The on-call page, with every page sent</a>',
+            steps,
+            taken,
+            f"/care/alerts/{obj.pk}/",
+        )
 
     @admin.display(description="Group")
     def group(self, obj: SafetyAlert) -> str:
@@ -155,3 +196,72 @@ class MeasureAdmin(OperationsOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # answers point at measures; one no longer asked is made inactive
+
+
+class OnCallClinicianForm(forms.ModelForm):
+    class Meta:
+        model = OnCallClinician
+        fields = ("user", "phone", "zone", "is_lead", "active")
+
+    def clean_phone(self) -> str:
+        return phone_e164(self.cleaned_data["phone"])
+
+    def clean_zone(self) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        zone = self.cleaned_data["zone"]
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError("Enter a time zone such as America/New_York.") from exc
+        return zone
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        if not (user.is_staff and user.is_active):
+            raise ValidationError("Only an active clinician or staff account can be on call.")
+        return user
+
+
+class OnCallShiftInline(admin.TabularInline):
+    model = OnCallShift
+    extra = 1
+    fields = ("starts_at", "ends_at", "position")
+
+
+@admin.register(OnCallClinician)
+class OnCallClinicianAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
+    """The on-call rota: who is paged for a safety alert, when, at which phone. At any moment
+    the shifts that cover it are the rota, the lowest position first: the first is texted and
+    called at once, the next after ALERT_ESCALATE_MINUTES, everyone on it and every care-team
+    lead after twice that. Times are entered in your zone (named at the top of the page)."""
+
+    form = OnCallClinicianForm
+    inlines = [OnCallShiftInline]
+    list_display = ("__str__", "phone_shown", "zone", "is_lead", "active", "next_shift")
+    list_filter = ("active", "is_lead")
+    list_select_related = ("user",)
+    autocomplete_fields = ()
+
+    def get_queryset(self, request):
+        from django.db.models import Min
+
+        now = timezone.now()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(next_start=Min("shifts__starts_at", filter=models.Q(shifts__ends_at__gt=now)))
+        )
+
+    @admin.display(description="Phone")
+    def phone_shown(self, obj: OnCallClinician) -> str:
+        return phone_display(obj.phone)
+
+    @admin.display(description="Next or current shift starts")
+    def next_shift(self, obj: OnCallClinician) -> str:
+        if obj.next_start is None:
+            return "—"
+        return date_format(timezone.localtime(obj.next_start), "M j, g:i A T")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # pages point at them; take someone off the rota with "active"

@@ -14,6 +14,9 @@ class CareConfig(AppConfig):
             # The questionnaires as data: staff add measures and versions, set thresholds.
             "measure": ("view", "add", "change"),
             "measureitem": ("view", "add", "change", "delete"),
+            # The on-call rota, kept by staff.
+            "oncallclinician": ("view", "add", "change"),
+            "oncallshift": ("view", "add", "change", "delete"),
         },
     }
 
@@ -22,7 +25,10 @@ class CareConfig(AppConfig):
             outbox,  # registers the outbox handlers
             tasks,  # the questionnaires' periodic job
         )
+        from care.oncall import alert_reply
+        from texting.ports import inbound_reply_provide
 
+        inbound_reply_provide(alert_reply)  # a paged clinician's reply with an alert's code
         post_migrate.connect(_measures_install, sender=self)
 
 

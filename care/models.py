@@ -152,12 +152,16 @@ class SafetyAlert(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", "Needs a clinician"
+        ACKNOWLEDGED = "acknowledged", "A clinician has it"
         REVIEWED = "reviewed", "Reviewed"
 
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.OPEN: frozenset({Status.REVIEWED}),
+        Status.OPEN: frozenset({Status.ACKNOWLEDGED, Status.REVIEWED}),
+        Status.ACKNOWLEDGED: frozenset({Status.REVIEWED}),
         Status.REVIEWED: frozenset(),
     }
+    # Not reviewed yet: on the roster, and where a second unfinished answer attaches.
+    UNREVIEWED = (Status.OPEN, Status.ACKNOWLEDGED)
 
     survey = models.ForeignKey("OutcomeSurvey", on_delete=models.CASCADE, related_name="safety_alerts")
     # The scored answers; empty when the safety answer came with a questionnaire that could
@@ -169,8 +173,17 @@ class SafetyAlert(models.Model):
         default=dict, blank=True, help_text="The safety question's answer, by measure and item."
     )
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="safety_alerts")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
+    # The on-call clinician who took it (a tap on the link, or a reply with the code): the
+    # pages stop. Reviewing it (with a note) takes it too.
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_via = models.CharField(max_length=8, blank=True)
+    # What a paged clinician replies to acknowledge it by text.
+    code = models.CharField(max_length=8, blank=True, db_index=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -183,3 +196,92 @@ class SafetyAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Safety alert #{self.pk}"
+
+
+class OnCallClinician(models.Model):
+    """Someone on the clinic's on-call rota: their phone, their zone, and whether they lead
+    the care team (paged when an alert goes unacknowledged twice as long)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="on_call")
+    # E.164 (+12125550123), validated with phonenumbers.
+    phone = models.CharField(max_length=16)
+    zone = models.CharField(
+        max_length=64, default="America/New_York", help_text="Where they are (shift times are told in it)."
+    )
+    is_lead = models.BooleanField(
+        "care-team lead",
+        default=False,
+        help_text="Paged for every alert not acknowledged in time, on shift or not.",
+    )
+    active = models.BooleanField(
+        default=True, help_text="Off: no new shifts page them (pages already sent go on)."
+    )
+
+    class Meta:
+        verbose_name = "on-call clinician"
+        ordering = ["user__last_name", "user__first_name", "pk"]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.email
+
+
+class OnCallShift(models.Model):
+    """A stretch of time someone is on call. At any moment the rota is the shifts that cover
+    it, first the lowest position: the first is paged at once, the next after the escalation
+    time, everyone on it after twice that."""
+
+    clinician = models.ForeignKey(OnCallClinician, on_delete=models.CASCADE, related_name="shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    position = models.PositiveSmallIntegerField(default=1, help_text="1: paged first; 2: next; and so on.")
+
+    class Meta:
+        ordering = ["starts_at", "position", "pk"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Shift #{self.pk}"
+
+
+class AlertStep(models.Model):
+    """One step of an alert's escalation (0: at once; 1: not acknowledged in time; 2: twice
+    that), claimed once under a unique constraint so a job that runs twice pages once."""
+
+    alert = models.ForeignKey(SafetyAlert, on_delete=models.CASCADE, related_name="steps")
+    step = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["alert", "step"]
+        constraints = [models.UniqueConstraint(fields=["alert", "step"], name="alert_step_once")]
+
+    def __str__(self) -> str:
+        return f"Alert #{self.alert_id} step {self.step}"
+
+
+class AlertPage(models.Model):
+    """One person paged at one step: a text, and a call, each a text row of its own."""
+
+    alert = models.ForeignKey(SafetyAlert, on_delete=models.CASCADE, related_name="pages")
+    step = models.PositiveSmallIntegerField()
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    phone = models.CharField(max_length=16)
+    text = models.OneToOneField(
+        "texting.TextMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    call = models.OneToOneField(
+        "texting.TextMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["alert", "step", "pk"]
+        constraints = [models.UniqueConstraint(fields=["alert", "step", "recipient"], name="alert_page_once")]
+
+    def __str__(self) -> str:
+        return f"Page #{self.pk}"

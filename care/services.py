@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from care.lock_objects import lock_safety_alert, lock_safety_alerts, lock_survey
 from care.measures import InvalidAnswers, safety_answer, score
 from care.models import Measure, MeasureResponse, OutcomeSurvey, SafetyAlert
+from care.oncall import alert_pages_start, alert_pages_withdraw
 from enrollment.models import Reservation
 from grouport.audit import audit_record
 from grouport.exceptions import Conflict, InvalidInput
@@ -272,7 +273,7 @@ def _safety_alert_open(
     """One open alert per questionnaire: a first, unfinished try raises it (and emails the care
     team); the finished answers attach to it, not a second email. A new alert after a review."""
     alert = (
-        lock_safety_alerts(SafetyAlert.objects.filter(survey=survey, status=SafetyAlert.Status.OPEN))
+        lock_safety_alerts(SafetyAlert.objects.filter(survey=survey, status__in=SafetyAlert.UNREVIEWED))
         .order_by("pk")
         .first()
     )
@@ -296,6 +297,7 @@ def _safety_alert_open(
         request=request,
     )
     outbox_add(kind="care.safety_alert", payload={"alert": alert.pk}, key=f"safety-alert-{alert.pk}")
+    alert_pages_start(alert=alert, now=now)  # the on-call's phone rings, in this transaction
     return alert
 
 
@@ -305,7 +307,7 @@ def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str) -> Safety
         raise InvalidInput("Write what was done (a call, a plan).", code="note_required")
     with transaction.atomic():
         alert = lock_safety_alert(alert.pk)
-        if alert.status != SafetyAlert.Status.OPEN:
+        if alert.status not in SafetyAlert.UNREVIEWED:
             return alert
         alert.reviewed_by, alert.reviewed_at, alert.review_note = actor, timezone.now(), note.strip()
         transition(
@@ -314,4 +316,5 @@ def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str) -> Safety
             actor=actor,
             fields=("reviewed_by", "reviewed_at", "review_note"),
         )
+        alert_pages_withdraw(alert)
     return alert

@@ -12,3 +12,11 @@ def open_outcome_questionnaires() -> int:
     now = timezone.now()
     surveys_expire(now=now)
     return len(surveys_schedule(now=now))
+
+
+@shared_task(acks_late=True)
+def escalate_safety_alerts() -> int:
+    """Page the next people for every safety alert nobody has taken in time."""
+    from care.oncall import alerts_escalate
+
+    return alerts_escalate()

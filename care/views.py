@@ -2,6 +2,7 @@
 needs a person, and their own results over time. Only the member sees these pages."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,10 +10,15 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from care.links import BadSurveyToken, survey_path, survey_token_read
-from care.models import MeasureResponse, OutcomeSurvey
+from care.models import MeasureResponse, OutcomeSurvey, SafetyAlert
+from care.oncall import may_see_alert, safety_alert_acknowledge
 from care.services import SurveyClosed, survey_answer
 from grouport.access import Access, route_access
+from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
+from intake.phones import phone_display
+from intake.selectors import member_intake
+from texting.services import receives_texts
 
 
 def _own_survey(request: HttpRequest, token: str) -> OutcomeSurvey:
@@ -198,4 +204,51 @@ def survey_results(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "care/survey_results.html",
         {"survey": survey, "rows": rows, "group": survey.reservation.group},
+    )
+
+
+@route_access(Access.CLINICAL)
+@login_required
+def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """The page a paged clinician opens from the text: who it is, how to reach them and
+    someone close (tap to call), whether they get texts, what has happened so far, and one
+    button to take it. The group's therapist, operations staff and whoever was paged see it;
+    every look is audited."""
+    found = (
+        SafetyAlert.objects.select_related(
+            "reservation__member", "reservation__group__therapist", "acknowledged_by"
+        )
+        .filter(pk=alert_id)
+        .first()
+    )
+    if found is None or not may_see_alert(request.user, found):
+        raise Http404
+    if request.method == "POST":
+        found, took = safety_alert_acknowledge(
+            alert_id=found.pk, actor=request.user, via="link", request=request
+        )
+        if took:
+            messages.success(request, "It is yours: the pages have stopped. Call the member now.")
+        else:
+            messages.info(request, "Someone has already taken it.")
+        return redirect("care:alert", alert_id=found.pk)
+    member = found.reservation.member
+    audit_record(actor=request.user, action="safety_alert.viewed", obj=found, request=request)
+    intake = member_intake(member)
+    return render(
+        request,
+        "care/alert.html",
+        {
+            "alert": found,
+            "member": member,
+            "group": found.reservation.group,
+            "phone": intake.phone if intake else "",
+            "phone_shown": phone_display(intake.phone) if intake else "",
+            "emergency": intake,
+            "emergency_shown": phone_display(intake.emergency_phone) if intake else "",
+            "texts": receives_texts(member),
+            "pages": found.pages.select_related("recipient", "text", "call").order_by("step", "pk"),
+            "steps": found.steps.order_by("step"),
+            "open": found.status == SafetyAlert.Status.OPEN,
+        },
     )

@@ -21,6 +21,8 @@ app.conf.beat_schedule = {
     # Delivers every side effect (email, refund, alert) the queue missed: a broker outage,
     # a worker that died. See grouport/outbox.py.
     "sweep-outbox": {"task": "grouport.tasks.sweep_outbox", "schedule": 60},
+    # An alert nobody took rings more people (care/oncall.py): checked every minute.
+    "escalate-safety-alerts": {"task": "care.tasks.escalate_safety_alerts", "schedule": 60},
     "send-due-reminders": {"task": "attendance.tasks.send_due_reminders", "schedule": 5 * 60},
     "refresh-seats": {"task": "enrollment.tasks.refresh_all_seats", "schedule": 60},
     "close-ended-sessions": {"task": "attendance.tasks.close_ended_sessions", "schedule": 5 * 60},

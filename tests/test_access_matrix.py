@@ -49,7 +49,7 @@ from attendance.models import Attendance, AttendanceFlag, CheckIn, Reminder
 from billing.models import Payment, Refund, WebhookRejection
 from billing.services import offline_payment_complete, refund_issue
 from care.links import survey_token
-from care.models import Measure, OutcomeSurvey, SafetyAlert
+from care.models import Measure, OnCallClinician, OutcomeSurvey, SafetyAlert
 from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, SeatReview, WaitlistEntry
 from enrollment.selectors import agreement_current
 from enrollment.services.reservations import reservation_confirm, reservation_hold
@@ -70,6 +70,7 @@ from tests.factories import (
     second_factor,
     sign_in,
 )
+from texting.models import InboundText, TextMessage, TextSubscription
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -159,6 +160,14 @@ def _world(settings) -> dict:
         survey=survey, reservation=reservation, safety_answers={"PHQ-9": {"9": 1}}
     )
     reminder = Reminder.objects.create(session=session, reservation=reservation, kind="24h")
+    # Her texts: the number she asked reminders at, a text to it, and one she sent us.
+    subscription = TextSubscription.objects.create(member=ana, phone=ANA_PHONE, status="on")
+    text = TextMessage.objects.create(key="matrix-text", purpose="reminder", to=ANA_PHONE, member=ana)
+    inbound = InboundText.objects.create(
+        message_sid="SM" + "7" * 32, from_phone=ANA_PHONE, outcome="unread", status="new", body="Quixmarker"
+    )
+    # Another therapist is on call (paged for nothing yet).
+    on_call = OnCallClinician.objects.create(user=therapist_b.user, phone="+12125550999")
     rejection = WebhookRejection.objects.create(reason="matrix")
     staff, staff_plain = UserFactory(email="ops@example.test"), UserFactory(email="ops2@example.test")
     for person in (staff, staff_plain):
@@ -233,6 +242,10 @@ def _world(settings) -> dict:
         ScreeningFlag: screening_flag,
         ScreeningQuestion: hospital,
         ConsentVersion: consent_current(),
+        TextSubscription: subscription,
+        TextMessage: text,
+        InboundText: inbound,
+        OnCallClinician: on_call,
     }
     from allauth.mfa.models import Authenticator
 
@@ -302,6 +315,8 @@ def _value(arg: str, name: str, world: dict):
         return found.pk if found is not None else world["group"].pk
     if arg == "flag_id":
         return world["flag"].pk
+    if arg == "alert_id":
+        return world["objects"][SafetyAlert].pk
     if arg == "version":
         return 1
     if arg == "report":
@@ -435,6 +450,13 @@ def test_every_route_for_everyone(settings):
         ("admin:enrollment_seatreview_change", "ana's therapist"),
         ("admin:intake_screeningflag_change", "ana's therapist"),
         ("admin:intake_screeningflag_change", "staff"),
+        # Her texts and the on-call page of her alert (her phone, a tap to call).
+        ("texting:texts", "ana"),
+        ("api:texts", "ana (token)"),
+        ("care:alert", "ana's therapist"),
+        ("care:alert", "staff"),
+        ("admin:texting_textsubscription_change", "staff"),
+        ("admin:texting_inboundtext_change", "staff"),
     ):
         assert who in seen_by.get(route, set()), f"{who} did not see Ana on {route}: the fixture is wrong"
     assert asked > 3000

@@ -25,6 +25,7 @@ def test_every_beat_entry_names_a_registered_task():
     schedule = app.conf.beat_schedule
     assert set(schedule) == {
         "sweep-outbox",
+        "escalate-safety-alerts",
         "send-due-reminders",
         "refresh-seats",
         "close-ended-sessions",
@@ -36,6 +37,7 @@ def test_every_beat_entry_names_a_registered_task():
         assert entry["task"] in app.tasks, name
     assert schedule["send-due-reminders"]["schedule"] == 300
     assert schedule["refresh-seats"]["schedule"] == 60
+    assert schedule["escalate-safety-alerts"]["schedule"] == 60  # a page is never late by more
 
 
 @pytest.mark.sqlite

@@ -20,7 +20,16 @@ from knox.models import AuthToken
 
 from attendance.models import Attendance, AttendanceFlag, CheckIn, Reminder
 from billing.services import offline_payment_complete, refund_issue
-from care.models import Measure, MeasureResponse, OutcomeSurvey, SafetyAlert
+from care.models import (
+    AlertPage,
+    AlertStep,
+    Measure,
+    MeasureResponse,
+    OnCallClinician,
+    OnCallShift,
+    OutcomeSurvey,
+    SafetyAlert,
+)
 from enrollment.models import Reservation, ResidenceAlert
 from enrollment.services.reservations import reservation_confirm, reservation_hold
 from enrollment.services.waitlist import waitlist_join
@@ -30,6 +39,7 @@ from intake.models import ScreeningFlag, ScreeningQuestion
 from intake.services import screening_flag_raise
 from tests.factories import ALL_TRUE, GroupFactory, UserFactory, licensed_therapist, member, sign_in
 from tests.project import APPS
+from texting.models import InboundText, TextMessage, TextSubscription
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -109,7 +119,23 @@ class World:
             opens_at=self.session.starts_at,
             closes_at=self.session.ends_at,
         )
-        SafetyAlert.objects.create(survey=theirs, reservation=mine, safety_answers={"PHQ-9": {"9": 1}})
+        alert = SafetyAlert.objects.create(
+            survey=theirs, reservation=mine, safety_answers={"PHQ-9": {"9": 1}}
+        )
+        # Texts: the member asked for them; a text went; one came back; someone is on call and
+        # was paged for the alert.
+        TextSubscription.objects.create(member=person, phone=f"+1212555{n:04d}", status="on")
+        text = TextMessage.objects.create(key=f"q-text-{n}", purpose="page", to=f"+1212555{n:04d}")
+        InboundText.objects.create(
+            message_sid=f"SM{n:032d}", from_phone=f"+1212555{n:04d}", outcome="unread", body="hi"
+        )
+        clinician = UserFactory(is_staff=True)
+        on_call = OnCallClinician.objects.create(user=clinician, phone=f"+1646555{n:04d}")
+        OnCallShift.objects.create(
+            clinician=on_call, starts_at=timezone.now(), ends_at=timezone.now() + dt.timedelta(hours=n)
+        )
+        AlertStep.objects.create(alert=alert, step=0)
+        AlertPage.objects.create(alert=alert, step=0, recipient=clinician, phone=on_call.phone, text=text)
         Reminder.objects.create(session=self.session, reservation=mine, kind="24h")
         # Screening answers that need a clinician, and a seat held for the intake review.
         screening_flag_raise(
@@ -135,6 +161,8 @@ class World:
             "/account/intake/": ana,
             "/api/me/intake/": ana,
             "/api/screening-questions/": ana,
+            "/account/texts/": ana,
+            "/api/me/texts/": ana,
         }
         clinical = {
             f"/admin/groups/group/{group}/roster/": therapist,
@@ -150,6 +178,9 @@ class World:
             "/admin/enrollment/seatreview/": therapist,
             "/admin/intake/screeningflag/": therapist,
         }
+        # The on-call page of an alert paged at each step: every page and its texts.
+        alert = SafetyAlert.objects.filter(pages__isnull=False).order_by("pk").first()
+        clinical[f"/care/alerts/{alert.pk}/"] = staff
         # Every admin list of our apps' models, as staff: a list registered tomorrow is in.
         operations = {
             f"/admin/{model._meta.app_label}/{model._meta.model_name}/": staff
@@ -157,6 +188,7 @@ class World:
             if model._meta.app_label in APPS
         }
         assert "/admin/attendance/reminder/" in operations and "/admin/care/safetyalert/" in operations
+        assert "/admin/texting/textmessage/" in operations and "/admin/care/oncallclinician/" in operations
         return {**member_lists, **clinical, **{f"{k} (staff)": v for k, v in operations.items()}}
 
 

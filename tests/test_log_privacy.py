@@ -26,6 +26,7 @@ NOT_SECRET = {
     "id",
     "object_id",
     "flag_id",
+    "alert_id",
     "content_type_id",
     "slug",
     "version",

@@ -281,7 +281,7 @@ def test_item_9_above_zero_shows_crisis_first_alerts_once_and_flags_until_review
     alerts = [m for m in mail.outbox if m.subject == "Please check on a member today"]
     assert sorted(m.to[0] for m in alerts) == sorted([therapist_user.email, "care-team@grouport.local"])
     assert all(not CLINICAL.search(m.subject) and r.member.email not in m.body for m in alerts)
-    assert f"/admin/care/safetyalert/{alert.pk}/change/" in alerts[0].body
+    assert f"/care/alerts/{alert.pk}/" in alerts[0].body  # the on-call page: tap to call, take it
     assert AuditEntry.objects.filter(action="safety_alert.opened").count() == 1
     # The roster shows it until a clinician writes what was done.
     staff = Client()

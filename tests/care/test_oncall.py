@@ -1,0 +1,285 @@
+"""A safety alert rings the clinician on call until a person takes it: texted (and called)
+at once, the next on the rota at 15 minutes, everyone and the lead at 30; taken with one
+tap or a reply with the code; never lost while the text provider is down; and no text
+names a member or says anything clinical."""
+
+import datetime as dt
+import re
+import threading
+
+import pytest
+import time_machine
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from care.models import AlertPage, OnCallClinician, OnCallShift, SafetyAlert
+from care.oncall import alerts_escalate, safety_alert_acknowledge
+from care.services import _safety_alert_open
+from grouport.models import AuditEntry, OutboxMessage
+from grouport.roles import THERAPIST, role_grant
+from tests.factories import GroupFactory, UserFactory, licensed_therapist, seated, sign_in
+from tests.texting.helpers import deliver_outbox, text_in
+from texting.models import TextMessage
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+T0 = dt.datetime(2026, 12, 11, 4, 0, tzinfo=dt.UTC)  # 11 PM on a Thursday in New York
+CLINICAL = re.compile(
+    r"dbt|therap|clinic|depress|anxi|suicid|self-harm|harm|crisis|mental|phq|gad|score|safety|risk|diagnos|psych",
+    re.I,
+)
+PHONES = {"a": "+12125550101", "b": "+12125550102", "c": "+12125550103", "lead": "+12125550109"}
+
+
+def clinician(name: str, *, lead: bool = False, position: int | None = None) -> OnCallClinician:
+    user = UserFactory(is_staff=True, first_name=name.title(), last_name="Oncall")
+    role_grant(user, THERAPIST)
+    person = OnCallClinician.objects.create(user=user, phone=PHONES[name], is_lead=lead)
+    if position is not None:
+        OnCallShift.objects.create(
+            clinician=person,
+            starts_at=T0 - dt.timedelta(hours=3),
+            ends_at=T0 + dt.timedelta(hours=9),
+            position=position,
+        )
+    return person
+
+
+@pytest.fixture
+def rota():
+    return {
+        "a": clinician("a", position=1),
+        "b": clinician("b", position=2),
+        "c": clinician("c", position=3),
+        "lead": clinician("lead", lead=True),
+    }
+
+
+def raise_alert(at=T0) -> SafetyAlert:
+    """A member's safety answer, through the service that opens the alert (and pages)."""
+    from care.models import OutcomeSurvey
+
+    group = GroupFactory(therapist=licensed_therapist("NY"))
+    reservation = seated(group, first_name="Rosalind", last_name="Quist")
+    session = group.sessions.order_by("starts_at").first()
+    survey = OutcomeSurvey.objects.create(
+        reservation=reservation, time_point="baseline", opens_at=session.starts_at, closes_at=session.ends_at
+    )
+    from django.db import transaction
+
+    with time_machine.travel(at, tick=False), transaction.atomic():
+        return _safety_alert_open(
+            survey=survey, response=None, flagged={"PHQ-9": {"9": 2}}, member=reservation.member, now=at
+        )
+
+
+def minute(n: float) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=n)
+
+
+def tick(at: dt.datetime) -> None:
+    """What the periodic jobs do at ``at``: escalate, then deliver what is due."""
+    with time_machine.travel(at, tick=False):
+        alerts_escalate(now=at)
+        deliver_outbox(at)
+
+
+def texted(fake) -> list[str]:
+    return [m.to for m in fake.messages if m.via == "api"]
+
+
+def test_escalation_texts_at_once_then_the_next_then_everyone(twilio_fake, rota):
+    raise_alert()
+    tick(minute(0))
+    assert texted(twilio_fake) == [PHONES["a"]]
+    assert [c.to for c in twilio_fake.calls] == [PHONES["a"]]
+    tick(minute(14))
+    assert texted(twilio_fake) == [PHONES["a"]]
+    tick(minute(15))
+    assert texted(twilio_fake)[1:] == [PHONES["a"], PHONES["b"]]
+    tick(minute(29))
+    assert len(texted(twilio_fake)) == 3
+    tick(minute(30))
+    assert sorted(texted(twilio_fake)[3:]) == sorted(PHONES.values())
+    for later in (31, 45, 90):
+        tick(minute(later))
+    assert len(texted(twilio_fake)) == 7  # three steps, then quiet: the last step was everyone
+    alert = SafetyAlert.objects.get()
+    steps = [e.data["step"] for e in AuditEntry.objects.filter(action="safety_alert.paged").order_by("pk")]
+    assert steps == [0, 1, 2] and alert.status == "open"
+
+
+def test_acknowledged_at_ten_minutes_stops_it(client, twilio_fake, rota):
+    alert = raise_alert()
+    tick(minute(0))
+    sign_in(client, rota["a"].user)
+    with time_machine.travel(minute(10), tick=False):
+        page = client.get(f"/care/alerts/{alert.pk}/")
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "Rosalind" in body and 'href="tel:' in body and "I have it" in body
+        assert client.post(f"/care/alerts/{alert.pk}/").status_code == 302
+    for later in (15, 30, 60):
+        tick(minute(later))
+    assert texted(twilio_fake) == [PHONES["a"]]
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged" and alert.acknowledged_by == rota["a"].user
+    assert alert.acknowledged_via == "link"
+    assert AuditEntry.objects.filter(action="safety_alert.viewed", actor=rota["a"].user).exists()
+
+
+def test_a_reply_with_the_code_from_a_paged_phone_takes_it(client, twilio_fake, rota):
+    alert = raise_alert()
+    tick(minute(0))
+    alert.refresh_from_db()
+    # The code from a phone that was not paged is not an acknowledgement.
+    text_in(client, twilio_fake, PHONES["c"], alert.code)
+    alert.refresh_from_db()
+    assert alert.status == "open"
+    response, _ = text_in(client, twilio_fake, PHONES["a"], f"ok {alert.code}")
+    assert "yours" in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged" and alert.acknowledged_via == "text"
+    response, _ = text_in(client, twilio_fake, PHONES["a"], alert.code)
+    assert "already" in response.content.decode()
+    tick(minute(15))
+    assert texted(twilio_fake) == [PHONES["a"]]
+
+
+def test_pages_waiting_when_it_is_taken_are_withdrawn(twilio_fake, rota):
+    alert = raise_alert()
+    twilio_fake.down = True
+    tick(minute(0))
+    tick(minute(15))
+    safety_alert_acknowledge(alert_id=alert.pk, actor=rota["b"].user, via="link")
+    twilio_fake.down = False
+    tick(minute(17.5))  # past every retry's back-off (a minute at most, with jitter)
+    assert texted(twilio_fake) == []
+    assert set(TextMessage.objects.values_list("status", flat=True)) == {"withdrawn"}
+    assert set(OutboxMessage.objects.filter(kind="care.alert_page").values_list("status", flat=True)) == {
+        "done"
+    }
+
+
+def test_the_provider_down_twenty_minutes_then_every_text_once_in_order(twilio_fake, rota):
+    raise_alert()
+    twilio_fake.down = True
+    for m in range(0, 20):
+        tick(minute(m))
+    assert texted(twilio_fake) == []
+    twilio_fake.down = False
+    for m in range(20, 24):
+        tick(minute(m + 0.5))
+    sent = [(m.to, m.at) for m in twilio_fake.messages if m.via == "api"]
+    assert [to for to, _ in sent] == [PHONES["a"], PHONES["a"], PHONES["b"]]  # step 0, then step 1
+    assert len({t.provider_sid for t in TextMessage.objects.filter(channel="sms")}) == 3
+    assert set(OutboxMessage.objects.filter(kind="care.alert_page").values_list("status", flat=True)) == {
+        "done"
+    }
+    tick(minute(30.5))
+    assert len(texted(twilio_fake)) == 7
+
+
+def test_nobody_on_the_rota_pages_the_lead_and_someone_off_the_rota_is_paged_again(twilio_fake):
+    lead = clinician("lead", lead=True)
+    raise_alert()
+    tick(minute(0))
+    assert texted(twilio_fake) == [PHONES["lead"]]
+    lead.active = False
+    lead.save()
+    tick(minute(15))
+    assert texted(twilio_fake) == [PHONES["lead"], PHONES["lead"]]
+
+
+def test_no_text_names_a_member_or_says_anything_clinical(client, twilio_fake, rota):
+    alert = raise_alert()
+    for m in (0, 15, 30):
+        tick(minute(m))
+    text_in(client, twilio_fake, PHONES["a"], SafetyAlert.objects.get().code)
+    alert.refresh_from_db()
+    member_words = {alert.reservation.member.first_name, alert.reservation.member.last_name,
+                    alert.reservation.member.email, alert.reservation.group.title}  # fmt: skip
+    words = [m.body for m in twilio_fake.messages] + [c.twiml for c in twilio_fake.calls]
+    assert len(words) >= 8
+    for text in words:
+        assert not CLINICAL.search(text), text
+        assert not any(w and w.lower() in text.lower() for w in member_words), text
+
+
+def test_only_the_therapist_staff_and_people_paged_see_the_alert(client, twilio_fake, rota):
+    alert = raise_alert()
+    tick(minute(0))
+    outsider = UserFactory(is_staff=True)
+    role_grant(outsider, THERAPIST)
+    sign_in(client, outsider)
+    assert client.get(f"/care/alerts/{alert.pk}/").status_code == 404
+    assert client.post(f"/care/alerts/{alert.pk}/").status_code == 404
+    alert.refresh_from_db()
+    assert alert.status == "open"
+    client.logout()
+    sign_in(client, rota["b"].user)  # on the rota, not paged yet
+    assert client.get(f"/care/alerts/{alert.pk}/").status_code == 404
+    sign_in(client, alert.reservation.group.therapist.user)
+    assert client.get(f"/care/alerts/{alert.pk}/").status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_acknowledgements_at_once_count_once(rota):
+    alert = raise_alert()
+    barrier = threading.Barrier(2)
+    results = []
+
+    def take(person):
+        try:
+            barrier.wait()
+            results.append(safety_alert_acknowledge(alert_id=alert.pk, actor=person.user, via="link")[1])
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=take, args=(rota[name],)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
+    assert (
+        AuditEntry.objects.filter(object_type="care.safetyalert", action__contains="acknowledged").count()
+        == 1
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_clinician_taking_it_while_a_reply_takes_it_counts_once(rota, twilio_fake, client):
+    """The link and the text reply meet on the alert's row: one wins, the other says so."""
+    alert = raise_alert()
+    tick(timezone.now())
+    alert.refresh_from_db()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def by_link():
+        try:
+            barrier.wait()
+            outcomes.append(safety_alert_acknowledge(alert_id=alert.pk, actor=rota["a"].user, via="link")[1])
+        finally:
+            connection.close()
+
+    def by_text():
+        from care.oncall import alert_reply
+
+        try:
+            barrier.wait()
+            outcomes.append("yours" in (alert_reply(from_phone=PHONES["a"], body=alert.code) or ""))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=by_link), threading.Thread(target=by_text)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [False, True]
+    assert AlertPage.objects.filter(alert=alert).count() == 1
