@@ -1,6 +1,8 @@
 """A member's outcome questionnaires: the questions, the crisis page first when an answer
 needs a person, and their own results over time. Only the member sees these pages."""
 
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,12 +12,13 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from care.links import BadSurveyToken, survey_path, survey_token_read
-from care.models import MeasureResponse, OutcomeSurvey, SafetyAlert
+from care.models import MeasureResponse, OnCallClinician, OutcomeSurvey, SafetyAlert
 from care.oncall import may_see_alert, safety_alert_acknowledge
 from care.services import SurveyClosed, survey_answer
 from grouport.access import Access, route_access
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
+from grouport.zones import viewer_zone
 from intake.phones import phone_display
 from intake.selectors import member_intake
 from texting.services import receives_texts
@@ -235,20 +238,24 @@ def alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     member = found.reservation.member
     audit_record(actor=request.user, action="safety_alert.viewed", obj=found, request=request)
     intake = member_intake(member)
-    return render(
-        request,
-        "care/alert.html",
-        {
-            "alert": found,
-            "member": member,
-            "group": found.reservation.group,
-            "phone": intake.phone if intake else "",
-            "phone_shown": phone_display(intake.phone) if intake else "",
-            "emergency": intake,
-            "emergency_shown": phone_display(intake.emergency_phone) if intake else "",
-            "texts": receives_texts(member),
-            "pages": found.pages.select_related("recipient", "text", "call").order_by("step", "pk"),
-            "steps": found.steps.order_by("step"),
-            "open": found.status == SafetyAlert.Status.OPEN,
-        },
-    )
+    # Times in the reader's zone: their place on the rota says where they are tonight.
+    on_call = OnCallClinician.objects.filter(user=request.user).first()
+    zone = on_call.zone if on_call is not None else viewer_zone(request)[0]
+    with timezone.override(ZoneInfo(zone)):
+        return render(
+            request,
+            "care/alert.html",
+            {
+                "alert": found,
+                "member": member,
+                "group": found.reservation.group,
+                "phone": intake.phone if intake else "",
+                "phone_shown": phone_display(intake.phone) if intake else "",
+                "emergency": intake,
+                "emergency_shown": phone_display(intake.emergency_phone) if intake else "",
+                "texts": receives_texts(member),
+                "pages": found.pages.select_related("recipient", "text", "call").order_by("step", "pk"),
+                "steps": found.steps.order_by("step"),
+                "open": found.status == SafetyAlert.Status.OPEN,
+            },
+        )

@@ -178,6 +178,13 @@ def test_the_provider_down_twenty_minutes_then_every_text_once_in_order(twilio_f
     }
     tick(minute(30.5))
     assert len(texted(twilio_fake)) == 7
+    # The alert shows the late pages for what they were: sent, after how many tries.
+    from django.test import Client
+
+    viewer = Client()
+    sign_in(viewer, rota["a"].user)
+    page = viewer.get(f"/care/alerts/{SafetyAlert.objects.get().pk}/").content.decode()
+    assert "tries (the text service was failing)" in page
 
 
 def test_nobody_on_the_rota_pages_the_lead_and_someone_off_the_rota_is_paged_again(twilio_fake):

@@ -3,6 +3,7 @@ words), the confirmation, STOP/START/HELP in English and Spanish through the sig
 quiet hours, one text per session and none for a session they can't make."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -295,3 +296,33 @@ def test_no_text_for_a_member_who_never_asked(twilio_fake):
         reminders_claim_due()
         deliver_outbox()
     assert not [m for m in twilio_fake.messages]
+
+
+CLINICAL = re.compile(
+    r"dbt|therap|clinic|depress|anxi|suicid|harm|crisis|mental|phq|gad|score|safety|diagnos|psych|terap|ansiedad",
+    re.I,
+)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_no_text_a_member_gets_names_them_or_says_anything_clinical(client, twilio_fake, language):
+    group = GroupFactory(
+        title="DBT Therapy Wednesdays", therapist=licensed_therapist("NY"), start_time=dt.time(19)
+    )
+    reservation = seated(group, language=language, first_name="Rosalind", last_name="Quist")
+    who = reservation.member
+    texts_on(who)
+    for body in ("HELP", "AYUDA", "what is this", "STOP", "START"):
+        text_in(client, twilio_fake, PHONE, body)
+    session = first_session(group)
+    with time_machine.travel(session.starts_at - dt.timedelta(minutes=55), tick=False):
+        reminders_claim_due()
+        deliver_outbox()
+    # Our STOP reply is in "refused": Twilio blocks it (it sends its own) once the number opted out.
+    words = [m.body for m in twilio_fake.messages] + [body for _to, body, _code in twilio_fake.refused]
+    assert len(words) >= 7 and any("Join" in w or "Entrar" in w for w in words)
+    for text in words:
+        assert text.startswith("grouport"), text
+        assert not CLINICAL.search(text), text
+        for private in (who.first_name, who.last_name, who.email, group.title, "Wednesdays"):
+            assert private.lower() not in text.lower(), text

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from care.models import OnCallClinician, OnCallShift
 from enrollment.models import Reservation
 from grouport.models import User
 from grouport.roles import STAFF, THERAPIST, role_grant
@@ -260,7 +261,26 @@ class Command(BaseCommand):
                 user=user, email=user.email, defaults={"verified": True, "primary": True}
             )
         self._fill(Group.objects.get(slug=NEARLY_FULL), leave_free=1, now=timezone.now())
+        self._rota(staff, therapists, now=timezone.now())
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} groups created)."))
+
+    def _rota(self, staff: User, therapists: dict[str, Therapist], *, now) -> None:
+        """An on-call rota for the next four weeks (fictional 555-01xx numbers; with no Twilio
+        account the pages are printed to the console): Jordan first, Maya next, Sam leads."""
+        people = [
+            (therapists["jordan.kim@grouport.test"].user, "+12125550101", False, 1),
+            (therapists["maya.alvarez@grouport.test"].user, "+12125550102", False, 2),
+            (staff, "+12125550109", True, None),
+        ]
+        for user, phone, lead, position in people:
+            clinician, made = OnCallClinician.objects.get_or_create(
+                user=user, defaults={"phone": phone, "is_lead": lead, "zone": "America/New_York"}
+            )
+            if made and position is not None:
+                OnCallShift.objects.create(
+                    clinician=clinician, starts_at=now - dt.timedelta(hours=1),
+                    ends_at=now + dt.timedelta(days=28), position=position,
+                )  # fmt: skip
 
     def _intake(self, member: User) -> None:
         """The demo member has given their intake and signed the consent (a new account goes
