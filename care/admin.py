@@ -15,6 +15,8 @@ from django.utils.html import format_html, format_html_join
 from care.models import Measure, MeasureItem, MeasureResponse, OnCallClinician, OnCallShift, SafetyAlert
 from care.services import safety_alert_review
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin, ReviewWithNoteAdmin
+from grouport.models import User
+from grouport.states import TIME_ZONE_CHOICES
 from groups.admin_scoping import TherapistScopedAdmin
 from intake.phones import phone_display, phone_e164
 from intake.selectors import member_intake
@@ -198,23 +200,31 @@ class MeasureAdmin(OperationsOnlyAdmin):
         return False  # answers point at measures; one no longer asked is made inactive
 
 
+class ClinicianChoice(forms.ModelChoiceField):
+    """Staff accounts by name and email (a user's own str() is only an id)."""
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.get_full_name() or '(no name)'} <{obj.email}>"
+
+
 class OnCallClinicianForm(forms.ModelForm):
+    user = ClinicianChoice(
+        queryset=User.objects.filter(is_staff=True, is_active=True).order_by(
+            "last_name", "first_name", "email"
+        ),
+        help_text="A therapist's or staff account (they sign in with a second factor to open an alert).",
+    )
+    zone = forms.ChoiceField(
+        choices=[(zone, f"{name} ({zone})") for zone, name in TIME_ZONE_CHOICES if zone != "UTC"],
+        help_text="Where they are on call: the alert page tells them times in it.",
+    )
+
     class Meta:
         model = OnCallClinician
         fields = ("user", "phone", "zone", "is_lead", "active")
 
     def clean_phone(self) -> str:
         return phone_e164(self.cleaned_data["phone"])
-
-    def clean_zone(self) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        zone = self.cleaned_data["zone"]
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError("Enter a time zone such as America/New_York.") from exc
-        return zone
 
     def clean_user(self):
         user = self.cleaned_data["user"]
@@ -224,9 +234,13 @@ class OnCallClinicianForm(forms.ModelForm):
 
 
 class OnCallShiftInline(admin.TabularInline):
+    """Shifts, in your zone (named at the top of the page). Position 1 is paged first."""
+
     model = OnCallShift
     extra = 1
     fields = ("starts_at", "ends_at", "position")
+    verbose_name = "on-call shift"
+    verbose_name_plural = "on-call shifts (times in your zone; position 1 is paged first)"
 
 
 @admin.register(OnCallClinician)

@@ -206,7 +206,9 @@ class OnCallClinician(models.Model):
     # E.164 (+12125550123), validated with phonenumbers.
     phone = models.CharField(max_length=16)
     zone = models.CharField(
-        max_length=64, default="America/New_York", help_text="Where they are (shift times are told in it)."
+        max_length=64,
+        default="America/New_York",
+        help_text="Where they are on call: the alert page tells them times in it.",
     )
     is_lead = models.BooleanField(
         "care-team lead",
@@ -240,7 +242,9 @@ class OnCallShift(models.Model):
         indexes = [models.Index(fields=["starts_at", "ends_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="shift_ends_after_start",
+                violation_error_message="A shift ends after it starts.",
             )
         ]
 

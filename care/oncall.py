@@ -248,6 +248,16 @@ def alert_reply(*, from_phone: str, body: str) -> str | None:
         .first()
     )
     if page is None:
+        # A clinician's mistyped or stale code: not a member's words for the care team.
+        if (
+            OnCallClinician.objects.filter(phone=from_phone).exists()
+            or AlertPage.objects.filter(phone=from_phone).exists()
+        ):
+            with translation.override(settings.LANGUAGE_CODE):
+                return _(
+                    "grouport: That code is not an alert waiting for you. "
+                    "Open the link in the text to take it."
+                )
         return None
     alert, took = safety_alert_acknowledge(alert_id=page.alert_id, actor=page.recipient, via="text")
     with translation.override(settings.LANGUAGE_CODE):

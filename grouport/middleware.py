@@ -21,6 +21,9 @@ from grouport.roles import needs_second_factor, second_factor_passed
 from grouport.text import UNPRINTABLE
 from grouport.zones import viewer_zone
 
+# The page a clinician asked for when they were sent to set up a second factor.
+AFTER_SECOND_FACTOR = "after_second_factor"
+
 
 class DomainErrorPageMiddleware:
     """Turn a domain error raised under a page into a friendly page (the API has its handler)."""
@@ -220,6 +223,10 @@ class SecondFactorMiddleware:
 
         query = urlencode({"next": request.get_full_path()})
         if not is_mfa_enabled(request.user):
+            # Where they were going (a safety alert from a page, say): the recovery codes
+            # page, which ends the enrolment, leads back there (``after_second_factor``).
+            if request.method == "GET":
+                request.session[AFTER_SECOND_FACTOR] = request.get_full_path()
             messages.info(
                 request,
                 _(

@@ -4,10 +4,13 @@ reached out). Every look is audited: a phone number is member data."""
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html_join
 
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.transitions import transition
 from texting.models import InboundText, TextMessage, TextSubscription
+from texting.services import members_with_phone
 
 
 class ReadOnlyAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
@@ -27,6 +30,7 @@ class TextSubscriptionAdmin(ReadOnlyAdmin):
 
     list_display = ("id", "member_id", "status", "agreed_at", "changed_at")
     list_filter = ("status",)
+    search_fields = ("phone", "member__email")
     fields = ("member_id", "phone", "status", "agreed_words", "agreed_at", "changed_at")
 
     @admin.display(description="Member")
@@ -38,8 +42,9 @@ class TextSubscriptionAdmin(ReadOnlyAdmin):
 class TextMessageAdmin(ReadOnlyAdmin):
     """Every text and call sent: what for, when, and what the provider said (never its words)."""
 
-    list_display = ("id", "purpose", "channel", "status", "attempts", "created_at", "sent_at")
+    list_display = ("id", "purpose", "channel", "to", "status", "attempts", "created_at", "sent_at")
     list_filter = ("status", "purpose", "channel")
+    search_fields = ("to", "key")
     fields = (
         "key",
         "purpose",
@@ -61,8 +66,29 @@ class InboundTextAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
 
     list_display = ("id", "outcome", "status", "received_at")
     list_filter = ("status", "outcome")
-    fields = ("outcome", "status", "from_phone", "body", "reason", "message_sid", "received_at")
+    search_fields = ("from_phone",)
+    fields = ("outcome", "status", "from_phone", "who", "body", "reason", "message_sid", "received_at")
     readonly_fields = fields
+
+    @admin.display(description="Who has this number")
+    def who(self, obj: InboundText) -> str:
+        """The members (their text reminders, or their intake's mobile) and on-call clinicians
+        with this number, each a link: someone must know whom to call back."""
+        people = members_with_phone(obj.from_phone)
+        if not people:
+            return "Nobody we know: not a member's number."
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (
+                    reverse("admin:grouport_user_change", args=[user.pk]),
+                    f"{user.get_full_name() or user.email} ({why})",
+                )
+                for user, why in people
+            ),
+        )
+
     actions = ["mark_read"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

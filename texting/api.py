@@ -1,5 +1,6 @@
 """A member's own text reminders through the API: read, and turn on or off."""
 
+from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -47,12 +48,13 @@ def _answer(member) -> dict:
         "phone": phone,
         "agreed_at": subscription.agreed_at if subscription else None,
         "number_stopped": bool(phone) and number_stopped(phone),
-        "opt_in_words": words.opt_in_words(),
+        "opt_in_words": words.opt_in_words(get_language()),
     }
 
 
 class TextsApi(APIView):
-    """Your text reminders: whether they are on, the number, and the words you agreed to."""
+    """Your text reminders: whether they are on, the number, when you agreed, and the words
+    turning them on agrees to (in the request's language; the words you agreed to are kept)."""
 
     access = Access.MEMBER
 
@@ -76,6 +78,7 @@ class TextsApi(APIView):
             member=request.user,
             receive=body.validated_data["receive"],
             phone=body.validated_data.get("phone", ""),
+            language=get_language(),
             request=request._request,
         )
         return Response(TextsSerializer(_answer(request.user)).data)

@@ -11,6 +11,7 @@ number replied STOP, is not a mobile) fails it for good.
 
 import datetime as dt
 import logging
+import uuid
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -25,7 +26,8 @@ from grouport.lock_objects import lock_member
 from grouport.models import User
 from grouport.outbox import outbox_add
 from grouport.transitions import transition, transition_rows
-from intake.phones import phone_e164
+from intake.models import MemberIntake
+from intake.phones import phone_display, phone_e164
 from texting import words
 from texting.gateway import NoAnswer, Refused, text_provider
 from texting.models import InboundText, StoppedNumber, TextMessage, TextSubscription
@@ -65,7 +67,9 @@ class NumberStopped(InvalidInput):
     pass
 
 
-def subscription_set(*, member: User, receive: bool, phone: str = "", request=None) -> TextSubscription:
+def subscription_set(
+    *, member: User, receive: bool, phone: str = "", language: str | None = None, request=None
+) -> TextSubscription:
     """Turn a member's text reminders on (with the words they agreed to, and a confirmation
     text) or off. A number that replied STOP must reply START first: the carriers and Twilio
     send it nothing until then."""
@@ -80,9 +84,12 @@ def subscription_set(*, member: User, receive: bool, phone: str = "", request=No
                     _("Enter a mobile number that can get texts, such as 212 555 0123."), code="phone"
                 ) from exc
             if number_stopped(number):
+                ours = phone_display(settings.TWILIO_FROM_NUMBER)
                 raise NumberStopped(
                     _("This number replied STOP. Text START to %(number)s from it, then turn texts on.")
-                    % {"number": settings.TWILIO_FROM_NUMBER or "grouport"},
+                    % {"number": ours}
+                    if ours
+                    else _("This number replied STOP. Reply START to one of our texts, then turn texts on."),
                     code="number_stopped",
                 )
         if subscription is None:
@@ -93,7 +100,8 @@ def subscription_set(*, member: User, receive: bool, phone: str = "", request=No
         if receive:
             changed_number = subscription.phone != number
             subscription.phone = number
-            subscription.agreed_words = words.opt_in_words(member.language)
+            # The words as the member read them: the page's language, else their own.
+            subscription.agreed_words = words.opt_in_words(language or member.language)
             subscription.agreed_at = now
             subscription.changed_at = now
             if subscription.status != TextSubscription.Status.ON:
@@ -111,7 +119,7 @@ def subscription_set(*, member: User, receive: bool, phone: str = "", request=No
             else:
                 return subscription  # on already, same number: nothing to confirm again
             confirmation = text_queue(
-                key=f"confirm-{subscription.pk}-{int(now.timestamp())}",
+                key=f"confirm-{subscription.pk}-{uuid.uuid4().hex}",
                 to=number,
                 purpose=TextMessage.Purpose.CONFIRMATION,
                 member=member,
@@ -121,6 +129,17 @@ def subscription_set(*, member: User, receive: bool, phone: str = "", request=No
             subscription.changed_at = now
             transition(subscription, to=TextSubscription.Status.OFF, actor=member, fields=("changed_at",))
     return subscription
+
+
+def members_with_phone(phone: str) -> list[tuple[User, str]]:
+    """Who has ``phone``: (user, where the number is on file) for text reminders and intakes."""
+    found: list[tuple[User, str]] = []
+    for subscription in TextSubscription.objects.filter(phone=phone).select_related("member"):
+        found.append((subscription.member, "text reminders"))
+    for intake in MemberIntake.objects.filter(phone=phone).select_related("member"):
+        if all(user.pk != intake.member_id for user, _why in found):
+            found.append((intake.member, "mobile on their intake"))
+    return found
 
 
 def subscription_of(member: User) -> TextSubscription | None:
@@ -274,11 +293,14 @@ def _number_stop(phone: str) -> None:
         )
 
 
-def _number_start(phone: str) -> None:
+def _number_start(phone: str) -> int:
+    """The number may get texts again; a member's reminders stopped by STOP (or turned off)
+    at this number are on again: texting START is asking for them. Return how many."""
+    started = 0
     with transaction.atomic():
         StoppedNumber.objects.filter(phone=phone).delete()
-        for subscription in TextSubscription.objects.filter(
-            phone=phone, status=TextSubscription.Status.STOPPED
+        for subscription in TextSubscription.objects.filter(phone=phone).exclude(
+            status=TextSubscription.Status.ON
         ):
             lock_member(subscription.member_id)
             subscription = TextSubscription.objects.get(pk=subscription.pk)
@@ -290,6 +312,8 @@ def _number_start(phone: str) -> None:
                 fields=("changed_at",),
                 data={"by": "START"},
             )
+            started += 1
+    return started
 
 
 def _language_of(phone: str) -> str | None:
@@ -315,8 +339,8 @@ def inbound_text(*, message_sid: str, from_phone: str, body: str) -> str | None:
                 _number_stop(from_phone)
                 reply = words.stop_text(language)
             elif name == "start":
-                _number_start(from_phone)
-                reply = words.start_text(language)
+                started = _number_start(from_phone)
+                reply = words.start_text(language) if started else words.start_unknown_text(language)
             else:
                 reply = words.help_text(language)
             InboundText.objects.create(message_sid=message_sid, from_phone=from_phone, outcome=name)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -45,7 +46,7 @@ def texts(request: HttpRequest) -> HttpResponse:
     phone = subscription.phone if subscription else (intake.phone if intake else "")
     form = TextsForm(
         request.POST or None,
-        opt_in_words=words.opt_in_words(),
+        opt_in_words=words.opt_in_words(get_language()),
         initial={"phone": phone_display(phone)},
     )
     if request.method == "POST" and form.is_valid():
@@ -54,6 +55,7 @@ def texts(request: HttpRequest) -> HttpResponse:
                 member=member,
                 receive=form.cleaned_data["receive"],
                 phone=form.cleaned_data.get("phone") or "",
+                language=get_language(),
                 request=request,
             )
         except DomainError as error:
@@ -65,11 +67,17 @@ def texts(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Text reminders are off. We will not text you."))
             return redirect("texting:texts")
     on = subscription is not None and subscription.status == TextSubscription.Status.ON
+    # Texts on: the number alone, to change it (or stop); the box was ticked already.
+    number_form = TextsForm(request.POST or None, initial={"phone": phone_display(phone)})
+    del number_form.fields["receive"]
+    if on and form.is_bound:
+        number_form.errors.update(form.errors)
     return render(
         request,
         "texting/texts.html",
         {
             "form": form,
+            "number_form": number_form,
             "subscription": subscription,
             "on": on,
             "stopped": bool(phone) and number_stopped(phone),

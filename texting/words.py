@@ -79,6 +79,17 @@ def start_text(language: str | None) -> str:
     )
 
 
+def start_unknown_text(language: str | None) -> str:
+    """START from a number no member asked reminders at: it may be texted again, and how to ask."""
+    return _in(
+        language,
+        lambda: _(
+            "grouport: This number may get our texts again. To get session reminders, turn them "
+            "on in your profile. Reply STOP to opt out."
+        ),
+    )
+
+
 def help_text(language: str | None) -> str:
     return _in(
         language,

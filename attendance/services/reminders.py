@@ -296,7 +296,8 @@ def _deliver_text(reminder: Reminder, phone: str) -> str:
     member = reservation.member
     language = member.language or settings.LANGUAGE_CODE
     with translation.override(language):
-        time = when(session.starts_at.astimezone(ZoneInfo(member.zone)), "time")
+        # With its zone (EST, PST): a member travelling reads it right.
+        time = when(session.starts_at.astimezone(ZoneInfo(member.zone)), "time_tz")
     body = text_words.reminder_text(
         language, time=time, link=join_url(reservation_id=reservation.pk, session_id=session.pk)
     )

@@ -45,6 +45,7 @@ def test_a_spanish_member_turns_texts_on_and_replies_parar(
     box = page.locator("input[name=receive]")
     expect(box).not_to_be_checked()  # never ticked for them
     expect(page.get_by_text("PARAR (o STOP)").first).to_be_visible()
+    expect(page.get_by_label(re.compile("Sí, envíenme recordatorios"))).not_to_be_checked()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "opt-in")
     page.locator("input[name=phone]").fill("201 555 0142")
@@ -62,7 +63,9 @@ def test_a_spanish_member_turns_texts_on_and_replies_parar(
     assert status == 200 and "no recibirá más" in reply
     assert TextSubscription.objects.get(member=lucia).status == "stopped"
     page.reload()
-    expect(page.get_by_text(re.compile("Su número respondió STOP"))).to_be_visible()
+    expect(page.get_by_text(re.compile("Su número pidió no recibir mensajes"))).to_be_visible()
+    # The box now speaks Spanish too: the words she agrees to are the words she read.
+    assert TextSubscription.objects.get(member=lucia).agreed_words.startswith("Sí, envíenme")
     screenshot(page, "stopped")
 
 

@@ -142,6 +142,13 @@ def test_a_reply_with_the_code_from_a_paged_phone_takes_it(client, twilio_fake, 
     assert alert.status == "acknowledged" and alert.acknowledged_via == "text"
     response, _ = text_in(client, twilio_fake, PHONES["a"], alert.code)
     assert "already" in response.content.decode()
+    # A mistyped code from a clinician's phone is not a member's words for the care team.
+    wrong = str((int(alert.code) + 1) % 10**6).zfill(6)
+    response, _ = text_in(client, twilio_fake, PHONES["b"], wrong)
+    assert "not an alert waiting for you" in response.content.decode()
+    from texting.models import InboundText
+
+    assert not InboundText.objects.filter(outcome="unread").exists()
     tick(minute(15))
     assert texted(twilio_fake) == [PHONES["a"]]
 
@@ -290,3 +297,61 @@ def test_a_clinician_taking_it_while_a_reply_takes_it_counts_once(rota, twilio_f
         thread.join()
     assert sorted(outcomes) == [False, True]
     assert AlertPage.objects.filter(alert=alert).count() == 1
+
+
+def test_the_rota_form_refuses_bad_zones_and_backwards_shifts_plainly(client, rota):
+    from tests.factories import staff
+
+    desk = staff()
+    sign_in(client, desk)
+    clinician = rota["a"]
+    form = {
+        "user": clinician.user.pk, "phone": "212 555 0101", "zone": "Pacific", "is_lead": "", "active": "on",
+        "shifts-TOTAL_FORMS": "1", "shifts-INITIAL_FORMS": "0", "shifts-MIN_NUM_FORMS": "0",
+        "shifts-MAX_NUM_FORMS": "1000",
+        "shifts-0-starts_at_0": "2026-12-12", "shifts-0-starts_at_1": "22:00",
+        "shifts-0-ends_at_0": "2026-12-12", "shifts-0-ends_at_1": "21:00", "shifts-0-position": "1",
+    }  # fmt: skip
+    page = client.post(f"/admin/care/oncallclinician/{clinician.pk}/change/", form)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Select a valid choice" in body
+    form["zone"] = "America/Los_Angeles"
+    body = client.post(f"/admin/care/oncallclinician/{clinician.pk}/change/", form).content.decode()
+    assert "A shift ends after it starts." in body and "shift_ends_after_start" not in body
+    # Members are not offered: only active staff accounts, by name.
+    add = client.get("/admin/care/oncallclinician/add/").content.decode()
+    assert f"{clinician.user.get_full_name()} &lt;{clinician.user.email}&gt;" in add
+    assert "User #" not in add
+
+
+def test_a_clinician_sent_to_set_up_a_second_factor_comes_back_to_the_alert(client, twilio_fake, rota):
+    from grouport.middleware import AFTER_SECOND_FACTOR
+    from tests.factories import second_factor
+
+    alert = raise_alert()
+    tick(minute(0))
+    user = rota["a"].user
+    client.force_login(user)  # signed in, no second factor yet
+    answer = client.get(f"/care/alerts/{alert.pk}/")
+    assert answer.status_code == 302 and "/accounts/2fa/totp/activate/" in answer.url
+    assert client.session[AFTER_SECOND_FACTOR] == f"/care/alerts/{alert.pk}/"
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    second_factor(user)  # enrolled, as the activate page does: an app, then recovery codes
+    RecoveryCodes.activate(user)
+    import time
+
+    from allauth.account.internal.flows import login as allauth_login
+
+    from grouport.roles import ENROLLED_SESSION_KEY
+
+    session = client.session  # this session enrolled it, just after signing in
+    session[allauth_login.AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time(), "email": user.email}
+    ]
+    session[allauth_login._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session[ENROLLED_SESSION_KEY] = user.pk
+    session.save()
+    codes = client.get("/accounts/2fa/recovery-codes/")
+    assert f'href="/care/alerts/{alert.pk}/"' in codes.content.decode()

@@ -220,7 +220,7 @@ def test_a_reminder_text_says_when_and_links_and_nothing_else(twilio_fake):
         reminders_claim_due()
         deliver_outbox()
     reminder = twilio_fake.texts_to(PHONE)[-1]
-    assert reminder.startswith("grouport: Your group meets at 7:00 PM. Join: http")
+    assert reminder.startswith("grouport: Your group meets at 7:00 PM EST. Join: http")
     assert "/join/" in reminder and "STOP" in reminder
     assert reservation.member.first_name not in reminder and group.title not in reminder
 
@@ -326,3 +326,54 @@ def test_no_text_a_member_gets_names_them_or_says_anything_clinical(client, twil
         assert not CLINICAL.search(text), text
         for private in (who.first_name, who.last_name, who.email, group.title, "Wednesdays"):
             assert private.lower() not in text.lower(), text
+
+
+def test_the_words_agreed_to_are_the_words_shown_in_the_pages_language(client, twilio_fake):
+    who = member()  # English on their profile, reading the page in Spanish
+    sign_in(client, who)
+    page = client.get("/account/texts/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Sí, envíenme recordatorios" in page and "Yes, text me" not in page
+    client.post("/account/texts/", {"receive": "on", "phone": "212 555 0147"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert TextSubscription.objects.get(member=who).agreed_words.startswith("Sí, envíenme")
+    api = client.get("/api/me/texts/", HTTP_ACCEPT_LANGUAGE="es").json()
+    assert api["opt_in_words"].startswith("Sí, envíenme")
+
+
+def test_the_number_can_be_changed_while_texts_are_on(client, twilio_fake):
+    who = member()
+    texts_on(who)
+    sign_in(client, who)
+    page = client.get("/account/texts/").content.decode()
+    assert "Save the number" in page and "Stop text reminders" in page
+    bad = client.post("/account/texts/", {"receive": "on", "phone": "12"})
+    assert bad.status_code == 400 and "Enter a mobile number" in bad.content.decode()
+    client.post("/account/texts/", {"receive": "on", "phone": "646 555 0100"})
+    deliver_outbox()
+    assert TextSubscription.objects.get(member=who).phone == "+16465550100"
+    assert len(twilio_fake.texts_to("+16465550100")) == 1  # the new number is confirmed
+
+
+def test_start_after_turning_texts_off_on_the_web_turns_them_on_and_says_so_truly(client, twilio_fake):
+    who = member()
+    texts_on(who)
+    subscription_set(member=who, receive=False)
+    response, _ = text_in(client, twilio_fake, PHONE, "START")
+    assert TextSubscription.objects.get(member=who).status == "on"
+    assert "Texts are on again" in response.content.decode()
+    stranger, _ = text_in(client, twilio_fake, "+16465550111", "START")
+    assert "turn them on in your profile" in stranger.content.decode()
+    assert not TextSubscription.objects.filter(phone="+16465550111").exists()
+
+
+def test_staff_see_who_sent_a_text_that_waits_for_a_person(client, twilio_fake):
+    from tests.factories import staff
+
+    who = member(first_name="Rosalind", last_name="Quist")
+    texts_on(who)
+    text_in(client, twilio_fake, PHONE, "can someone call me")
+    desk = staff()
+    sign_in(client, desk)
+    inbound = InboundText.objects.get(outcome="unread")
+    page = client.get(f"/admin/texting/inboundtext/{inbound.pk}/change/").content.decode()
+    assert "Rosalind Quist (text reminders)" in page and f"/admin/grouport/user/{who.pk}/change/" in page
+    assert AuditEntry.objects.filter(actor=desk, object_type="texting.inboundtext").exists()

@@ -265,12 +265,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} groups created)."))
 
     def _rota(self, staff: User, therapists: dict[str, Therapist], *, now) -> None:
-        """An on-call rota for the next four weeks (fictional 555-01xx numbers; with no Twilio
+        """An on-call rota for the next four weeks (fictional 555-012x numbers; with no Twilio
         account the pages are printed to the console): Jordan first, Maya next, Sam leads."""
         people = [
-            (therapists["jordan.kim@grouport.test"].user, "+12125550101", False, 1),
-            (therapists["maya.alvarez@grouport.test"].user, "+12125550102", False, 2),
-            (staff, "+12125550109", True, None),
+            (therapists["jordan.kim@grouport.test"].user, "+12125550121", False, 1),
+            (therapists["maya.alvarez@grouport.test"].user, "+12125550122", False, 2),
+            (staff, "+12125550129", True, None),
         ]
         for user, phone, lead, position in people:
             clinician, made = OnCallClinician.objects.get_or_create(
