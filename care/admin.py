@@ -20,6 +20,7 @@ from grouport.states import TIME_ZONE_CHOICES
 from groups.admin_scoping import TherapistScopedAdmin
 from intake.phones import phone_display, phone_e164
 from intake.selectors import member_intake
+from texting.models import StoppedNumber
 from texting.services import receives_texts
 
 
@@ -252,7 +253,7 @@ class OnCallClinicianAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
 
     form = OnCallClinicianForm
     inlines = [OnCallShiftInline]
-    list_display = ("__str__", "phone_shown", "zone", "is_lead", "active", "next_shift")
+    list_display = ("__str__", "phone_shown", "zone", "is_lead", "active", "next_shift", "texts_blocked")
     list_filter = ("active", "is_lead")
     list_select_related = ("user",)
     autocomplete_fields = ()
@@ -264,8 +265,16 @@ class OnCallClinicianAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(next_start=Min("shifts__starts_at", filter=models.Q(shifts__ends_at__gt=now)))
+            .annotate(
+                next_start=Min("shifts__starts_at", filter=models.Q(shifts__ends_at__gt=now)),
+                stopped=models.Exists(StoppedNumber.objects.filter(phone=models.OuterRef("phone"))),
+            )
         )
+
+    @admin.display(description="Pages reach them", boolean=True)
+    def texts_blocked(self, obj: OnCallClinician) -> bool:
+        """False when their phone replied STOP: no text or call reaches it until START."""
+        return not obj.stopped
 
     @admin.display(description="Phone")
     def phone_shown(self, obj: OnCallClinician) -> str:

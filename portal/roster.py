@@ -3,7 +3,7 @@ page): a fixed handful of queries, whatever its size."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import BooleanField, Count, ExpressionWrapper
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
@@ -15,6 +15,7 @@ from grouport.states import STATE_NAMES, time_zone_name
 from groups.models import Group, GroupSession
 from intake.selectors import IntakeSummary, intake_summaries
 from texting.models import TextSubscription
+from texting.services import receiving_q
 
 
 @dataclass
@@ -107,11 +108,14 @@ def group_roster(*, group: Group) -> Roster:
         Reservation.objects.filter(group=group).in_review(now).select_related("member").order_by("expires_at")
     )
     care = intake_summaries([r.member_id for r in [*confirmed, *held, *reviews]])
-    texting = dict(
-        TextSubscription.objects.filter(member_id__in=[r.member_id for r in confirmed]).values_list(
-            "member_id", "status"
-        )
+    # Whether each gets texts (texting's rule, in the one query): on, off, or stopped.
+    texting: dict[int, str] = {}
+    subscriptions = TextSubscription.objects.filter(member_id__in=[r.member_id for r in confirmed]).annotate(
+        receiving=ExpressionWrapper(receiving_q(), output_field=BooleanField())
     )
+    for member_id, status, receiving in subscriptions.values_list("member_id", "status", "receiving"):
+        off = status == TextSubscription.Status.OFF
+        texting[member_id] = "on" if receiving else "off" if off else "stopped"
     waitlist = list(
         WaitlistEntry.objects.filter(group=group, status__in=WaitlistEntry.ACTIVE)
         .select_related("member")

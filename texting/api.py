@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from grouport.access import Access
 from texting import words
 from texting.models import TextSubscription
-from texting.services import number_stopped, subscription_of, subscription_set
+from texting.services import number_stopped, subscription_of, subscription_set, subscription_state
 
 
 class TextsSerializer(serializers.Serializer):
@@ -44,7 +44,7 @@ def _answer(member) -> dict:
     subscription = subscription_of(member)
     phone = subscription.phone if subscription else ""
     return {
-        "status": subscription.status if subscription else TextSubscription.Status.OFF,
+        "status": subscription_state(subscription),
         "phone": phone,
         "agreed_at": subscription.agreed_at if subscription else None,
         "number_stopped": bool(phone) and number_stopped(phone),

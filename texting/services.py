@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -146,9 +146,26 @@ def subscription_of(member: User) -> TextSubscription | None:
     return TextSubscription.objects.filter(member=member).first()
 
 
+def subscription_state(subscription: TextSubscription | None) -> str:
+    """on, off or stopped, as the member and their therapist see it. The number's STOP is the
+    one truth: a member who turned texts on at the moment their STOP arrived (the two doors
+    meet on no common row) is stopped, whatever their row says."""
+    if subscription is None or subscription.status == TextSubscription.Status.OFF:
+        return TextSubscription.Status.OFF
+    if subscription.status == TextSubscription.Status.STOPPED or number_stopped(subscription.phone):
+        return TextSubscription.Status.STOPPED
+    return TextSubscription.Status.ON
+
+
 def receives_texts(member: User) -> bool:
-    subscription = subscription_of(member)
-    return subscription is not None and subscription.status == TextSubscription.Status.ON
+    return subscription_state(subscription_of(member)) == TextSubscription.Status.ON
+
+
+def receiving_q(prefix: str = "") -> Q:
+    """Members who get texts, in a query: asked for them, and their number did not say STOP."""
+    return Q(**{f"{prefix}status": TextSubscription.Status.ON}) & ~Q(
+        Exists(StoppedNumber.objects.filter(phone=OuterRef(f"{prefix}phone")))
+    )
 
 
 # --- Sending -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from texting.services import (
     number_stopped,
     subscription_of,
     subscription_set,
+    subscription_state,
     text_status_update,
 )
 
@@ -66,7 +67,8 @@ def texts(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Text reminders are off. We will not text you."))
             return redirect("texting:texts")
-    on = subscription is not None and subscription.status == TextSubscription.Status.ON
+    state = subscription_state(subscription)
+    on = state == TextSubscription.Status.ON
     # Texts on: the number alone, to change it (or stop); the box was ticked already.
     number_form = TextsForm(request.POST or None, initial={"phone": phone_display(phone)})
     del number_form.fields["receive"]
@@ -80,7 +82,7 @@ def texts(request: HttpRequest) -> HttpResponse:
             "number_form": number_form,
             "subscription": subscription,
             "on": on,
-            "stopped": bool(phone) and number_stopped(phone),
+            "stopped": state == TextSubscription.Status.STOPPED or (bool(phone) and number_stopped(phone)),
             "phone": phone_display(phone),
             "from_number": phone_display(settings.TWILIO_FROM_NUMBER),
         },

@@ -40,7 +40,14 @@ from grouport.transitions import transition, transition_rows
 from groups.models import GroupSession
 from texting import words as text_words
 from texting.models import TextMessage, TextSubscription
-from texting.services import may_text_now, subscription_of, text_deliver, text_queue
+from texting.services import (
+    may_text_now,
+    receiving_q,
+    subscription_of,
+    subscription_state,
+    text_deliver,
+    text_queue,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +115,8 @@ def text_reminders_due(*, now: dt.datetime) -> list[tuple[int, int, str]]:
                 reservation=OuterRef("pk"), session=session, status=Attendance.Status.EXCUSED
             )
         ),
+        receiving_q("member__text_subscription__"),
         status=Reservation.Status.CONFIRMED,
-        member__text_subscription__status=TextSubscription.Status.ON,
         group__sessions__status=GroupSession.Status.SCHEDULED,
         group__sessions__starts_at__gt=now,
         group__sessions__starts_at__lte=now + lead,
@@ -204,7 +211,7 @@ def reminder_deliver(*, reminder_id: int, now: dt.datetime | None = None) -> str
         )
         if by_text and still_wanted:
             subscription = subscription_of(reservation.member)
-            still_wanted = subscription is not None and subscription.status == TextSubscription.Status.ON
+            still_wanted = subscription_state(subscription) == TextSubscription.Status.ON
         if not still_wanted:
             transition(reminder, to=Reminder.Status.SKIPPED, audit=False)
             return reminder.status

@@ -355,3 +355,53 @@ def test_a_clinician_sent_to_set_up_a_second_factor_comes_back_to_the_alert(clie
     session.save()
     codes = client.get("/accounts/2fa/recovery-codes/")
     assert f'href="/care/alerts/{alert.pk}/"' in codes.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_taking_an_alert_while_the_escalation_job_pages_leaves_nothing_waiting(rota):
+    """The job and a clinician meet on the alert's row: whichever goes second sees the other."""
+    alert = raise_alert(at=timezone.now() - dt.timedelta(minutes=16))
+    barrier = threading.Barrier(2)
+
+    def escalate():
+        try:
+            barrier.wait()
+            alerts_escalate()
+        finally:
+            connection.close()
+
+    def take():
+        try:
+            barrier.wait()
+            safety_alert_acknowledge(alert_id=alert.pk, actor=rota["b"].user, via="link")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=escalate), threading.Thread(target=take)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged"
+    assert not TextMessage.objects.filter(status="queued").exists()  # paged and withdrawn, or never paged
+
+
+def test_alerts_from_before_the_pager_are_not_paged_after_an_upgrade(twilio_fake, rota):
+    """An upgrade does not ring the on-call at night for alerts the emails already carried."""
+    import importlib
+
+    from django.apps import apps
+
+    alert = raise_alert(at=T0 - dt.timedelta(days=10))
+    alert.steps.all().delete()
+    AlertPage.objects.all().delete()
+    OutboxMessage.objects.filter(kind="care.alert_page").delete()
+    TextMessage.objects.all().delete()
+    migration = importlib.import_module("care.migrations.0004_alerts_before_the_pager")
+    migration.alerts_already_carried(apps, None)  # the real models stand in for the historical ones
+    tick(minute(0))
+    tick(minute(31))
+    assert texted(twilio_fake) == []
+    assert set(alert.steps.values_list("step", flat=True)) == {0, 1, 2}

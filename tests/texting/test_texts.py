@@ -377,3 +377,50 @@ def test_staff_see_who_sent_a_text_that_waits_for_a_person(client, twilio_fake):
     page = client.get(f"/admin/texting/inboundtext/{inbound.pk}/change/").content.decode()
     assert "Rosalind Quist (text reminders)" in page and f"/admin/grouport/user/{who.pk}/change/" in page
     assert AuditEntry.objects.filter(actor=desk, object_type="texting.inboundtext").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_turning_texts_on_while_stop_arrives_never_leaves_them_on_for_a_stopped_number(client, twilio_fake):
+    """The member's two doors (the site and their phone) meet on their row: one goes first."""
+    import threading
+
+    from django.db import connection
+
+    who = member()
+    subscription_set(member=who, receive=False)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def turn_on():
+        try:
+            barrier.wait()
+            subscription_set(member=who, receive=True, phone=PHONE)
+        except Exception as exc:  # NumberStopped when STOP went first
+            errors.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    def stop():
+        from texting.services import inbound_text
+
+        try:
+            barrier.wait()
+            inbound_text(message_sid="SM" + "c" * 32, from_phone=PHONE, body="STOP")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=turn_on), threading.Thread(target=stop)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors in ([], ["NumberStopped"])
+    assert StoppedNumber.objects.filter(phone=PHONE).exists()
+    # Whichever went first, the number's STOP holds: they get no texts, and are told so.
+    from texting.services import receives_texts
+
+    assert not receives_texts(who)
+    sign_in(client, who)
+    assert client.get("/api/me/texts/").json()["status"] == "stopped"
+    assert "replied STOP" in client.get("/account/texts/").content.decode()
