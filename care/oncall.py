@@ -43,6 +43,7 @@ from texting.services import text_queue, texts_withdraw
 logger = logging.getLogger(__name__)
 
 PAGE_MESSAGE = "care.alert_page"
+PAGE_BLOCKED = "care.page_blocked"
 LAST_STEP = 2
 
 
@@ -92,11 +93,13 @@ def leads() -> list[OnCallClinician]:
 def _step_recipients(alert: SafetyAlert, step: int, now: dt.datetime) -> list[tuple[User, str]]:
     """(person, phone) to page at ``step``: see the module's docstring."""
     earlier: list[tuple[User, str]] = []
+    current = dict(OnCallClinician.objects.values_list("user_id", "phone"))
     for page in (
         AlertPage.objects.filter(alert=alert, step__lt=step).select_related("recipient").order_by("pk")
     ):
         if all(user.pk != page.recipient_id for user, _phone in earlier):
-            earlier.append((page.recipient, page.phone))
+            # Their phone on the rota now (it may have changed since), else the one paged.
+            earlier.append((page.recipient, current.get(page.recipient_id) or page.phone))
     paged = {user.pk for user, _phone in earlier}
     rota = on_call_at(now)
     chosen: list[OnCallClinician] = []
@@ -223,13 +226,22 @@ def safety_alert_acknowledge(
     return alert, True
 
 
+# How long someone paged for an alert may still open it once it is reviewed.
+PAGED_SEE_AFTER_REVIEW = dt.timedelta(days=1)
+
+
 def may_see_alert(user: User, alert: SafetyAlert) -> bool:
-    """The group's therapist, operations staff, and whoever was paged for it."""
+    """The group's therapist and operations staff; and whoever was paged for it, while it
+    waits for its review and for a day after (the member is not theirs to follow for ever)."""
     if is_operations(user):
         return True
     if alert.reservation.group.therapist.user_id == user.pk:
         return True
-    return alert.pages.filter(recipient=user).exists()
+    if not alert.pages.filter(recipient=user).exists():
+        return False
+    if alert.status != SafetyAlert.Status.REVIEWED:
+        return True
+    return alert.reviewed_at is not None and timezone.now() - alert.reviewed_at < PAGED_SEE_AFTER_REVIEW
 
 
 CODE = re.compile(r"\b(\d{6})\b")

@@ -309,12 +309,12 @@ def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str) -> Safety
         alert = lock_safety_alert(alert.pk)
         if alert.status not in SafetyAlert.UNREVIEWED:
             return alert
-        alert.reviewed_by, alert.reviewed_at, alert.review_note = actor, timezone.now(), note.strip()
-        transition(
-            alert,
-            to=SafetyAlert.Status.REVIEWED,
-            actor=actor,
-            fields=("reviewed_by", "reviewed_at", "review_note"),
-        )
+        now = timezone.now()
+        alert.reviewed_by, alert.reviewed_at, alert.review_note = actor, now, note.strip()
+        fields = ["reviewed_by", "reviewed_at", "review_note"]
+        if alert.acknowledged_by_id is None:  # reviewed before anyone took it: the reviewer did
+            alert.acknowledged_by, alert.acknowledged_at, alert.acknowledged_via = actor, now, "review"
+            fields += ["acknowledged_by", "acknowledged_at", "acknowledged_via"]
+        transition(alert, to=SafetyAlert.Status.REVIEWED, actor=actor, fields=tuple(fields))
         alert_pages_withdraw(alert)
     return alert

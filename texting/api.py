@@ -67,7 +67,10 @@ class TextsApi(APIView):
         responses={
             200: TextsSerializer,
             400: OpenApiResponse(
-                description="phone (not a mobile number) or number_stopped (reply START first)"
+                description=(
+                    "phone (not a US mobile number), number_stopped (reply START first) or "
+                    "too_many_changes (turned on or changed three times today)"
+                )
             ),
         },
     )

@@ -4,6 +4,8 @@ starts; asked like a function, one answer."""
 
 from typing import Protocol
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 class InboundReply(Protocol):
     def __call__(self, *, from_phone: str, body: str) -> str | None:
@@ -21,5 +23,5 @@ def inbound_reply_provide(handler: InboundReply) -> None:
 
 def inbound_reply(*, from_phone: str, body: str) -> str | None:
     if not _inbound_reply:
-        return None
+        raise ImproperlyConfigured("texting's inbound_reply port has nobody to answer it (care fills it in)")
     return _inbound_reply[0](from_phone=from_phone, body=body)

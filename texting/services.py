@@ -14,6 +14,7 @@ import logging
 import uuid
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -31,6 +32,7 @@ from intake.phones import phone_display, phone_e164
 from texting import words
 from texting.gateway import NoAnswer, Refused, text_provider
 from texting.models import InboundText, StoppedNumber, TextMessage, TextSubscription
+from texting.ports import inbound_reply
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,20 @@ def may_text_now(*, now: dt.datetime, zone: str, about: dt.datetime) -> bool:
 # --- A member's choice -------------------------------------------------------------------
 
 
+# How often a member may turn texts on (or change the number) in a day: each time texts a
+# confirmation the clinic pays for, to a number nobody checked is theirs.
+CONFIRMATIONS_PER_DAY = 3
+# Where we text: the United States and its territories on +1 (no premium or toll-free line).
+TEXTABLE_REGIONS = {"US", "PR", "VI", "GU", "AS", "MP"}
+
+
+def textable(e164: str) -> bool:
+    number = phonenumbers.parse(e164, None)
+    kind = phonenumbers.number_type(number)
+    mobile = kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return phonenumbers.region_code_for_number(number) in TEXTABLE_REGIONS and mobile
+
+
 def number_stopped(phone: str) -> bool:
     return StoppedNumber.objects.filter(phone=phone).exists()
 
@@ -83,6 +99,23 @@ def subscription_set(
                 raise InvalidInput(
                     _("Enter a mobile number that can get texts, such as 212 555 0123."), code="phone"
                 ) from exc
+            if not textable(number):
+                raise InvalidInput(
+                    _("We can text US mobile numbers only. Enter one, such as 212 555 0123."), code="phone"
+                )
+            recent = TextMessage.objects.filter(
+                member=member,
+                purpose=TextMessage.Purpose.CONFIRMATION,
+                created_at__gte=timezone.now() - dt.timedelta(days=1),
+            )
+            if recent.count() >= CONFIRMATIONS_PER_DAY:
+                raise InvalidInput(
+                    _(
+                        "Texts were turned on or their number changed too often today. "
+                        "Please try again tomorrow."
+                    ),
+                    code="too_many_changes",
+                )
             if number_stopped(number):
                 ours = phone_display(settings.TWILIO_FROM_NUMBER)
                 raise NumberStopped(
@@ -204,7 +237,7 @@ def text_deliver(*, message_id: int, body: str, at_most_once: bool = True) -> st
     if message.status != Status.QUEUED:
         return message.status
     mine = TextMessage.objects.filter(pk=message_id)
-    if number_stopped(message.to):
+    if message.channel == TextMessage.Channel.SMS and number_stopped(message.to):
         transition_rows(mine, old=Status.QUEUED, to=Status.BLOCKED)
         return Status.BLOCKED
     if not transition_rows(mine, old=Status.QUEUED, to=Status.SENDING, attempts=F("attempts") + 1):
@@ -237,6 +270,20 @@ def text_deliver(*, message_id: int, body: str, at_most_once: bool = True) -> st
     transition_rows(mine, old=Status.SENDING, to=Status.SENT, provider_sid=sent.sid, sent_at=now, error="")
     logger.info("text %s (%s) sent", message_id, message.purpose)
     return Status.SENT
+
+
+def text_reclaim_stalled(*, message_id: int) -> str:
+    """A text left "sending" longer than any try can last (its worker died, or the outbox
+    message that sent it ended meanwhile) is put back in line; return its status now. For
+    texts that may go twice rather than never (a clinician's page)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=3 * settings.TWILIO_TIMEOUT_SECONDS + 30)
+    transition_rows(
+        TextMessage.objects.filter(pk=message_id, updated_at__lt=cutoff),
+        old=Status.SENDING,
+        to=Status.QUEUED,
+        error="stalled while sending: tried again",
+    )
+    return TextMessage.objects.values_list("status", flat=True).get(pk=message_id)
 
 
 def text_gave_up(*, message_id: int, error: str) -> None:
@@ -285,14 +332,29 @@ def text_status_update(*, sid: str, provider_status: str, error_code: str = "") 
 # --- Replies -----------------------------------------------------------------------------
 
 
+def _members_lock(phone: str, exclude_status: str) -> list[TextSubscription]:
+    """Lock the members with a subscription at ``phone`` (not in ``exclude_status``), in
+    ascending id as the lock order asks; return their subscriptions, read again under it."""
+    ids = sorted(
+        set(
+            TextSubscription.objects.filter(phone=phone)
+            .exclude(status=exclude_status)
+            .values_list("member_id", flat=True)
+        )
+    )
+    for member_id in ids:
+        lock_member(member_id)
+    return list(
+        TextSubscription.objects.filter(phone=phone, member_id__in=ids).exclude(status=exclude_status)
+    )
+
+
 def _number_stop(phone: str) -> None:
+    """STOP: nothing more is texted to the number (calls are not texts: an on-call phone that
+    replied STOP to a page still rings)."""
     with transaction.atomic():
         StoppedNumber.objects.get_or_create(phone=phone)
-        for subscription in TextSubscription.objects.filter(phone=phone).exclude(
-            status=TextSubscription.Status.STOPPED
-        ):
-            lock_member(subscription.member_id)
-            subscription = TextSubscription.objects.get(pk=subscription.pk)
+        for subscription in _members_lock(phone, TextSubscription.Status.STOPPED):
             subscription.changed_at = timezone.now()
             transition(
                 subscription,
@@ -301,9 +363,9 @@ def _number_stop(phone: str) -> None:
                 fields=("changed_at",),
                 data={"by": "STOP"},
             )
-        # Nothing waiting to go to it goes.
+        # Nothing waiting to be texted to it goes.
         transition_rows(
-            TextMessage.objects.filter(to=phone),
+            TextMessage.objects.filter(to=phone, channel=TextMessage.Channel.SMS),
             old=Status.QUEUED,
             to=Status.BLOCKED,
             error="number replied STOP",
@@ -316,11 +378,7 @@ def _number_start(phone: str) -> int:
     started = 0
     with transaction.atomic():
         StoppedNumber.objects.filter(phone=phone).delete()
-        for subscription in TextSubscription.objects.filter(phone=phone).exclude(
-            status=TextSubscription.Status.ON
-        ):
-            lock_member(subscription.member_id)
-            subscription = TextSubscription.objects.get(pk=subscription.pk)
+        for subscription in _members_lock(phone, TextSubscription.Status.ON):
             subscription.changed_at = timezone.now()
             transition(
                 subscription,
@@ -342,41 +400,49 @@ def inbound_text(*, message_sid: str, from_phone: str, body: str) -> str | None:
     """Act on a text someone sent us, once (by the provider's id); return the reply to send
     back, if any. STOP, START and HELP (English and Spanish) act at once; anything else is
     offered to the parts that wait for a reply (an alert's code), then kept for the care team,
-    who are told, because a member writing to us must reach a person."""
-    from texting.ports import inbound_reply
+    who are told, because a member writing to us must reach a person.
 
-    with transaction.atomic():
-        if InboundText.objects.filter(message_sid=message_sid).exists():
-            return None  # a replay: acted on already
-        said = words.keyword(body)
-        if said is not None:
-            name, keyword_language = said
-            language = keyword_language if keyword_language != "en" else _language_of(from_phone)
-            if name == "stop":
-                _number_stop(from_phone)
-                reply = words.stop_text(language)
-            elif name == "start":
-                started = _number_start(from_phone)
-                reply = words.start_text(language) if started else words.start_unknown_text(language)
-            else:
-                reply = words.help_text(language)
-            InboundText.objects.create(message_sid=message_sid, from_phone=from_phone, outcome=name)
-            return reply
-        answer = inbound_reply(from_phone=from_phone, body=body)
-        if answer is not None:
-            InboundText.objects.create(
-                message_sid=message_sid, from_phone=from_phone, outcome=InboundText.Outcome.ACKNOWLEDGED
-            )
-            return answer
-        inbound = InboundText.objects.create(
-            message_sid=message_sid,
-            from_phone=from_phone,
-            outcome=InboundText.Outcome.UNREAD,
-            status=InboundText.Status.NEW,
-            body=body[:1600],
+    A replay finds the row and acts on nothing; one racing the first delivery fails on the
+    row's unique id when it writes it, and everything it did rolls back with it."""
+    if InboundText.objects.filter(message_sid=message_sid).exists():
+        return None  # a replay: acted on already
+    try:
+        with transaction.atomic():
+            return _inbound_act(message_sid=message_sid, from_phone=from_phone, body=body)
+    except IntegrityError:
+        return None
+
+
+def _inbound_act(*, message_sid: str, from_phone: str, body: str) -> str:
+    said = words.keyword(body)
+    if said is not None:
+        name, keyword_language = said
+        language = keyword_language if keyword_language != "en" else _language_of(from_phone)
+        if name == "stop":
+            _number_stop(from_phone)
+            reply = words.stop_text(language)
+        elif name == "start":
+            started = _number_start(from_phone)
+            reply = words.start_text(language) if started else words.start_unknown_text(language)
+        else:
+            reply = words.help_text(language)
+        InboundText.objects.create(message_sid=message_sid, from_phone=from_phone, outcome=name)
+        return reply
+    answer = inbound_reply(from_phone=from_phone, body=body)
+    if answer is not None:
+        InboundText.objects.create(
+            message_sid=message_sid, from_phone=from_phone, outcome=InboundText.Outcome.ACKNOWLEDGED
         )
-        outbox_add(kind=UNREAD_MESSAGE, payload={"inbound": inbound.pk}, key=f"inbound-{inbound.pk}")
-        return words.unread_text(_language_of(from_phone))
+        return answer
+    inbound = InboundText.objects.create(
+        message_sid=message_sid,
+        from_phone=from_phone,
+        outcome=InboundText.Outcome.UNREAD,
+        status=InboundText.Status.NEW,
+        body=body[:1600],
+    )
+    outbox_add(kind=UNREAD_MESSAGE, payload={"inbound": inbound.pk}, key=f"inbound-{inbound.pk}")
+    return words.unread_text(_language_of(from_phone))
 
 
 def inbound_refused(*, message_sid: str, from_phone: str, reason: str) -> None:

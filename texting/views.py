@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
 from grouport.access import Access, route_access
@@ -91,13 +91,17 @@ def texts(request: HttpRequest) -> HttpResponse:
 
 
 def _signed(request: HttpRequest) -> bool:
-    """Twilio signs the URL it called and every POST parameter with our auth token."""
-    token = settings.TWILIO_AUTH_TOKEN
+    """Twilio signs the URL it called and every POST parameter: with the account's auth token
+    (HMAC-SHA1), or, when a webhook signing key is set up in Twilio's console (the request
+    then says so in ``X-Twilio-Webhooks-Signature-Settings``), with that shared key and the
+    algorithm it names (``TWILIO_WEBHOOK_SHARED_KEY``)."""
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not token or not signature:
+    signing = request.headers.get("X-Twilio-Webhooks-Signature-Settings", "")
+    secret = settings.TWILIO_WEBHOOK_SHARED_KEY if signing else settings.TWILIO_AUTH_TOKEN
+    if not secret or not signature:
         return False
     url = settings.SITE_URL + request.get_full_path()
-    return RequestValidator(token).validate(url, request.POST, signature)
+    return RequestValidator(secret).validate(url, request.POST, signature, get_signature_algorithm(signing))
 
 
 def _refused(request: HttpRequest, reason: str) -> JsonResponse:

@@ -51,6 +51,7 @@ ENV_VARS = (
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER",
     "TWILIO_API_BASE",
+    "TWILIO_WEBHOOK_SHARED_KEY",
     "TWILIO_TIMEOUT_SECONDS",
     "TEXT_QUIET_HOURS",
     "TEXT_REMINDER_MINUTES",
@@ -385,6 +386,8 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="")
+# Set when webhooks are signed with a shared key (Twilio console: webhook signing keys).
+TWILIO_WEBHOOK_SHARED_KEY = env.str("TWILIO_WEBHOOK_SHARED_KEY", default="")
 # A stalled provider must not hold a worker: seconds to wait for an answer (then retried).
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
 # No text between these hours (start, end) where the member lives, unless its session is then.

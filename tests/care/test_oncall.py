@@ -17,7 +17,7 @@ from care.oncall import alerts_escalate, safety_alert_acknowledge
 from care.services import _safety_alert_open
 from grouport.models import AuditEntry, OutboxMessage
 from grouport.roles import THERAPIST, role_grant
-from tests.factories import GroupFactory, UserFactory, licensed_therapist, seated, sign_in
+from tests.factories import GroupFactory, UserFactory, licensed_therapist, member, seated, sign_in
 from tests.texting.helpers import deliver_outbox, text_in
 from texting.models import TextMessage
 
@@ -177,8 +177,14 @@ def test_the_provider_down_twenty_minutes_then_every_text_once_in_order(twilio_f
     twilio_fake.down = False
     for m in range(20, 24):
         tick(minute(m + 0.5))
-    sent = [(m.to, m.at) for m in twilio_fake.messages if m.via == "api"]
-    assert [to for to, _ in sent] == [PHONES["a"], PHONES["a"], PHONES["b"]]  # step 0, then step 1
+    sent = [m for m in twilio_fake.messages if m.via == "api"]
+    assert sorted(m.to for m in sent) == [PHONES["a"], PHONES["a"], PHONES["b"]]  # each once
+    # In order for each person: A's step-0 page reached A before A's step-1 page.
+    order = [m.sid for m in sent]
+    a_pages = AlertPage.objects.filter(phone=PHONES["a"]).order_by("step").select_related("text")
+    assert [order.index(p.text.provider_sid) for p in a_pages] == sorted(
+        order.index(p.text.provider_sid) for p in a_pages
+    )
     assert len({t.provider_sid for t in TextMessage.objects.filter(channel="sms")}) == 3
     assert set(OutboxMessage.objects.filter(kind="care.alert_page").values_list("status", flat=True)) == {
         "done"
@@ -405,3 +411,88 @@ def test_alerts_from_before_the_pager_are_not_paged_after_an_upgrade(twilio_fake
     tick(minute(31))
     assert texted(twilio_fake) == []
     assert set(alert.steps.values_list("step", flat=True)) == {0, 1, 2}
+
+
+def test_a_text_stuck_sending_holds_up_nobody_elses_page_and_is_tried_again_for_its_own(twilio_fake, rota):
+    """A worker killed mid-send leaves a page's text "sending": other people's pages go at
+    once; that person's next page sends it again first (twice is better than never)."""
+    raise_alert()
+    tick(minute(0))
+    first = AlertPage.objects.get(step=0)
+    TextMessage.objects.filter(pk=first.text_id).update(status="sending", provider_sid=None)
+    twilio_fake.messages.clear()
+    with time_machine.travel(minute(15), tick=False):
+        alerts_escalate(now=minute(15))
+    # Step 1: A again and B. B's page does not wait for A's stuck text.
+    b_page = AlertPage.objects.get(step=1, phone=PHONES["b"])
+    from grouport.outbox import outbox_deliver
+
+    b_message = OutboxMessage.objects.get(kind="care.alert_page", payload__page=b_page.pk)
+    with time_machine.travel(minute(15), tick=False):
+        assert outbox_deliver(message_id=b_message.pk, now=minute(15)) == "done"
+    assert texted(twilio_fake) == [PHONES["b"]]
+    tick(minute(15))  # A's step-1 page: A's stuck step-0 text is long stale, so it goes first
+    assert texted(twilio_fake) == [PHONES["b"], PHONES["a"], PHONES["a"]]
+    assert set(TextMessage.objects.filter(channel="sms").values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_call_rings_when_the_text_service_fails_and_a_stopped_phone_still_rings(
+    client, twilio_fake, rota
+):
+    from django.core import mail
+
+    text_in(client, twilio_fake, PHONES["a"], "STOP")  # half asleep, the night before
+    raise_alert()
+    tick(minute(0))
+    assert texted(twilio_fake) == [] and [c.to for c in twilio_fake.calls] == [PHONES["a"]]
+    deliver_outbox(minute(0))
+    told = [m for m in mail.outbox if m.subject == "An alert could not ring the on-call phone"]
+    assert len(told) == 1 and "replied STOP" in told[0].body and "Rosalind" not in told[0].body
+
+
+def test_two_members_sharing_a_phone_stop_together_in_the_lock_order(client, twilio_fake):
+    from texting.models import TextSubscription
+    from texting.services import subscription_set
+
+    household = "+12125550177"
+    first, second = member(), member()
+    subscription_set(member=second, receive=True, phone=household)
+    subscription_set(member=first, receive=True, phone=household)  # changed last: listed first
+    response, _ = text_in(client, twilio_fake, household, "STOP")
+    assert response.status_code == 200
+    assert set(TextSubscription.objects.values_list("status", flat=True)) == {"stopped"}
+    text_in(client, twilio_fake, household, "START")
+    assert set(TextSubscription.objects.values_list("status", flat=True)) == {"on"}
+
+
+def test_a_paged_clinician_sees_the_alert_until_a_day_after_its_review(client, twilio_fake, rota):
+    from care.services import safety_alert_review
+
+    alert = raise_alert()
+    tick(minute(0))
+    sign_in(client, rota["a"].user)
+    therapist = alert.reservation.group.therapist.user
+    with time_machine.travel(minute(20), tick=False):
+        safety_alert_review(alert=alert, actor=therapist, note="Called; safe with her sister tonight.")
+        assert client.get(f"/care/alerts/{alert.pk}/").status_code == 200
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == therapist and alert.acknowledged_via == "review"  # taken by reviewing
+    with time_machine.travel(minute(20) + dt.timedelta(days=1, minutes=1), tick=False):
+        assert client.get(f"/care/alerts/{alert.pk}/").status_code == 404
+        sign_in(client, therapist)
+        assert client.get(f"/care/alerts/{alert.pk}/").status_code == 200  # their member
+
+
+def test_an_alert_opened_just_before_the_upgrade_is_still_paged(twilio_fake, rota):
+    import importlib
+
+    from django.apps import apps
+
+    alert = raise_alert(at=timezone.now() - dt.timedelta(minutes=20))
+    alert.steps.all().delete()
+    AlertPage.objects.all().delete()
+    migration = importlib.import_module("care.migrations.0004_alerts_before_the_pager")
+    migration.alerts_already_carried(apps, None)
+    assert not alert.steps.exists()
+    alerts_escalate()
+    assert set(alert.steps.values_list("step", flat=True)) == {0, 1}

@@ -424,3 +424,51 @@ def test_turning_texts_on_while_stop_arrives_never_leaves_them_on_for_a_stopped_
     sign_in(client, who)
     assert client.get("/api/me/texts/").json()["status"] == "stopped"
     assert "replied STOP" in client.get("/account/texts/").content.decode()
+
+
+def test_webhooks_signed_with_a_shared_key_are_read(client, twilio_fake, settings):
+    from twilio.request_validator import RequestValidator
+
+    settings.TWILIO_WEBHOOK_SHARED_KEY = "whsk_test_shared"
+    who = member()
+    texts_on(who)
+    params = twilio_fake.inbound_params(PHONE, "STOP")
+    url = settings.SITE_URL + WEBHOOK
+    signature = RequestValidator("whsk_test_shared").compute_signature(url, params, "HMAC_SHA256")
+    header = {"HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"}
+    # Signed with the account token but claiming the shared key: refused.
+    forged = client.post(
+        WEBHOOK, params, HTTP_X_TWILIO_SIGNATURE=twilio_fake.signature(url, params), **header
+    )
+    assert forged.status_code == 400
+    assert client.post(WEBHOOK, params, HTTP_X_TWILIO_SIGNATURE=signature, **header).status_code == 200
+    assert TextSubscription.objects.get(member=who).status == "stopped"
+
+
+def test_the_reply_port_with_nobody_to_answer_it_says_so(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from texting import ports
+
+    monkeypatch.setattr(ports, "_inbound_reply", [])
+    with pytest.raises(ImproperlyConfigured):
+        ports.inbound_reply(from_phone=PHONE, body="123456")
+
+
+def test_only_us_mobiles_and_a_few_changes_a_day_so_nobody_runs_up_texts(client, twilio_fake):
+    who = member()
+    sign_in(client, who)
+
+    def put(phone, receive=True):
+        return client.put(
+            "/api/me/texts/", {"receive": receive, "phone": phone}, content_type="application/json"
+        )
+
+    assert put("+44 7700 900123").json()["code"] == "phone"  # abroad
+    assert put("800 555 0142").json()["code"] == "phone"  # toll-free
+    for phone in ("212 555 0147", "646 555 0100", "201 555 0142"):
+        assert put(phone).status_code == 200
+    refused = put("917 555 0100")
+    assert refused.status_code == 400 and refused.json()["code"] == "too_many_changes"
+    deliver_outbox()
+    assert len([m for m in twilio_fake.messages if m.via == "api"]) == 3
