@@ -21,7 +21,7 @@ from groups.admin_scoping import TherapistScopedAdmin
 from intake.phones import phone_display, phone_e164
 from intake.selectors import member_intake
 from texting.models import StoppedNumber
-from texting.services import receives_texts
+from texting.services import receives_texts, textable
 
 
 @admin.register(SafetyAlert)
@@ -153,8 +153,13 @@ class SafetyAlertAdmin(ReviewWithNoteAdmin, AuditedViewsAdmin, TherapistScopedAd
 
     review_help = "What was done (who called, when, the plan). Saving marks it reviewed."
     review_service = safety_alert_review
+    reviewable_statuses = SafetyAlert.UNREVIEWED  # taken by the on-call, still to be reviewed
 
     def response_change(self, request, obj):
+        obj.refresh_from_db(fields=["status"])
+        if obj.status != SafetyAlert.Status.REVIEWED:
+            messages.warning(request, "Not reviewed: write what was done, then save.")
+            return redirect("admin:care_safetyalert_change", obj.pk)
         messages.success(request, "Marked reviewed. The flag is off the roster.")
         return redirect("admin:groups_group_roster", object_id=obj.reservation.group_id)
 
@@ -224,8 +229,19 @@ class OnCallClinicianForm(forms.ModelForm):
         model = OnCallClinician
         fields = ("user", "phone", "zone", "is_lead", "active")
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Not someone already on the rota (they have their row: change it instead).
+        taken = OnCallClinician.objects.exclude(pk=self.instance.pk).values("user_id")
+        self.fields["user"].queryset = self.fields["user"].queryset.exclude(pk__in=taken)
+        if self.instance.phone and not self.is_bound:
+            self.initial["phone"] = phone_display(self.instance.phone)
+
     def clean_phone(self) -> str:
-        return phone_e164(self.cleaned_data["phone"])
+        number = phone_e164(self.cleaned_data["phone"])
+        if not textable(number):
+            raise ValidationError("A US mobile number: pages are texts and calls to it.")
+        return number
 
     def clean_user(self):
         user = self.cleaned_data["user"]

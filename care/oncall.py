@@ -273,6 +273,6 @@ def alert_reply(*, from_phone: str, body: str) -> str | None:
         return None
     alert, took = safety_alert_acknowledge(alert_id=page.alert_id, actor=page.recipient, via="text")
     with translation.override(settings.LANGUAGE_CODE):
-        if took:
+        if took or alert.acknowledged_by_id == page.recipient_id:
             return _("grouport: Thank you, it is yours. Details: %(link)s") % {"link": alert_url(alert.pk)}
         return _("grouport: Someone has already taken it. Details: %(link)s") % {"link": alert_url(alert.pk)}

@@ -124,10 +124,13 @@ class ReviewWithNoteAdmin:
     review_help: str
     # The alert's service: ``review(alert=..., actor=..., note=...)``, audited by its transition.
     review_service: Callable[..., object]
+    # The statuses in which it still waits for its review (a safety alert a clinician has
+    # taken, "acknowledged", still does).
+    reviewable_statuses: tuple[str, ...] = ("open",)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.status != "open":
+        if obj is not None and obj.status not in self.reviewable_statuses:
             fields.append("review_note")
         return fields
 
@@ -139,7 +142,7 @@ class ReviewWithNoteAdmin:
         return form
 
     def save_model(self, request, obj, form, change) -> None:
-        if obj.status == "open":
+        if obj.status in self.reviewable_statuses:
             type(self).review_service(
                 alert=obj, actor=request.user, note=form.cleaned_data["review_note"].strip()
             )

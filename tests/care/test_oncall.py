@@ -141,7 +141,7 @@ def test_a_reply_with_the_code_from_a_paged_phone_takes_it(client, twilio_fake, 
     alert.refresh_from_db()
     assert alert.status == "acknowledged" and alert.acknowledged_via == "text"
     response, _ = text_in(client, twilio_fake, PHONES["a"], alert.code)
-    assert "already" in response.content.decode()
+    assert "it is yours" in response.content.decode()  # they took it: theirs, not "someone"
     # A mistyped code from a clinician's phone is not a member's words for the care team.
     wrong = str((int(alert.code) + 1) % 10**6).zfill(6)
     response, _ = text_in(client, twilio_fake, PHONES["b"], wrong)
@@ -326,8 +326,9 @@ def test_the_rota_form_refuses_bad_zones_and_backwards_shifts_plainly(client, ro
     body = client.post(f"/admin/care/oncallclinician/{clinician.pk}/change/", form).content.decode()
     assert "A shift ends after it starts." in body and "shift_ends_after_start" not in body
     # Members are not offered: only active staff accounts, by name.
+    newcomer = UserFactory(is_staff=True, first_name="Noor", last_name="Night")
     add = client.get("/admin/care/oncallclinician/add/").content.decode()
-    assert f"{clinician.user.get_full_name()} &lt;{clinician.user.email}&gt;" in add
+    assert f"Noor Night &lt;{newcomer.email}&gt;" in add
     assert "User #" not in add
 
 
@@ -496,3 +497,51 @@ def test_an_alert_opened_just_before_the_upgrade_is_still_paged(twilio_fake, rot
     assert not alert.steps.exists()
     alerts_escalate()
     assert set(alert.steps.values_list("step", flat=True)) == {0, 1}
+
+
+def test_a_taken_alert_is_reviewed_in_the_admin_with_its_note(client, twilio_fake, rota):
+    """Taking it stops the pages; the review, with what was done, still closes it."""
+    alert = raise_alert()
+    tick(minute(0))
+    safety_alert_acknowledge(alert_id=alert.pk, actor=rota["a"].user, via="link")
+    therapist = alert.reservation.group.therapist.user
+    role_grant(therapist, THERAPIST)
+    sign_in(client, therapist)
+    url = f"/admin/care/safetyalert/{alert.pk}/change/"
+    assert "review_note" in client.get(url).context["adminform"].form.fields
+    client.post(url, {"review_note": ""})
+    alert.refresh_from_db()
+    assert alert.status == "acknowledged"  # a note is required
+    answer = client.post(url, {"review_note": "Called her; safe at her sister's."}, follow=True)
+    alert.refresh_from_db()
+    assert alert.status == "reviewed" and alert.reviewed_by == therapist
+    assert alert.acknowledged_by == rota["a"].user  # who took it stays on record
+    assert "Marked reviewed" in answer.content.decode()
+
+
+def test_the_taker_sending_the_code_again_hears_it_is_theirs(client, twilio_fake, rota):
+    alert = raise_alert()
+    tick(minute(0))
+    alert.refresh_from_db()
+    text_in(client, twilio_fake, PHONES["a"], alert.code)
+    again, _ = text_in(client, twilio_fake, PHONES["a"], alert.code)
+    assert "it is yours" in again.content.decode()
+
+
+def test_the_rota_takes_only_phones_that_can_get_pages(client, rota):
+    from tests.factories import staff
+
+    sign_in(client, staff())
+    clinician = rota["c"]
+    form = {
+        "user": clinician.user.pk, "phone": "800 555 0100", "zone": "America/New_York", "active": "on",
+        "shifts-TOTAL_FORMS": "0", "shifts-INITIAL_FORMS": "0", "shifts-MIN_NUM_FORMS": "0",
+        "shifts-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    page = client.post(f"/admin/care/oncallclinician/{clinician.pk}/change/", form)
+    assert page.status_code == 200 and "A US mobile number" in page.content.decode()
+    clinician.refresh_from_db()
+    assert clinician.phone == PHONES["c"]
+    # Someone already on the rota is not offered again when adding.
+    add = client.get("/admin/care/oncallclinician/add/").content.decode()
+    assert clinician.user.email not in add
