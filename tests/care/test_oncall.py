@@ -545,3 +545,34 @@ def test_the_rota_takes_only_phones_that_can_get_pages(client, rota):
     # Someone already on the rota is not offered again when adding.
     add = client.get("/admin/care/oncallclinician/add/").content.decode()
     assert clinician.user.email not in add
+
+
+def test_a_page_out_of_tries_fails_and_the_care_team_is_told(twilio_fake, rota):
+    from django.core import mail
+
+    from grouport.outbox import outbox_deliver
+
+    raise_alert()
+    twilio_fake.down = True
+    message = OutboxMessage.objects.get(kind="care.alert_page")
+    OutboxMessage.objects.filter(pk=message.pk).update(attempts=119)  # two hours of tries
+    with time_machine.travel(minute(0), tick=False):
+        assert outbox_deliver(message_id=message.pk, now=minute(0)) == "failed"
+    page = AlertPage.objects.get()
+    assert {page.text.status, page.call.status} == {"failed"}
+    (told,) = [m for m in mail.outbox if m.subject == "An alert could not ring the on-call phone"]
+    assert "failed for too long" in told.body and "Rosalind" not in told.body
+    assert AuditEntry.objects.filter(action="safety_alert.page_failed").count() == 1
+
+
+def test_a_page_whose_text_another_worker_is_sending_waits_its_turn(twilio_fake, rota):
+    from grouport.outbox import outbox_deliver
+
+    raise_alert()
+    page = AlertPage.objects.get()
+    TextMessage.objects.filter(pk=page.text_id).update(status="sending", updated_at=minute(0))
+    message = OutboxMessage.objects.get(kind="care.alert_page")
+    with time_machine.travel(minute(0.5), tick=False):
+        assert outbox_deliver(message_id=message.pk, now=minute(0.5)) == "pending"  # again in a minute
+    assert texted(twilio_fake) == []
+    assert [c.to for c in twilio_fake.calls] == [PHONES["a"]]  # the call did not wait
