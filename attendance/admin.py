@@ -18,6 +18,7 @@ from attendance.live import live_shows_plan, session_live
 from attendance.models import Attendance, Reminder
 from attendance.selectors import attendance_sheet
 from attendance.services.attendance import attendance_mark
+from attendance.video import host_way_in
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.audit import audit_record
 from grouport.exceptions import DomainError
@@ -66,6 +67,11 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
                 self.admin_site.admin_view(self.live_view),
                 name="groups_groupsession_live",
             ),
+            path(
+                "<int:object_id>/room/",
+                self.admin_site.admin_view(self.room_view),
+                name="groups_groupsession_room",
+            ),
             *super().get_urls(),
         ]
 
@@ -96,6 +102,19 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
             "original": session,
         }
         return TemplateResponse(request, "admin/attendance/session_live.html", context)
+
+    def room_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The session's video room, as its host: the therapist (or staff) lets members in
+        from the lobby. Open from the join window's opening to the session's end."""
+        session = self.get_object(request, str(object_id))
+        if session is None or not self.has_view_permission(request, session):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        now = timezone.now()
+        if not session.join_open(now) or session.status != GroupSession.Status.SCHEDULED:
+            self.message_user(request, "The room opens with the join window and closes at the session's end.")
+            return redirect("admin:groups_groupsession_live", session.pk)
+        audit_record(actor=request.user, action="session.room_opened", obj=session, request=request)
+        return redirect(host_way_in(session=session, clinician=request.user))
 
     def attendance_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         session = self.get_object(request, str(object_id))

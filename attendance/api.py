@@ -59,7 +59,13 @@ class CheckInRequestSerializer(serializers.Serializer):
 class CheckInSerializer(serializers.Serializer):
     admitted = serializers.BooleanField()
     checked_in_at = serializers.DateTimeField()
-    video_url = serializers.CharField(help_text="The group's video, given only after an admitted check-in.")
+    video_url = serializers.CharField(
+        help_text=(
+            "The way into this session's video room, made only for an admitted check-in while the "
+            "join window is open, and valid until the session ends (Jitsi: a signed token for this "
+            "room alone)."
+        )
+    )
 
 
 class LiveRowSerializer(serializers.Serializer):

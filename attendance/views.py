@@ -18,6 +18,7 @@ from attendance.errors import JOIN_MESSAGES, JoinRefused
 from attendance.join import BadJoinToken, join_token_read
 from attendance.models import Attendance, CheckIn
 from attendance.services.checkin import JoinState, join_state, session_check_in, session_excuse
+from attendance.video import member_way_in
 from enrollment.models import Reservation
 from enrollment.selectors import member_reservations
 from grouport.access import Access, route_access
@@ -122,7 +123,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         )
         return render(request, "attendance/join.html", context, status=403)
     if admitted is not None:
-        context.update(checked_in=admitted, video_url=session.group.video_url)
+        # Made only now: an admitted check-in, for this session, while its window is open.
+        context.update(checked_in=admitted, video_url=member_way_in(session=session, member=member))
     return render(request, "attendance/join.html", context)
 
 

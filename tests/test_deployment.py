@@ -116,6 +116,10 @@ PRODUCTION_HOST = {
     "TWILIO_ACCOUNT_SID": "AC_example",
     "TWILIO_AUTH_TOKEN": "twilio-token-example",
     "TWILIO_FROM_NUMBER": "+12125550100",
+    "VIDEO_PROVIDER": "jitsi",
+    "JITSI_DOMAIN": "meet.example.org",
+    "JITSI_APP_ID": "grouport",
+    "JITSI_APP_SECRET": "jitsi-secret-example-of-thirty-two-characters",
 }
 # A production environment that passes every check: each refusal test spoils one thing.
 PRODUCTION_ENV = {
@@ -132,6 +136,10 @@ PRODUCTION_ENV = {
     "TWILIO_ACCOUNT_SID": "AC_example",
     "TWILIO_AUTH_TOKEN": "twilio-token-example",
     "TWILIO_FROM_NUMBER": "+12125550100",
+    "VIDEO_PROVIDER": "jitsi",
+    "JITSI_DOMAIN": "meet.example.org",
+    "JITSI_APP_ID": "grouport",
+    "JITSI_APP_SECRET": "jitsi-secret-example-of-thirty-two-characters",
 }
 
 
@@ -218,6 +226,7 @@ def test_no_secret_is_written_in_the_compose_file():
         "STRIPE_WEBHOOK_SECRET",
         "EMAIL_URL",
         "TWILIO_AUTH_TOKEN",
+        "JITSI_APP_SECRET",
     ):
         for line in text.splitlines():
             if line.strip().startswith(f"{name}:"):
@@ -257,6 +266,10 @@ def test_app_environment_uses_only_variables_the_settings_read(services, name):
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
         "TWILIO_FROM_NUMBER",
+        "VIDEO_PROVIDER",
+        "JITSI_DOMAIN",
+        "JITSI_APP_ID",
+        "JITSI_APP_SECRET",
     }
     assert required <= set(env), f"missing: {required - set(env)}"
     assert env["DJANGO_ENV"] == "production"
@@ -412,6 +425,7 @@ REFUSALS = [
     ("no stripe key", {"STRIPE_SECRET_KEY": None}, "STRIPE_SECRET_KEY is not set"),
     ("no webhook secret", {"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET is not set"),
     ("no text provider", {"TWILIO_FROM_NUMBER": None}, "TWILIO_FROM_NUMBER are not all set"),
+    ("the static video link", {"VIDEO_PROVIDER": "static"}, "VIDEO_PROVIDER is static"),
     ("no broker", {"REDIS_URL": None}, "REDIS_URL is not set"),
     ("build-only at run time", {"BUILD_ONLY": "true"}, "BUILD_ONLY is set"),
 ]

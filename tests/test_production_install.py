@@ -406,6 +406,10 @@ def test_the_production_install_migrates_serves_the_catalog_and_runs_a_task(tmp_
             "TWILIO_AUTH_TOKEN": "twilio_production_install_check",
             "TWILIO_FROM_NUMBER": "+12125550100",
             "TWILIO_API_BASE": f"http://127.0.0.1:{unused_port()}",  # never the real Twilio
+            "VIDEO_PROVIDER": "jitsi",
+            "JITSI_DOMAIN": "meet.example.org",
+            "JITSI_APP_ID": "grouport",
+            "JITSI_APP_SECRET": "jitsi_production_install_check_with_32_chars",
             "LOG_LEVEL": "INFO",
         }
         processes = Processes(cwd=app, env=env, logs=logs)

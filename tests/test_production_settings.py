@@ -38,6 +38,7 @@ def _problems(**changes) -> list[str]:
         "redis_url": "redis://redis:6379/0",
         "care_team_email": "care@example.org",
         "twilio": ("AC_example", "token", "+12125550100"),
+        "video": ("jitsi", "meet.example.org", "grouport", "a-jitsi-app-secret-of-32-characters-or-more"),
         "build_only": False,
         "collecting_static": False,
     }
@@ -57,6 +58,9 @@ def test_good_production_settings_have_no_problems():
         ({"care_team_email": ""}, "CARE_TEAM_EMAIL is not a real address"),
         ({"care_team_email": "care-team@grouport.local"}, "CARE_TEAM_EMAIL is not a real address"),
         ({"twilio": ("AC_example", "", "+12125550100")}, "a safety alert could not text or call"),
+        ({"video": ("static", "", "", "")}, "VIDEO_PROVIDER is static"),
+        ({"video": ("jitsi", "meet.example.org", "grouport", "")}, "a secret or key are not all set"),
+        ({"video": ("jitsi", "meet.example.org", "grouport", "short")}, "shorter than 32 characters"),
     ],
     ids=[
         "five-letter key",
@@ -65,6 +69,9 @@ def test_good_production_settings_have_no_problems():
         "no care team",
         "the development care team",
         "no text provider",
+        "the static video link",
+        "jitsi without its secret",
+        "a short jitsi secret",
     ],
 )
 def test_weak_production_settings_are_refused(changes, words):

@@ -21,6 +21,7 @@ from attendance.errors import JoinRefused
 from attendance.lock_objects import lock_attendance
 from attendance.models import Attendance, CheckIn
 from attendance.services.attendance import attendance_flags_settle
+from attendance.video import member_way_in
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
 from grouport.audit import audit_record, client_ip
@@ -57,7 +58,7 @@ class CheckInResult:
     admitted: bool
     check_in: CheckIn
     decision: Decision
-    video_url: str  # only when admitted
+    video_url: str  # the way into this session's room: only when admitted
 
 
 def join_state(
@@ -120,7 +121,9 @@ def session_check_in(
             raise JoinRefused(answer, session=session)
         existing = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).first()
         if existing is not None:
-            return CheckInResult(True, existing, Decision(True), group.video_url)
+            return CheckInResult(
+                True, existing, Decision(True), member_way_in(session=session, member=member)
+            )
         if therapy:
             # A consent published since they signed is asked before the next session.
             consent_check_signed(member=member, now=now)
@@ -142,7 +145,9 @@ def session_check_in(
         except IntegrityError:
             # Another tap won the race (the row lock makes this rare): the same check-in.
             existing = CheckIn.objects.get(session=session, reservation=reservation, admitted=True)
-            return CheckInResult(True, existing, Decision(True), group.video_url)
+            return CheckInResult(
+                True, existing, Decision(True), member_way_in(session=session, member=member)
+            )
         audit_record(
             actor=member,
             action="session.checked_in" if decision.eligible else "session.check_in_refused",
@@ -167,7 +172,9 @@ def session_check_in(
         reservation.pk,
         "admitted" if decision.eligible else "refused",
     )
-    return CheckInResult(decision.eligible, check_in, decision, group.video_url if decision.eligible else "")
+    # The way into this session's room, made now and only for an admitted check-in.
+    way_in = member_way_in(session=session, member=member) if decision.eligible else ""
+    return CheckInResult(decision.eligible, check_in, decision, way_in)
 
 
 def location_check(*, member: User, at_usual_address: bool | None, location: str) -> bool:

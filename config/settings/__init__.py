@@ -56,6 +56,12 @@ ENV_VARS = (
     "TEXT_QUIET_HOURS",
     "TEXT_REMINDER_MINUTES",
     "ALERT_ESCALATE_MINUTES",
+    "VIDEO_PROVIDER",
+    "JITSI_DOMAIN",
+    "JITSI_APP_ID",
+    "JITSI_APP_SECRET",
+    "JITSI_PRIVATE_KEY",
+    "JITSI_KEY_ID",
     "OUTCOME_OPEN_DAYS",
     "CONTACT_EMAIL",
     "TRUSTED_PROXY_COUNT",
@@ -398,6 +404,17 @@ TEXT_REMINDER_MINUTES = env.int("TEXT_REMINDER_MINUTES", default=60)
 # after this many minutes; everyone on the rota and the care-team lead after twice as many.
 ALERT_ESCALATE_MINUTES = env.int("ALERT_ESCALATE_MINUTES", default=15)
 
+# --- Video rooms (attendance/video.py): "static" (the group's own link; development only,
+# production refuses it) or "jitsi" (Jitsi Meet with JWT: a room per session, a token per
+# admitted check-in). Self-hosted: JITSI_APP_SECRET (HS256); 8x8's service: JITSI_PRIVATE_KEY
+# (PEM) and JITSI_KEY_ID, with JITSI_APP_ID the tenant ("vpaas-magic-cookie-...").
+VIDEO_PROVIDER = env.str("VIDEO_PROVIDER", default="static")
+JITSI_DOMAIN = env.str("JITSI_DOMAIN", default="")
+JITSI_APP_ID = env.str("JITSI_APP_ID", default="")
+JITSI_APP_SECRET = env.str("JITSI_APP_SECRET", default="")
+JITSI_PRIVATE_KEY = env.str("JITSI_PRIVATE_KEY", default="", multiline=True)
+JITSI_KEY_ID = env.str("JITSI_KEY_ID", default="")
+
 # --- The rule that shapes the product: therapy groups only for these states.
 SERVICE_STATES = tuple(env.list("SERVICE_STATES", default=["FL", "NY", "NJ"]))
 
@@ -512,6 +529,7 @@ if PRODUCTION:
         redis_url=REDIS_URL,
         care_team_email=CARE_TEAM_EMAIL,
         twilio=(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER),
+        video=(VIDEO_PROVIDER, JITSI_DOMAIN, JITSI_APP_ID, JITSI_APP_SECRET or JITSI_PRIVATE_KEY),
         build_only=BUILD_ONLY,
         collecting_static=sys.argv[1:2] == ["collectstatic"],
     )

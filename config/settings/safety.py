@@ -49,6 +49,7 @@ def production_problems(
     redis_url: str,
     care_team_email: str,
     twilio: tuple[str, str, str] = ("", "", ""),
+    video: tuple[str, str, str, str] = ("static", "", "", ""),
     build_only: bool,
     collecting_static: bool,
 ) -> list[str]:
@@ -123,6 +124,21 @@ def production_problems(
         problems.append(
             "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set: a safety "
             "alert could not text or call the clinician on call, and texts would be printed to the log."
+        )
+    provider, *jitsi = video
+    if provider == "static":
+        problems.append(
+            "VIDEO_PROVIDER is static: every session would share one link anyone can keep and pass on. "
+            "Set VIDEO_PROVIDER=jitsi with JITSI_DOMAIN, JITSI_APP_ID and JITSI_APP_SECRET "
+            "(or JITSI_PRIVATE_KEY)."
+        )
+    elif provider == "jitsi" and not all(jitsi):
+        problems.append(
+            "VIDEO_PROVIDER is jitsi but JITSI_DOMAIN, JITSI_APP_ID and a secret or key are not all set."
+        )
+    elif provider == "jitsi" and "PRIVATE KEY" not in jitsi[2] and len(jitsi[2]) < 32:
+        problems.append(
+            "JITSI_APP_SECRET is shorter than 32 characters: a token signed with it could be forged."
         )
     domain = care_team_email.rpartition("@")[2].lower()
     if not care_team_email or not domain or domain == "localhost" or domain.endswith(".local"):

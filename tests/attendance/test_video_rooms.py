@@ -1,0 +1,202 @@
+"""A room per session and a way in per admitted check-in (Jitsi Meet with JWT): the token
+names this session's room, is valid from the join window to the session's end, shows the
+member as "Ana L.", and makes only the therapist a host. No way in for another member's
+link, a cancelled or moved seat, a refused check-in, or after the session."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
+
+import jwt
+import pytest
+import time_machine
+from django.test import Client
+
+from attendance.join import join_path, join_token
+from attendance.video import JitsiVideo, room_name
+from enrollment.services.reservations import reservation_cancel
+from grouport.models import AuditEntry
+from grouport.roles import THERAPIST, role_grant
+from tests.factories import GroupFactory, licensed_therapist, seated, sign_in
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+SECRET = "jitsi-test-secret-of-thirty-two-bytes-or-more"
+STATIC = "https://video.example.com/the-same-every-week"
+AT_HOME = {"at_usual_address": "yes"}
+
+
+@pytest.fixture(autouse=True)
+def jitsi(settings):
+    settings.VIDEO_PROVIDER = "jitsi"
+    settings.JITSI_DOMAIN, settings.JITSI_APP_ID, settings.JITSI_APP_SECRET = (
+        "meet.example.org",
+        "grouport",
+        SECRET,
+    )
+    settings.JITSI_PRIVATE_KEY = ""
+
+
+@pytest.fixture
+def group():
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
+        return GroupFactory(
+            therapist=licensed_therapist("NY"), starts_on=dt.date(2026, 3, 3), weekday=1,
+            start_time=dt.time(19, 0), weeks=8, price=Decimal("0"), video_url=STATIC,
+        )  # fmt: skip
+
+
+def seat(group, **fields):
+    return seated(group, at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC), **fields)
+
+
+def signed_in(who) -> Client:
+    client = Client()
+    client.force_login(who)
+    return client
+
+
+def way_in(page: str) -> str:
+    found = re.search(r'href="(https://meet\.example\.org/[^"]+)"', page)
+    return found.group(1).replace("&amp;", "&") if found else ""
+
+
+def claims_of(url: str) -> dict:
+    token = parse_qs(urlparse(url).query)["jwt"][0]
+    return jwt.decode(
+        token,
+        SECRET,
+        algorithms=["HS256"],
+        audience="jitsi",
+        options={"verify_nbf": False, "verify_exp": False},
+    )
+
+
+def test_an_admitted_check_in_gets_this_sessions_room_until_its_end(group, caplog):
+    r = seat(group, first_name="Ana", last_name="Lopez")
+    s1, s2 = group.sessions.get(number=1), group.sessions.get(number=2)
+    client = signed_in(r.member)
+    with time_machine.travel(s1.starts_at - dt.timedelta(minutes=5), tick=False):
+        before = client.get(join_path(reservation_id=r.pk, session_id=s1.pk)).content.decode()
+        assert "meet.example.org" not in before and "jwt=" not in before  # nothing before the check-in
+        client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
+        page = client.get(join_path(reservation_id=r.pk, session_id=s1.pk)).content.decode()
+    url = way_in(page)
+    assert url.startswith(f"https://meet.example.org/{room_name(s1)}?jwt=") and STATIC not in page
+    claims = claims_of(url)
+    assert claims["room"] == room_name(s1) != room_name(s2)
+    assert claims["iss"] == "grouport" and claims["sub"] == "meet.example.org"
+    assert claims["nbf"] == int(s1.join_opens_at.timestamp()) and claims["exp"] == int(s1.ends_at.timestamp())
+    user = claims["context"]["user"]
+    assert user["name"] == "Ana L." and user["moderator"] == "false" and r.member.email not in str(claims)
+    assert claims["context"]["room"]["lobby"] is True
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "jwt" not in logged and room_name(s1) not in logged  # never in a log
+    assert group.title not in room_name(s1) and re.fullmatch(r"grouport-[0-9a-f]{24}", room_name(s1))
+
+
+def test_the_api_gives_the_same_way_in_only_after_an_admitted_check_in(group):
+    from rest_framework.test import APIClient
+
+    r = seat(group)
+    s1 = group.sessions.get(number=1)
+    api = APIClient()
+    api.force_authenticate(r.member)
+    with time_machine.travel(s1.starts_at, tick=False):
+        token = join_token(reservation_id=r.pk, session_id=s1.pk)
+        answer = api.post(
+            f"/api/join/{token}/check-in/",
+            {"state": "NY", "at_usual_address": True},
+            format="json",
+        )
+    assert answer.status_code == 200, answer.content
+    assert claims_of(answer.json()["video_url"])["room"] == room_name(s1)
+
+
+def test_no_way_in_for_a_refused_check_in_a_cancelled_seat_another_members_link_or_after_the_end(group):
+    r, other = seat(group), seat(group)
+    s1 = group.sessions.get(number=1)
+    with time_machine.travel(s1.starts_at, tick=False):
+        refused = signed_in(r.member).post(
+            join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "CA", **AT_HOME}
+        )
+        assert refused.status_code == 403 and "jwt=" not in refused.content.decode()
+        theirs = signed_in(r.member).get(join_path(reservation_id=other.pk, session_id=s1.pk))
+        assert theirs.status_code == 403 and "jwt=" not in theirs.content.decode()
+        signed_in(other.member).post(
+            join_path(reservation_id=other.pk, session_id=s1.pk), {"state": "NY", **AT_HOME}
+        )
+        reservation_cancel(reservation=other, actor=other.member)
+        cancelled = signed_in(other.member).get(join_path(reservation_id=other.pk, session_id=s1.pk))
+        assert cancelled.status_code == 410 and "jwt=" not in cancelled.content.decode()
+    with time_machine.travel(s1.ends_at, tick=False):
+        after = signed_in(r.member).get(join_path(reservation_id=r.pk, session_id=s1.pk))
+        assert after.status_code == 410 and "jwt=" not in after.content.decode()
+
+
+def test_the_therapist_opens_the_room_as_host_from_the_live_view_in_its_window(client, group):
+    therapist = group.therapist.user
+    role_grant(therapist, THERAPIST)
+    sign_in(client, therapist)
+    s1 = group.sessions.get(number=1)
+    with time_machine.travel(s1.starts_at - dt.timedelta(minutes=30), tick=False):
+        early = client.get(f"/admin/groups/groupsession/{s1.pk}/room/")
+        assert early.status_code == 302 and early.url.endswith(f"/admin/groups/groupsession/{s1.pk}/live/")
+    with time_machine.travel(s1.starts_at - dt.timedelta(minutes=10), tick=False):
+        live = client.get(f"/admin/groups/groupsession/{s1.pk}/live/").content.decode()
+        assert "Open the room as host" in live
+        answer = client.get(f"/admin/groups/groupsession/{s1.pk}/room/")
+    claims = claims_of(answer.url)
+    user = claims["context"]["user"]
+    assert claims["room"] == room_name(s1) and user["moderator"] == "true" and user["lobby_bypass"] is True
+    assert AuditEntry.objects.filter(action="session.room_opened", actor=therapist).exists()
+
+
+def test_another_therapist_gets_no_host_way_in(client, group):
+    outsider = licensed_therapist("NY").user
+    role_grant(outsider, THERAPIST)
+    sign_in(client, outsider)
+    s1 = group.sessions.get(number=1)
+    with time_machine.travel(s1.starts_at, tick=False):
+        answer = client.get(f"/admin/groups/groupsession/{s1.pk}/room/")
+    assert "meet.example.org" not in (answer.get("Location") or "")
+
+
+def test_8x8s_hosted_service_signs_with_its_key(settings, group):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.JITSI_PRIVATE_KEY = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    settings.JITSI_KEY_ID, settings.JITSI_DOMAIN = "vpaas-magic-cookie-abc/4f4910", "8x8.vc"
+    settings.JITSI_APP_ID = "vpaas-magic-cookie-abc"
+    s1 = group.sessions.get(number=1)
+    r = seat(group)
+    from attendance.video import member_way_in
+
+    url = member_way_in(session=s1, member=r.member)
+    assert url.startswith(f"https://8x8.vc/vpaas-magic-cookie-abc/{room_name(s1)}?jwt=")
+    token = parse_qs(urlparse(url).query)["jwt"][0]
+    assert jwt.get_unverified_header(token)["kid"] == "vpaas-magic-cookie-abc/4f4910"
+    claims = jwt.decode(
+        token,
+        key.public_key(),
+        algorithms=["RS256"],
+        audience="jitsi",
+        options={"verify_nbf": False, "verify_exp": False},
+    )
+    assert claims["iss"] == "chat" and claims["sub"] == "vpaas-magic-cookie-abc"
+
+
+def test_the_static_link_stays_for_development(settings, group):
+    settings.VIDEO_PROVIDER = "static"
+    r = seat(group)
+    s1 = group.sessions.get(number=1)
+    client = signed_in(r.member)
+    with time_machine.travel(s1.starts_at, tick=False):
+        client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
+        assert STATIC in client.get(join_path(reservation_id=r.pk, session_id=s1.pk)).content.decode()
+    assert JitsiVideo().origin() == "https://meet.example.org"
