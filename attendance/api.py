@@ -16,7 +16,7 @@ from enrollment.models import Reservation
 from enrollment.selectors import member_reservations
 from grouport.access import Access
 from grouport.audit import audit_record
-from grouport.exceptions import Forbidden, NotFound
+from grouport.exceptions import DomainError, Forbidden, NotFound
 from groups.eligibility import REASON_TEXT, Reason
 from groups.models import GroupSession
 from groups.selectors import groups_visible_to, skills_alternatives
@@ -127,6 +127,10 @@ class ReservationSessionsApi(APIView):
         return Response(JoinSessionSerializer(rows, many=True).data)
 
 
+class VideoServiceUnavailable(DomainError):
+    status_code = 503
+
+
 class CheckInApi(APIView):
     """Check in to a session with your join link's token: where you are right now (therapy
     groups). Admitted: the group's video link. Refused: why, the skills groups open to all
@@ -143,6 +147,9 @@ class CheckInApi(APIView):
                 "the telehealth consent is signed first)"
             ),
             403: OpenApiResponse(description="not_licensed_where_you_are, or the link is closed"),
+            503: OpenApiResponse(
+                description="video_unavailable: checked in, but the video service did not answer; ask again"
+            ),
         },
     )
     def post(self, request: Request, token: str) -> Response:
@@ -173,6 +180,11 @@ class CheckInApi(APIView):
                     )
                 ],
                 crisis=_("Call or text 988 (for Spanish, press 2). In an emergency, call 911."),
+            )
+        if not result.video_url:
+            raise VideoServiceUnavailable(
+                _("You're checked in, but the video service is not answering. Try again in a moment."),
+                code="video_unavailable",
             )
         return Response(
             {"admitted": True, "checked_in_at": result.check_in.at, "video_url": result.video_url}

@@ -8,6 +8,8 @@
   or 8x8's hosted service (``JITSI_PRIVATE_KEY`` and ``JITSI_KEY_ID``, RS256). Each way in
   is a token naming the session's room, valid from the join window's opening to the
   session's end, with the participant's display name and whether they moderate.
+- ``daily``: Daily (``DAILY_API_KEY``, ``DAILY_DOMAIN``): a private room per session made
+  through its REST API, and a meeting token per participant.
 
 A room's name says nothing about the group (an HMAC of the session's id under the site's
 secret): it cannot be guessed from last week's, and a member cannot find next week's. The
@@ -23,6 +25,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 import jwt
+import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -140,13 +143,95 @@ class JitsiVideo:
         return f"{self.origin()}/{tenant}{quote(room_name(session))}?jwt={token}"
 
 
+class VideoUnavailable(Exception):
+    """The video provider did not answer (down, an error, too slow): the member is checked in
+    all the same, and the page offers to try again."""
+
+
+class DailyVideo:
+    """Daily: a private room per session made through its REST API (with an expiry at the
+    session's end, knocking on, a cap of the group's seats and its hosts), and a meeting token
+    per participant, asked of Daily."""
+
+    name = "daily"
+    TIMEOUT = (2.0, 6.0)  # connect, read: inside a web request
+
+    def origin(self) -> str:
+        return f"https://{settings.DAILY_DOMAIN}"
+
+    def _api(self, method: str, path: str, body: dict | None = None) -> requests.Response:
+        try:
+            return requests.request(
+                method,
+                settings.DAILY_API_BASE.rstrip("/") + path,
+                json=body,
+                headers={"Authorization": f"Bearer {settings.DAILY_API_KEY}"},
+                timeout=self.TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            raise VideoUnavailable(type(exc).__name__) from None
+
+    def room(self, session: GroupSession) -> dict:
+        """The session's room, made the first time someone is let in (made once: a second
+        maker finds it)."""
+        name = room_name(session)
+        found = self._api("GET", f"/rooms/{name}")
+        if found.status_code == 200:
+            return found.json()
+        if found.status_code != 404:
+            raise VideoUnavailable(f"daily {found.status_code}")
+        made = self._api(
+            "POST",
+            "/rooms",
+            {
+                "name": name,
+                "privacy": "private",  # nobody in without a token
+                "properties": {
+                    "nbf": int(session.join_opens_at.timestamp()),
+                    "exp": int(session.ends_at.timestamp()),
+                    "eject_at_room_exp": True,
+                    "enable_knocking": True,  # members wait until the therapist lets them in
+                    "enable_prejoin_ui": True,
+                    "max_participants": session.group.capacity + 2,
+                },
+            },
+        )
+        if made.status_code == 200:
+            return made.json()
+        if made.status_code == 400 and "already exists" in str(made.json().get("info", "")):
+            return self.room(session)
+        raise VideoUnavailable(f"daily {made.status_code}")
+
+    def way_in(self, *, session, participant, not_before, expires) -> str:
+        room = self.room(session)
+        answer = self._api(
+            "POST",
+            "/meeting-tokens",
+            {
+                "properties": {
+                    "room_name": room["name"],
+                    "nbf": int(not_before.timestamp()),
+                    "exp": int(expires.timestamp()),
+                    "user_name": participant.name,
+                    "user_id": participant.id,
+                    "is_owner": participant.moderator,
+                }
+            },
+        )
+        if answer.status_code != 200:
+            raise VideoUnavailable(f"daily {answer.status_code}")
+        return f"{room['url']}?t={answer.json()['token']}"
+
+
 def video_provider() -> VideoProvider:
     if settings.VIDEO_PROVIDER == "static":
         return StaticVideo()
     if settings.VIDEO_PROVIDER == "jitsi":
         return JitsiVideo()
+    if settings.VIDEO_PROVIDER == "daily":
+        return DailyVideo()
     raise ImproperlyConfigured(
-        f"VIDEO_PROVIDER {settings.VIDEO_PROVIDER!r} is not one we know (static, jitsi)"
+        f"VIDEO_PROVIDER {settings.VIDEO_PROVIDER!r} is not one we know (static, jitsi, daily)"
     )
 
 

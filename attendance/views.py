@@ -4,6 +4,7 @@ The group's video link is in no page until the member has checked in for a sessi
 window is open; then it is this page's one button (and where it sends them).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_permissions_policy import PermissionsPolicyMiddleware
 
 from attendance.calendar import reservation_calendar
 from attendance.errors import JOIN_MESSAGES, JoinRefused
 from attendance.join import BadJoinToken, join_token_read
 from attendance.models import Attendance, CheckIn
 from attendance.services.checkin import JoinState, join_state, session_check_in, session_excuse
-from attendance.video import member_way_in
+from attendance.video import VideoUnavailable, member_way_in, video_provider
 from enrollment.models import Reservation
 from enrollment.selectors import member_reservations
 from grouport.access import Access, route_access
@@ -98,6 +100,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                 at_usual_address={"yes": True, "no": False}.get(request.POST.get("at_usual_address", "")),
                 location=request.POST.get("location", ""),
                 request=request,
+                way_in=False,  # the page it redirects to makes it
             )
         except ConsentRequired:
             return redirect(reverse("intake:consent") + "?next=" + request.path)
@@ -123,8 +126,15 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         )
         return render(request, "attendance/join.html", context, status=403)
     if admitted is not None:
-        # Made only now: an admitted check-in, for this session, while its window is open.
-        context.update(checked_in=admitted, video_url=member_way_in(session=session, member=member))
+        if video_provider().origin():
+            # The room is on our page (the crisis line and "Leave" stay on screen).
+            context.update(checked_in=admitted, video_url=reverse("attendance:join_room", args=[token]))
+            if request.GET.get("video") == "unavailable":
+                context.update(video_unavailable=True)
+                return render(request, "attendance/join.html", context, status=503)
+        else:
+            # Development's static link: made only now, after an admitted check-in.
+            context.update(checked_in=admitted, video_url=member_way_in(session=session, member=member))
     return render(request, "attendance/join.html", context)
 
 
@@ -194,4 +204,39 @@ def calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
         reservation_calendar(reservation=reservation, sessions=sessions), content_type="text/calendar"
     )
     response["Content-Disposition"] = f'attachment; filename="group-sessions-{reservation.pk}.ics"'
+    return response
+
+
+# What the room's page lets the provider's frame use: the camera and microphone, the screen
+# to share, full screen. Every other page allows none of these (PERMISSIONS_POLICY).
+ROOM_FEATURES = ("camera", "microphone", "display-capture", "fullscreen", "autoplay")
+
+
+@route_access(Access.MEMBER)
+@login_required
+def join_room(request: HttpRequest, token: str) -> HttpResponse:
+    """The session's video room, on our page: the provider's frame under our header (the
+    crisis line, "Leave"). Only for the member's admitted check-in while the session's join
+    window is open; the way in is made here, for this page alone."""
+    reservation, session = _from_token(token)
+    member = request.user
+    join_page = reverse("attendance:join", args=[token])
+    state = join_state(reservation=reservation, session=session, member=member, now=timezone.now())
+    admitted = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).exists()
+    provider = video_provider()
+    if state != JoinState.OPEN or not admitted or not provider.origin():
+        return redirect(join_page)
+    try:
+        way_in = member_way_in(session=session, member=member)
+    except VideoUnavailable:
+        return redirect(join_page + "?video=unavailable")
+    response = render(request, "attendance/room.html", {"way_in": way_in, "session": session, "token": token})
+    origin = provider.origin()
+    # The provider's origin alone may be framed, and may use the camera and microphone.
+    response._csp_update = {"frame-src": [origin]}
+    policy = {**settings.PERMISSIONS_POLICY, **{feature: ["self", origin] for feature in ROOM_FEATURES}}
+    response._permissions_policy_override = PermissionsPolicyMiddleware.compute_header_value(
+        policy, name="room"
+    )
+    response["Referrer-Policy"] = "no-referrer"
     return response

@@ -21,7 +21,7 @@ from attendance.errors import JoinRefused
 from attendance.lock_objects import lock_attendance
 from attendance.models import Attendance, CheckIn
 from attendance.services.attendance import attendance_flags_settle
-from attendance.video import member_way_in
+from attendance.video import VideoUnavailable, member_way_in
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
 from grouport.audit import audit_record, client_ip
@@ -91,8 +91,12 @@ def session_check_in(
     location: str = "",
     now: dt.datetime | None = None,
     request=None,
+    way_in: bool = True,
 ) -> CheckInResult:
     """Check ``member`` in to ``session`` from ``state`` (where they are right now).
+
+    ``way_in``: make the way into the room now (the API's answer); the page asks for it when
+    it shows the room, after its redirect.
 
     A therapy group's check-in is also the session's emergency plan: the member confirms
     they are at the usual address on their intake (``at_usual_address``), or says where
@@ -122,7 +126,7 @@ def session_check_in(
         existing = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).first()
         if existing is not None:
             return CheckInResult(
-                True, existing, Decision(True), member_way_in(session=session, member=member)
+                True, existing, Decision(True), (_way_in(session=session, member=member) if way_in else "")
             )
         if therapy:
             # A consent published since they signed is asked before the next session.
@@ -146,7 +150,7 @@ def session_check_in(
             # Another tap won the race (the row lock makes this rare): the same check-in.
             existing = CheckIn.objects.get(session=session, reservation=reservation, admitted=True)
             return CheckInResult(
-                True, existing, Decision(True), member_way_in(session=session, member=member)
+                True, existing, Decision(True), (_way_in(session=session, member=member) if way_in else "")
             )
         audit_record(
             actor=member,
@@ -173,8 +177,18 @@ def session_check_in(
         "admitted" if decision.eligible else "refused",
     )
     # The way into this session's room, made now and only for an admitted check-in.
-    way_in = member_way_in(session=session, member=member) if decision.eligible else ""
-    return CheckInResult(decision.eligible, check_in, decision, way_in)
+    room = _way_in(session=session, member=member) if way_in and decision.eligible else ""
+    return CheckInResult(decision.eligible, check_in, decision, room)
+
+
+def _way_in(*, session: GroupSession, member: User) -> str:
+    """The way into the room, or "" when the provider does not answer: the check-in stands,
+    and the page (or the API) asks again."""
+    try:
+        return member_way_in(session=session, member=member)
+    except VideoUnavailable as exc:
+        logger.warning("session %s: the video provider did not answer (%s)", session.pk, exc)
+        return ""
 
 
 def location_check(*, member: User, at_usual_address: bool | None, location: str) -> bool:

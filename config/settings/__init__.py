@@ -62,6 +62,9 @@ ENV_VARS = (
     "JITSI_APP_SECRET",
     "JITSI_PRIVATE_KEY",
     "JITSI_KEY_ID",
+    "DAILY_API_KEY",
+    "DAILY_DOMAIN",
+    "DAILY_API_BASE",
     "OUTCOME_OPEN_DAYS",
     "CONTACT_EMAIL",
     "TRUSTED_PROXY_COUNT",
@@ -405,15 +408,20 @@ TEXT_REMINDER_MINUTES = env.int("TEXT_REMINDER_MINUTES", default=60)
 ALERT_ESCALATE_MINUTES = env.int("ALERT_ESCALATE_MINUTES", default=15)
 
 # --- Video rooms (attendance/video.py): "static" (the group's own link; development only,
-# production refuses it) or "jitsi" (Jitsi Meet with JWT: a room per session, a token per
-# admitted check-in). Self-hosted: JITSI_APP_SECRET (HS256); 8x8's service: JITSI_PRIVATE_KEY
-# (PEM) and JITSI_KEY_ID, with JITSI_APP_ID the tenant ("vpaas-magic-cookie-...").
+# production refuses it), "jitsi" (Jitsi Meet with JWT: a room per session, a token per
+# admitted check-in) or "daily" (Daily's rooms and meeting tokens). Jitsi self-hosted:
+# JITSI_APP_SECRET (HS256); 8x8's service: JITSI_PRIVATE_KEY (PEM) and JITSI_KEY_ID, with
+# JITSI_APP_ID the tenant ("vpaas-magic-cookie-...").
 VIDEO_PROVIDER = env.str("VIDEO_PROVIDER", default="static")
 JITSI_DOMAIN = env.str("JITSI_DOMAIN", default="")
 JITSI_APP_ID = env.str("JITSI_APP_ID", default="")
 JITSI_APP_SECRET = env.str("JITSI_APP_SECRET", default="")
 JITSI_PRIVATE_KEY = env.str("JITSI_PRIVATE_KEY", default="", multiline=True)
 JITSI_KEY_ID = env.str("JITSI_KEY_ID", default="")
+# Daily: the API key, the account's domain (yours.daily.co) and, for the tests' fake, the base.
+DAILY_API_KEY = env.str("DAILY_API_KEY", default="")
+DAILY_DOMAIN = env.str("DAILY_DOMAIN", default="")
+DAILY_API_BASE = env.str("DAILY_API_BASE", default="https://api.daily.co/v1")
 
 # --- The rule that shapes the product: therapy groups only for these states.
 SERVICE_STATES = tuple(env.list("SERVICE_STATES", default=["FL", "NY", "NJ"]))
@@ -529,7 +537,11 @@ if PRODUCTION:
         redis_url=REDIS_URL,
         care_team_email=CARE_TEAM_EMAIL,
         twilio=(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER),
-        video=(VIDEO_PROVIDER, JITSI_DOMAIN, JITSI_APP_ID, JITSI_APP_SECRET or JITSI_PRIVATE_KEY),
+        video=(
+            (VIDEO_PROVIDER, JITSI_DOMAIN, JITSI_APP_ID, JITSI_APP_SECRET or JITSI_PRIVATE_KEY)
+            if VIDEO_PROVIDER != "daily"
+            else (VIDEO_PROVIDER, DAILY_DOMAIN, DAILY_API_KEY, "")
+        ),
         build_only=BUILD_ONLY,
         collecting_static=sys.argv[1:2] == ["collectstatic"],
     )

@@ -132,6 +132,8 @@ def production_problems(
             "Set VIDEO_PROVIDER=jitsi with JITSI_DOMAIN, JITSI_APP_ID and JITSI_APP_SECRET "
             "(or JITSI_PRIVATE_KEY)."
         )
+    elif provider == "daily" and not all(jitsi[:2]):
+        problems.append("VIDEO_PROVIDER is daily but DAILY_DOMAIN and DAILY_API_KEY are not both set.")
     elif provider == "jitsi" and not all(jitsi):
         problems.append(
             "VIDEO_PROVIDER is jitsi but JITSI_DOMAIN, JITSI_APP_ID and a secret or key are not all set."

@@ -58,8 +58,13 @@ def signed_in(who) -> Client:
 
 
 def way_in(page: str) -> str:
-    found = re.search(r'href="(https://meet\.example\.org/[^"]+)"', page)
+    found = re.search(r'<iframe class="room" src="(https://[^"]+)"', page)
     return found.group(1).replace("&amp;", "&") if found else ""
+
+
+def room(client, r, s):
+    """The room's page (the provider's frame on ours), after an admitted check-in."""
+    return client.get(join_path(reservation_id=r.pk, session_id=s.pk) + "room/")
 
 
 def claims_of(url: str) -> dict:
@@ -80,10 +85,20 @@ def test_an_admitted_check_in_gets_this_sessions_room_until_its_end(group, caplo
     with time_machine.travel(s1.starts_at - dt.timedelta(minutes=5), tick=False):
         before = client.get(join_path(reservation_id=r.pk, session_id=s1.pk)).content.decode()
         assert "meet.example.org" not in before and "jwt=" not in before  # nothing before the check-in
+        assert room(client, r, s1).status_code == 302  # no room before the check-in
         client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
-        page = client.get(join_path(reservation_id=r.pk, session_id=s1.pk)).content.decode()
+        joined = client.get(join_path(reservation_id=r.pk, session_id=s1.pk))
+        answer = room(client, r, s1)
+    assert "jwt=" not in joined.content.decode() and "room/" in joined.content.decode()
+    page = answer.content.decode()
     url = way_in(page)
     assert url.startswith(f"https://meet.example.org/{room_name(s1)}?jwt=") and STATIC not in page
+    # The room's page, and it alone, may frame the provider and let it use the camera.
+    assert "frame-src https://meet.example.org;" in answer["Content-Security-Policy"] + ";"
+    assert "frame-src" not in joined["Content-Security-Policy"]
+    assert 'camera=(self "https://meet.example.org")' in answer["Permissions-Policy"]
+    assert "camera=()" in joined["Permissions-Policy"]
+    assert "988" in page and "Leave" in page
     claims = claims_of(url)
     assert claims["room"] == room_name(s1) != room_name(s2)
     assert claims["iss"] == "grouport" and claims["sub"] == "meet.example.org"
@@ -124,12 +139,15 @@ def test_no_way_in_for_a_refused_check_in_a_cancelled_seat_another_members_link_
         assert refused.status_code == 403 and "jwt=" not in refused.content.decode()
         theirs = signed_in(r.member).get(join_path(reservation_id=other.pk, session_id=s1.pk))
         assert theirs.status_code == 403 and "jwt=" not in theirs.content.decode()
+        assert room(signed_in(r.member), r, s1).status_code == 302  # refused: no room
+        assert room(signed_in(r.member), other, s1).status_code == 302  # not theirs: no room
         signed_in(other.member).post(
             join_path(reservation_id=other.pk, session_id=s1.pk), {"state": "NY", **AT_HOME}
         )
         reservation_cancel(reservation=other, actor=other.member)
         cancelled = signed_in(other.member).get(join_path(reservation_id=other.pk, session_id=s1.pk))
         assert cancelled.status_code == 410 and "jwt=" not in cancelled.content.decode()
+        assert room(signed_in(other.member), other, s1).status_code == 302  # checked in, then cancelled
     with time_machine.travel(s1.ends_at, tick=False):
         after = signed_in(r.member).get(join_path(reservation_id=r.pk, session_id=s1.pk))
         assert after.status_code == 410 and "jwt=" not in after.content.decode()
@@ -200,3 +218,87 @@ def test_the_static_link_stays_for_development(settings, group):
         client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
         assert STATIC in client.get(join_path(reservation_id=r.pk, session_id=s1.pk)).content.decode()
     assert JitsiVideo().origin() == "https://meet.example.org"
+
+
+# --- Daily: rooms and meeting tokens through its REST API (the fake keeps its rules)
+
+
+@pytest.fixture
+def daily(settings):
+    from tests import fake_daily
+
+    fake, server = fake_daily.start()
+    fake_daily.use_in_settings(settings, fake)
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+def test_daily_makes_one_private_room_per_session_and_a_token_per_admitted_check_in(daily, group, client):
+    r1 = seat(group, first_name="Ana", last_name="Lopez")
+    r2 = seat(group, first_name="Ben", last_name="Okafor")
+    s1 = group.sessions.get(number=1)
+    with time_machine.travel(s1.starts_at - dt.timedelta(minutes=5), tick=False):
+        for r in (r1, r2):
+            member_client = signed_in(r.member)
+            member_client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
+            page = room(member_client, r, s1)
+            assert way_in(page.content.decode()).startswith(
+                f"https://grouport-test.daily.co/{room_name(s1)}?t=daily-token-"
+            )
+            assert "frame-src https://grouport-test.daily.co" in page["Content-Security-Policy"]
+        therapist = group.therapist.user
+        role_grant(therapist, THERAPIST)
+        sign_in(client, therapist)
+        host = client.get(f"/admin/groups/groupsession/{s1.pk}/room/")
+        assert host.url.startswith(f"https://grouport-test.daily.co/{room_name(s1)}?t=")
+    (made,) = daily.rooms.values()
+    assert made["privacy"] == "private" and made["name"] == room_name(s1)
+    assert made["config"] == {
+        "nbf": int(s1.join_opens_at.timestamp()),
+        "exp": int(s1.ends_at.timestamp()),
+        "eject_at_room_exp": True,
+        "enable_knocking": True,
+        "enable_prejoin_ui": True,
+        "max_participants": group.capacity + 2,
+    }
+    assert len([q for q in daily.requests if q.method == "POST" and q.path == "/v1/rooms"]) == 1  # made once
+    ana, ben, host_token = daily.tokens
+    assert ana["user_name"] == "Ana L." and ben["user_name"] == "Ben O." and ana["is_owner"] is False
+    assert ana["room_name"] == room_name(s1) and ana["exp"] == int(s1.ends_at.timestamp())
+    assert ana["nbf"] == int(s1.join_opens_at.timestamp())
+    assert host_token["is_owner"] is True and r1.member.email not in str(daily.requests)
+
+
+def test_daily_not_answering_keeps_the_check_in_and_asks_again(daily, group):
+    r = seat(group)
+    s1 = group.sessions.get(number=1)
+    client = signed_in(r.member)
+    daily.fail_next = [500]
+    with time_machine.travel(s1.starts_at, tick=False):
+        client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
+        assert r.check_ins.filter(admitted=True).exists()
+        daily.fail_next = [503]
+        down = room(client, r, s1)
+        assert down.status_code == 302 and down.url.endswith("?video=unavailable")
+        page = client.get(down.url)
+        assert page.status_code == 503 and "not answering" in page.content.decode()
+        assert "988" in page.content.decode()
+        assert "daily-token-" in room(client, r, s1).content.decode()
+
+
+def test_the_api_says_503_when_the_video_service_is_down_and_the_check_in_stands(daily, group):
+    from rest_framework.test import APIClient
+
+    r = seat(group)
+    s1 = group.sessions.get(number=1)
+    api = APIClient()
+    api.force_authenticate(r.member)
+    daily.fail_next = [500]
+    url = f"/api/join/{join_token(reservation_id=r.pk, session_id=s1.pk)}/check-in/"
+    with time_machine.travel(s1.starts_at, tick=False):
+        down = api.post(url, {"state": "NY", "at_usual_address": True}, format="json")
+        assert down.status_code == 503 and down.json()["code"] == "video_unavailable"
+        up = api.post(url, {"state": "NY", "at_usual_address": True}, format="json")
+    assert up.status_code == 200 and "daily-token-" in up.json()["video_url"]
+    assert r.check_ins.filter(admitted=True).count() == 1
