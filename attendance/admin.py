@@ -18,7 +18,7 @@ from attendance.live import live_shows_plan, session_live
 from attendance.models import Attendance, Reminder
 from attendance.selectors import attendance_sheet
 from attendance.services.attendance import attendance_mark
-from attendance.video import host_way_in
+from attendance.video import VideoUnavailable, host_way_in
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.audit import audit_record
 from grouport.exceptions import DomainError
@@ -113,8 +113,15 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
         if not session.join_open(now) or session.status != GroupSession.Status.SCHEDULED:
             self.message_user(request, "The room opens with the join window and closes at the session's end.")
             return redirect("admin:groups_groupsession_live", session.pk)
+        try:
+            way_in = host_way_in(session=session, clinician=request.user)
+        except VideoUnavailable:
+            self.message_user(
+                request, "The video service is not answering. Try again in a moment.", messages.ERROR
+            )
+            return redirect("admin:groups_groupsession_live", session.pk)
         audit_record(actor=request.user, action="session.room_opened", obj=session, request=request)
-        return redirect(host_way_in(session=session, clinician=request.user))
+        return redirect(way_in)
 
     def attendance_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         session = self.get_object(request, str(object_id))

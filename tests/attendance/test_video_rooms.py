@@ -302,3 +302,15 @@ def test_the_api_says_503_when_the_video_service_is_down_and_the_check_in_stands
         up = api.post(url, {"state": "NY", "at_usual_address": True}, format="json")
     assert up.status_code == 200 and "daily-token-" in up.json()["video_url"]
     assert r.check_ins.filter(admitted=True).count() == 1
+
+
+def test_the_host_link_says_so_when_daily_does_not_answer(daily, client, group):
+    therapist = group.therapist.user
+    role_grant(therapist, THERAPIST)
+    sign_in(client, therapist)
+    s1 = group.sessions.get(number=1)
+    daily.fail_next = [500]
+    with time_machine.travel(s1.starts_at, tick=False):
+        answer = client.get(f"/admin/groups/groupsession/{s1.pk}/room/", follow=True)
+    assert "not answering" in answer.content.decode()
+    assert not AuditEntry.objects.filter(action="session.room_opened").exists()

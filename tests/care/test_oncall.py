@@ -273,17 +273,19 @@ def test_two_acknowledgements_at_once_count_once(rota):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_clinician_taking_it_while_a_reply_takes_it_counts_once(rota, twilio_fake, client):
-    """The link and the text reply meet on the alert's row: one wins, the other says so."""
+    """The group's therapist's tap and the paged clinician's reply meet on the alert's row:
+    one wins, the other hears someone has it."""
     alert = raise_alert()
     tick(timezone.now())
     alert.refresh_from_db()
+    therapist = alert.reservation.group.therapist.user
     barrier = threading.Barrier(2)
     outcomes = []
 
     def by_link():
         try:
             barrier.wait()
-            outcomes.append(safety_alert_acknowledge(alert_id=alert.pk, actor=rota["a"].user, via="link")[1])
+            outcomes.append(safety_alert_acknowledge(alert_id=alert.pk, actor=therapist, via="link")[1])
         finally:
             connection.close()
 
@@ -303,6 +305,10 @@ def test_a_clinician_taking_it_while_a_reply_takes_it_counts_once(rota, twilio_f
         thread.join()
     assert sorted(outcomes) == [False, True]
     assert AlertPage.objects.filter(alert=alert).count() == 1
+    assert (
+        AuditEntry.objects.filter(object_type="care.safetyalert", action__contains="acknowledged").count()
+        == 1
+    )
 
 
 def test_the_rota_form_refuses_bad_zones_and_backwards_shifts_plainly(client, rota):
