@@ -151,13 +151,15 @@ class VideoUnavailable(Exception):
 class DailyVideo:
     """Daily: a private room per session made through its REST API (with an expiry at the
     session's end, knocking on, a cap of the group's seats and its hosts), and a meeting token
-    per participant, asked of Daily."""
+    per participant, asked of Daily. Unlike Jitsi's, Daily's lobby holds only people without a
+    token: members with their own token go straight in."""
 
     name = "daily"
     TIMEOUT = (2.0, 6.0)  # connect, read: inside a web request
 
     def origin(self) -> str:
-        return f"https://{settings.DAILY_DOMAIN}"
+        domain = settings.DAILY_DOMAIN.rstrip("/")
+        return domain if domain.startswith(("https://", "http://")) else f"https://{domain}"
 
     def _api(self, method: str, path: str, body: dict | None = None) -> requests.Response:
         try:
@@ -190,7 +192,9 @@ class DailyVideo:
                     "nbf": int(session.join_opens_at.timestamp()),
                     "exp": int(session.ends_at.timestamp()),
                     "eject_at_room_exp": True,
-                    "enable_knocking": True,  # members wait until the therapist lets them in
+                    # Someone without a token knocks and waits; Daily lets a token's holder in
+                    # at once (its docs: tokens bypass the lobby), so members with theirs do.
+                    "enable_knocking": True,
                     "enable_prejoin_ui": True,
                     "max_participants": session.group.capacity + 2,
                 },

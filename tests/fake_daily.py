@@ -31,6 +31,7 @@ class Recorded:
 @dataclass
 class FakeDaily:
     url: str = ""
+    room_origin: str = ""  # where rooms are served: Daily's domain, or this server (browser tests)
     rooms: dict[str, dict] = field(default_factory=dict)
     tokens: list[dict] = field(default_factory=list)  # the properties of every token made
     requests: list[Recorded] = field(default_factory=list)
@@ -55,7 +56,7 @@ class FakeDaily:
             "name": name,
             "api_created": True,
             "privacy": body.get("privacy", "public"),
-            "url": f"https://{DOMAIN}/{name}",
+            "url": f"{self.room_origin or 'https://' + DOMAIN}/{name}",
             "config": properties,
         }
         self.rooms[name] = room
@@ -122,6 +123,15 @@ def make_handler(fake: FakeDaily) -> type[BaseHTTPRequestHandler]:
                 return self._send(404, _error("not-found", "no such endpoint"))
 
         def do_GET(self) -> None:
+            name = self.path.split("?")[0].lstrip("/")
+            if name in fake.rooms:  # the room itself, as Daily Prebuilt would serve it
+                data = f"<!doctype html><title>Fake Daily room</title><h1>Room {name}</h1>".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             self._handle("GET")
 
         def do_POST(self) -> None:
