@@ -8,9 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
-from grouport.transitions import transition
 from texting.models import InboundText, TextMessage, TextSubscription
-from texting.services import members_with_phone
+from texting.services import inbound_mark_read, members_with_phone
 
 
 class ReadOnlyAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
@@ -99,5 +98,6 @@ class InboundTextAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
 
     @admin.action(description="Mark read (someone has reached out)")
     def mark_read(self, request: HttpRequest, queryset) -> None:
-        for inbound in queryset.filter(status=InboundText.Status.NEW):
-            transition(inbound, to=InboundText.Status.READ, actor=request.user)
+        inbound_mark_read(
+            ids=list(queryset.values_list("pk", flat=True)), actor=request.user, request=request
+        )

@@ -445,6 +445,19 @@ def _inbound_act(*, message_sid: str, from_phone: str, body: str) -> str:
     return words.unread_text(_language_of(from_phone))
 
 
+def inbound_mark_read(*, ids: list[int], actor: User, request=None) -> int:
+    """Texts waiting for a person, marked read by staff who reached out: each moved once
+    (a compare-and-set, so two staff at once count once) and audited. Return how many."""
+    moved = 0
+    for inbound in InboundText.objects.filter(pk__in=ids, status=InboundText.Status.NEW):
+        if transition_rows(
+            InboundText.objects.filter(pk=inbound.pk), old=InboundText.Status.NEW, to=InboundText.Status.READ
+        ):
+            audit_record(actor=actor, action="inboundtext.read", obj=inbound, request=request)
+            moved += 1
+    return moved
+
+
 def inbound_refused(*, message_sid: str, from_phone: str, reason: str) -> None:
     """A request that could not be read: kept for staff (once per provider id), never acted on."""
     fields = {"from_phone": from_phone[:32], "outcome": InboundText.Outcome.REJECTED, "reason": reason[:200]}
