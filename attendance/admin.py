@@ -18,6 +18,7 @@ from attendance.live import live_shows_plan, session_live
 from attendance.models import Attendance, Reminder
 from attendance.selectors import attendance_sheet
 from attendance.services.attendance import attendance_mark
+from attendance.services.room import room_has_lobby, room_let_in
 from attendance.video import VideoUnavailable, host_way_in
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.audit import audit_record
@@ -26,6 +27,12 @@ from groups.admin import GroupSessionAdmin
 from groups.models import GroupSession
 from groups.services import session_cancel
 
+ROOM_STATUSES = {
+    "waiting": "Waiting to be let in",
+    "let_in": "Let in",
+    "in_room": "In the room",
+    "out": "Let in, not in the room now",
+}
 LIVE_STATUSES = {
     "checked_in": "Checked in",
     "absent": "Absent",
@@ -72,15 +79,22 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
                 self.admin_site.admin_view(self.room_view),
                 name="groups_groupsession_room",
             ),
+            path(
+                "<int:object_id>/room/let-in/",
+                self.admin_site.admin_view(self.let_in_view),
+                name="groups_groupsession_let_in",
+            ),
             *super().get_urls(),
         ]
 
     def live_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        """The session as it happens, refreshed every 30 seconds: checked in (when, from where,
-        how late), can't make it, tried from elsewhere, not joined yet."""
+        """The session as it happens, refreshed every 15 seconds: checked in (when, from where,
+        how late), can't make it, tried from elsewhere, not joined yet; and, with the video
+        room open, who waits to be let in (with a button each, and one for everyone), who was
+        let in and who is in the room now (when the provider says)."""
         session = self.get_object(request, str(object_id))
         if session is None or not self.has_view_permission(request, session):
-            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         rows = session_live(session=session)
         audit_record(
             actor=request.user,
@@ -90,6 +104,7 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
             request=request,
         )
         counts = {status: sum(1 for r in rows if r.status == status) for status in LIVE_STATUSES}
+        waiting = sum(1 for r in rows if r.room == "waiting")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -98,6 +113,11 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
             "rows": rows,
             "counts": counts,
             "labels": LIVE_STATUSES,
+            "room_labels": ROOM_STATUSES,
+            "lobby": room_has_lobby(),
+            "waiting": waiting,
+            "room_open": session.join_open(timezone.now())
+            and session.status == GroupSession.Status.SCHEDULED,
             "now": timezone.now(),
             "original": session,
         }
@@ -123,10 +143,38 @@ class GroupSessionAttendanceAdmin(GroupSessionAdmin):
         audit_record(actor=request.user, action="session.room_opened", obj=session, request=request)
         return redirect(way_in)
 
+    def let_in_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Let members waiting in the lobby into the room (POST): one (``reservation``) or
+        everyone waiting. Only the group's therapist and staff, while the room is open."""
+        session = self.get_object(request, str(object_id))
+        if session is None or not self.has_change_permission(request, session):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method != "POST":
+            return redirect("admin:groups_groupsession_live", session.pk)
+        if not session.join_open(timezone.now()) or session.status != GroupSession.Status.SCHEDULED:
+            self.message_user(request, "The room opens with the join window and closes at the session's end.")
+            return redirect("admin:groups_groupsession_live", session.pk)
+        chosen = request.POST.get("reservation", "")
+        if chosen and not chosen.isdigit():
+            self.message_user(request, "Choose someone who is waiting.", messages.ERROR)
+            return redirect("admin:groups_groupsession_live", session.pk)
+        count = room_let_in(
+            session=session,
+            actor=request.user,
+            reservation_ids=[int(chosen)] if chosen else None,
+            request=request,
+        )
+        self.message_user(
+            request,
+            f"Let in: {count}." if count else "Nobody was waiting (someone may have let them in already).",
+            messages.SUCCESS if count else messages.INFO,
+        )
+        return redirect("admin:groups_groupsession_live", session.pk)
+
     def attendance_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         session = self.get_object(request, str(object_id))
         if session is None or not self.has_change_permission(request, session):
-            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         sheet = attendance_sheet(session=session)
         if request.method == "POST":
             marks = {

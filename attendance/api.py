@@ -60,10 +60,18 @@ class CheckInSerializer(serializers.Serializer):
     admitted = serializers.BooleanField()
     checked_in_at = serializers.DateTimeField()
     video_url = serializers.CharField(
+        allow_blank=True,
         help_text=(
             "The way into this session's video room, made only for an admitted check-in while the "
-            "join window is open, and valid until the session ends (Jitsi: a signed token for this "
-            "room alone)."
+            "join window is open, once the therapist has let the member in, and valid until the "
+            "session ends (Jitsi: a signed token for this room alone; Daily: a meeting token). "
+            "Empty while `waiting`."
+        ),
+    )
+    waiting = serializers.BooleanField(
+        help_text=(
+            "Checked in and waiting for the therapist to let them in: check in again (the same "
+            "check-in) every few seconds until `video_url` is given."
         )
     )
 
@@ -83,6 +91,15 @@ class LiveRowSerializer(serializers.Serializer):
     phone = serializers.CharField(help_text="While the session runs: the member's phone. Empty otherwise.")
     emergency = serializers.CharField(
         help_text="While the session runs: the emergency contact and their phone. Empty otherwise."
+    )
+    room = serializers.ChoiceField(
+        choices=["", "waiting", "let_in", "in_room", "out"],
+        help_text="While the join window is open: waiting to be let into the video room, let in, in "
+        "it now, or let in and not in it now (`in_room` and `out` only where the provider says who "
+        "is in); empty before they ask for the way in.",
+    )
+    room_at = serializers.DateTimeField(
+        allow_null=True, help_text="Since when they wait, were let in, or are in the room."
     )
 
 
@@ -133,7 +150,8 @@ class VideoServiceUnavailable(DomainError):
 
 class CheckInApi(APIView):
     """Check in to a session with your join link's token: where you are right now (therapy
-    groups). Admitted: the group's video link. Refused: why, the skills groups open to all
+    groups). Admitted: the way into the session's video room once the therapist lets you in
+    (until then `waiting`; ask again). Refused: why, the skills groups open to all
     and the crisis line; your therapist sees the attempt."""
 
     access = Access.MEMBER
@@ -181,13 +199,18 @@ class CheckInApi(APIView):
                 ],
                 crisis=_("Call or text 988 (for Spanish, press 2). In an emergency, call 911."),
             )
-        if not result.video_url:
+        if not result.video_url and not result.waiting:
             raise VideoServiceUnavailable(
                 _("You're checked in, but the video service is not answering. Try again in a moment."),
                 code="video_unavailable",
             )
         return Response(
-            {"admitted": True, "checked_in_at": result.check_in.at, "video_url": result.video_url}
+            {
+                "admitted": True,
+                "checked_in_at": result.check_in.at,
+                "video_url": result.video_url,
+                "waiting": result.waiting,
+            }
         )
 
 

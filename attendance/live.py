@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from attendance.models import Attendance, CheckIn
+from attendance.video import member_id, room_presence
 from enrollment.models import Reservation
 from grouport.states import STATE_NAMES
 from groups.models import Group, GroupSession
@@ -24,6 +25,12 @@ class LiveRow:
     where: str = ""
     phone: str = ""
     emergency: str = ""
+    reservation_id: int = 0
+    # The video room (attendance/services/room.py), while the join window is open: waiting
+    # (asked to be let in), let_in, in_room (the provider says they are in it now), or
+    # out (let in, and the provider says they are not in it now); "" before they ask.
+    room: str = ""
+    room_at: dt.datetime | None = None  # since when (waiting, let in, in the room)
 
 
 def session_live(*, session: GroupSession, now: dt.datetime | None = None) -> list[LiveRow]:
@@ -31,7 +38,9 @@ def session_live(*, session: GroupSession, now: dt.datetime | None = None) -> li
     could not come, who tried from a state the therapist may not treat them in, who has
     not joined yet. While a therapy session runs (from its join window to its end), each
     checked-in row also carries the emergency plan: where the member is, their phone and
-    their emergency contact's; after it ends, none of that is shown."""
+    their emergency contact's; after it ends, none of that is shown. While the join window
+    is open, each admitted row also says where they are with the video room: waiting to be
+    let in, let in, and (when the provider tells) in it now or not."""
     now = now or timezone.now()
     members = list(
         Reservation.objects.filter(
@@ -48,6 +57,8 @@ def session_live(*, session: GroupSession, now: dt.datetime | None = None) -> li
     ended = now >= session.ends_at  # absent, even before the closing job runs
     plan = session.group.kind == Group.Kind.THERAPY and session.join_open(now)
     care = intake_summaries([r.member_id for r in members]) if plan else {}
+    # Who is in the room now, when the provider says (Daily): one call, at most every 10 s.
+    present = room_presence(session) if session.join_open(now) else None
     for r in members:
         name = r.member.get_full_name() or f"Member #{r.member_id}"
         admitted = next((c for c in check_ins.get(r.pk, []) if c.admitted), None)
@@ -79,6 +90,11 @@ def session_live(*, session: GroupSession, now: dt.datetime | None = None) -> li
             rows.append(LiveRow(name, "absent"))  # the session ended without them
         else:
             rows.append(LiveRow(name, "not_joined"))
+        rows[-1].reservation_id = r.pk
+        if admitted is not None and session.join_open(now):
+            _room(
+                rows[-1], admitted, present.get(member_id(r.member)) if present is not None else None, present
+            )
         if plan and admitted is not None:
             summary = care.get(r.member_id)
             row = rows[-1]
@@ -87,6 +103,19 @@ def session_live(*, session: GroupSession, now: dt.datetime | None = None) -> li
                 row.phone = summary.phone
                 row.emergency = f"{summary.emergency_contact} {summary.emergency_phone}".strip()
     return rows
+
+
+def _room(row: LiveRow, check_in: CheckIn, in_since: dt.datetime | None, present: dict | None) -> None:
+    if check_in.let_in_at is None:
+        if check_in.knocked_at is not None:
+            row.room, row.room_at = "waiting", check_in.knocked_at
+        return
+    if present is None:  # the provider does not say who is in
+        row.room, row.room_at = "let_in", check_in.let_in_at
+    elif in_since is not None:
+        row.room, row.room_at = "in_room", in_since
+    else:
+        row.room, row.room_at = "out", check_in.let_in_at
 
 
 def live_shows_plan(rows: list[LiveRow]) -> bool:

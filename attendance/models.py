@@ -136,6 +136,15 @@ class CheckIn(models.Model):
         help_text="Street and city, or a place help could be sent to, when not at their usual address.",
     )  # fmt: skip
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The video room's lobby, ours (attendance/services/room.py): an admitted member asks for
+    # the way in and waits until the therapist lets them in; only then is a way in made.
+    knocked_at = models.DateTimeField(
+        "asked to be let in", null=True, blank=True, help_text="When they first asked for the way in."
+    )
+    let_in_at = models.DateTimeField(null=True, blank=True, help_text="When the therapist let them in.")
+    let_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         db_table = "enrollment_checkin"

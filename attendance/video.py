@@ -27,9 +27,11 @@ from urllib.parse import quote
 import jwt
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.dateparse import parse_datetime
 
 from grouport.models import User
 from groups.models import GroupSession
@@ -122,9 +124,10 @@ class JitsiVideo:
                     # 8x8 reads a string; Prosody's token_moderation a boolean-like value.
                     "moderator": "true" if participant.moderator else "false",
                     "affiliation": "owner" if participant.moderator else "member",
-                    "lobby_bypass": participant.moderator,
+                    # Our lobby let them in already (attendance/services/room.py): the token is
+                    # made only then, so Jitsi's own lobby would make them wait twice.
+                    "lobby_bypass": True,
                 },
-                "room": {"lobby": True},  # members wait until the therapist lets them in
                 "features": {"recording": False, "livestreaming": False, "transcription": False},
             },
         }
@@ -151,8 +154,9 @@ class VideoUnavailable(Exception):
 class DailyVideo:
     """Daily: a private room per session made through its REST API (with an expiry at the
     session's end, knocking on, a cap of the group's seats and its hosts), and a meeting token
-    per participant, asked of Daily. Unlike Jitsi's, Daily's lobby holds only people without a
-    token: members with their own token go straight in."""
+    per participant, asked of Daily. Daily's lobby holds only people without a token (its
+    docs: a meeting token's holder goes straight in), so members wait in ours, and their
+    token is made once the therapist lets them in."""
 
     name = "daily"
     TIMEOUT = (2.0, 6.0)  # connect, read: inside a web request
@@ -192,8 +196,7 @@ class DailyVideo:
                     "nbf": int(session.join_opens_at.timestamp()),
                     "exp": int(session.ends_at.timestamp()),
                     "eject_at_room_exp": True,
-                    # Someone without a token knocks and waits; Daily lets a token's holder in
-                    # at once (its docs: tokens bypass the lobby), so members with theirs do.
+                    # Someone without a token (nobody of ours) can only knock and wait.
                     "enable_knocking": True,
                     "enable_prejoin_ui": True,
                     "max_participants": session.group.capacity + 2,
@@ -226,6 +229,20 @@ class DailyVideo:
             raise VideoUnavailable(f"daily {answer.status_code}")
         return f"{room['url']}?t={answer.json()['token']}"
 
+    def presence(self, session: GroupSession) -> dict[str, dt.datetime]:
+        """Who is in the session's room now, by our participant id, and since when (Daily's
+        snapshot may be up to 15 seconds old). A room not made yet has nobody in it."""
+        answer = self._api("GET", f"/rooms/{room_name(session)}/presence")
+        if answer.status_code == 404:
+            return {}
+        if answer.status_code != 200:
+            raise VideoUnavailable(f"daily {answer.status_code}")
+        present = {}
+        for row in answer.json().get("data") or []:
+            joined = parse_datetime(str(row.get("joinTime") or "")) or timezone.now()
+            present[str(row.get("userId") or "")] = joined
+        return present
+
 
 def video_provider() -> VideoProvider:
     if settings.VIDEO_PROVIDER == "static":
@@ -239,22 +256,47 @@ def video_provider() -> VideoProvider:
     )
 
 
+def member_id(member: User) -> str:
+    """The id a member has in the room (the provider's records, its presence): no email."""
+    return f"member-{member.pk}"
+
+
 def member_way_in(*, session: GroupSession, member: User) -> str:
     """A member's way into this session's room: called only after their admitted check-in,
     while the join window is open. Valid from the window's opening to the session's end."""
     return video_provider().way_in(
         session=session,
-        participant=Participant(id=f"member-{member.pk}", name=display_name(member)),
+        participant=Participant(id=member_id(member), name=display_name(member)),
         not_before=session.join_opens_at,
         expires=session.ends_at,
     )
 
 
 def host_way_in(*, session: GroupSession, clinician: User) -> str:
-    """The therapist's (or staff's) way in, as host: they let members in from the lobby."""
+    """The therapist's (or staff's) way in, as host (members waiting are let in from the
+    live view: attendance/services/room.py)."""
     return video_provider().way_in(
         session=session,
         participant=Participant(id=f"staff-{clinician.pk}", name=display_name(clinician), moderator=True),
         not_before=session.join_opens_at,
         expires=session.ends_at,
     )
+
+
+def room_presence(session: GroupSession) -> dict[str, dt.datetime] | None:
+    """Who is in ``session``'s room now (participant id: since when), for providers that
+    tell (Daily); ``None`` when the provider does not say (Jitsi without a presence module,
+    the static link) or does not answer. Asked at most every 10 seconds per session."""
+    provider = video_provider()
+    if not hasattr(provider, "presence"):
+        return None
+    key = f"video:presence:{session.pk}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        present = provider.presence(session)
+    except VideoUnavailable:
+        return None
+    cache.set(key, present, 10)
+    return present

@@ -20,6 +20,7 @@ from attendance.errors import JOIN_MESSAGES, JoinRefused
 from attendance.join import BadJoinToken, join_token_read
 from attendance.models import Attendance, CheckIn
 from attendance.services.checkin import JoinState, join_state, session_check_in, session_excuse
+from attendance.services.room import room_enter
 from attendance.video import VideoUnavailable, member_way_in, video_provider
 from enrollment.models import Reservation
 from enrollment.selectors import member_reservations
@@ -217,20 +218,30 @@ ROOM_FEATURES = ("camera", "microphone", "display-capture", "fullscreen", "autop
 def join_room(request: HttpRequest, token: str) -> HttpResponse:
     """The session's video room, on our page: the provider's frame under our header (the
     crisis line, "Leave"). Only for the member's admitted check-in while the session's join
-    window is open; the way in is made here, for this page alone."""
+    window is open. Until the therapist lets them in, the page is our lobby and no way in
+    exists; then the way in is made here, for this page alone."""
     reservation, session = _from_token(token)
     member = request.user
     join_page = reverse("attendance:join", args=[token])
     state = join_state(reservation=reservation, session=session, member=member, now=timezone.now())
-    admitted = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).exists()
+    admitted = (
+        CheckIn.objects.select_related("session", "reservation")
+        .filter(session=session, reservation=reservation, admitted=True)
+        .first()
+    )
     provider = video_provider()
-    if state != JoinState.OPEN or not admitted or not provider.origin():
+    if state != JoinState.OPEN or admitted is None or not provider.origin():
         return redirect(join_page)
     try:
-        way_in = member_way_in(session=session, member=member)
+        room = room_enter(check_in=admitted, member=member)
     except VideoUnavailable:
         return redirect(join_page + "?video=unavailable")
-    response = render(request, "attendance/room.html", {"way_in": way_in, "session": session, "token": token})
+    context = {"session": session, "token": token, "waiting": room.waiting, "check_in": admitted}
+    if room.waiting:
+        # Our lobby: no way in exists yet; the page asks again every few seconds.
+        return render(request, "attendance/room.html", context)
+    way_in = room.way_in
+    response = render(request, "attendance/room.html", {**context, "way_in": way_in})
     origin = provider.origin()
     # The provider's origin alone may be framed, and may use the camera and microphone.
     response._csp_update = {"frame-src": [origin]}

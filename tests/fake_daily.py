@@ -4,7 +4,11 @@ It keeps the rules grouport relies on (https://docs.daily.co/reference/rest-api)
 ``Authorization: Bearer <api key>`` or 401; ``POST /v1/rooms`` creates a room once (a second
 room of the same name is a 400 ``invalid-request-error``, "already exists"); ``GET
 /v1/rooms/<name>`` answers it or 404 ``not-found``; ``POST /v1/meeting-tokens`` needs
-``properties.room_name`` naming an existing room and answers ``{"token": ...}``. Properties
+``properties.room_name`` naming an existing room and answers ``{"token": ...}``; ``GET
+/v1/rooms/<name>/presence`` answers ``{"total_count", "data": [{"userId", "userName",
+"joinTime", ...}]}`` for the people in the room (404 for a room that does not exist).
+Browser tests serve the rooms themselves (``room_origin``): opening a room with a valid
+token (``?t=``) puts its holder in the room, as joining Daily Prebuilt would. Properties
 are type-checked as Daily does (``exp``/``nbf`` integers, ``enable_knocking``/``is_owner``
 booleans, ``max_participants`` an integer). Every request is recorded, so tests read the
 exact room properties and token properties grouport asked for.
@@ -34,6 +38,8 @@ class FakeDaily:
     room_origin: str = ""  # where rooms are served: Daily's domain, or this server (browser tests)
     rooms: dict[str, dict] = field(default_factory=dict)
     tokens: list[dict] = field(default_factory=list)  # the properties of every token made
+    issued: dict[str, dict] = field(default_factory=dict)  # token: its properties
+    present: dict[str, list[dict]] = field(default_factory=dict)  # room: who is in it
     requests: list[Recorded] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,7 +79,37 @@ class FakeDaily:
         if "is_owner" in properties and not isinstance(properties["is_owner"], bool):
             return 400, _error("invalid-request-error", "is_owner must be a boolean")
         self.tokens.append(properties)
-        return 200, {"token": f"daily-token-{len(self.tokens)}-{secrets.token_hex(8)}"}
+        token = f"daily-token-{len(self.tokens)}-{secrets.token_hex(8)}"
+        self.issued[token] = properties
+        return 200, {"token": token}
+
+    def join(self, room: str, token: str) -> bool:
+        """Someone opens the room with ``token``: in, if it is a token for this room and valid now."""
+        import time
+
+        properties = self.issued.get(token)
+        if properties is None or properties.get("room_name") != room:
+            return False
+        now = int(time.time())
+        if properties.get("nbf", 0) > now or properties.get("exp", now + 1) <= now:
+            return False
+        self.present.setdefault(room, []).append(
+            {
+                "room": room,
+                "id": secrets.token_hex(8),
+                "userId": properties.get("user_id", ""),
+                "userName": properties.get("user_name", ""),
+                "joinTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now)),
+                "duration": 0,
+            }
+        )
+        return True
+
+    def presence(self, room: str) -> tuple[int, dict]:
+        if room not in self.rooms:
+            return 404, _error("not-found", "room not found")
+        data = list(self.present.get(room, []))
+        return 200, {"total_count": len(data), "data": data}
 
 
 def _error(kind: str, info: str) -> dict:
@@ -111,8 +147,13 @@ def make_handler(fake: FakeDaily) -> type[BaseHTTPRequestHandler]:
                     return self._send(400, _error("invalid-request-error", "body must be JSON"))
                 if method == "POST" and self.path == "/v1/rooms":
                     return self._send(*fake.create_room(body))
-                if method == "GET" and self.path.startswith("/v1/rooms/"):
-                    room = fake.rooms.get(self.path.removeprefix("/v1/rooms/"))
+                path = self.path.split("?")[0]
+                if method == "GET" and path.startswith("/v1/rooms/") and path.endswith("/presence"):
+                    return self._send(
+                        *fake.presence(path.removeprefix("/v1/rooms/").removesuffix("/presence"))
+                    )
+                if method == "GET" and path.startswith("/v1/rooms/"):
+                    room = fake.rooms.get(path.removeprefix("/v1/rooms/"))
                     return (
                         self._send(200, room)
                         if room
@@ -125,7 +166,13 @@ def make_handler(fake: FakeDaily) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             name = self.path.split("?")[0].lstrip("/")
             if name in fake.rooms:  # the room itself, as Daily Prebuilt would serve it
-                data = f"<!doctype html><title>Fake Daily room</title><h1>Room {name}</h1>".encode()
+                from urllib.parse import parse_qs, urlsplit
+
+                token = (parse_qs(urlsplit(self.path).query).get("t") or [""])[0]
+                with fake.lock:
+                    joined = fake.join(name, token)
+                words = f"Room {name}" if joined else "This room is private"
+                data = f"<!doctype html><title>Fake Daily room</title><h1>{words}</h1>".encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(data)))

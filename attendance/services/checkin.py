@@ -21,7 +21,8 @@ from attendance.errors import JoinRefused
 from attendance.lock_objects import lock_attendance
 from attendance.models import Attendance, CheckIn
 from attendance.services.attendance import attendance_flags_settle
-from attendance.video import VideoUnavailable, member_way_in
+from attendance.services.room import room_enter
+from attendance.video import VideoUnavailable
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
 from grouport.audit import audit_record, client_ip
@@ -58,7 +59,8 @@ class CheckInResult:
     admitted: bool
     check_in: CheckIn
     decision: Decision
-    video_url: str  # the way into this session's room: only when admitted
+    video_url: str  # the way into this session's room: only when admitted and let in
+    waiting: bool = False  # admitted, in our lobby until the therapist lets them in
 
 
 def join_state(
@@ -123,72 +125,98 @@ def session_check_in(
         answer = join_state(reservation=reservation, session=session, member=member, now=now)
         if answer != JoinState.OPEN:
             raise JoinRefused(answer, session=session)
-        existing = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).first()
-        if existing is not None:
-            return CheckInResult(
-                True, existing, Decision(True), (_way_in(session=session, member=member) if way_in else "")
+        check_in = CheckIn.objects.filter(session=session, reservation=reservation, admitted=True).first()
+        decision = Decision(True)
+        if check_in is None:
+            check_in, decision = _record(
+                reservation=reservation,
+                session=session,
+                member=member,
+                state=state,
+                at_usual_address=at_usual_address,
+                location=location,
+                now=now,
+                request=request,
             )
-        if therapy:
-            # A consent published since they signed is asked before the next session.
-            consent_check_signed(member=member, now=now)
-        decision = session_location_decision_for(session=session, state=state) if therapy else Decision(True)
-        ip = client_ip(request) if request is not None else None
-        try:
-            with transaction.atomic():
-                check_in = CheckIn.objects.create(
-                    session=session,
-                    reservation=reservation,
-                    at=now,
-                    state=state if is_valid_state(state) else "",
-                    admitted=decision.eligible,
-                    reasons=decision.reason_codes,
-                    ip_address=ip,
-                    at_usual_address=at_usual_address,
-                    location="" if at_usual_address else location,
-                )
-        except IntegrityError:
-            # Another tap won the race (the row lock makes this rare): the same check-in.
-            existing = CheckIn.objects.get(session=session, reservation=reservation, admitted=True)
-            return CheckInResult(
-                True, existing, Decision(True), (_way_in(session=session, member=member) if way_in else "")
+    # The way into the room is asked of the provider after the row lock is let go.
+    if check_in.admitted:
+        return _admitted(check_in, member=member, way_in=way_in)
+    return CheckInResult(False, check_in, decision, "")
+
+
+def _record(
+    *,
+    reservation: Reservation,
+    session: GroupSession,
+    member: User,
+    state: str,
+    at_usual_address: bool | None,
+    location: str,
+    now: dt.datetime,
+    request,
+) -> tuple[CheckIn, Decision]:
+    """A new check-in, inside the caller's transaction with the reservation locked."""
+    therapy = session.group.kind == Group.Kind.THERAPY
+    if therapy:
+        # A consent published since they signed is asked before the next session.
+        consent_check_signed(member=member, now=now)
+    decision = session_location_decision_for(session=session, state=state) if therapy else Decision(True)
+    ip = client_ip(request) if request is not None else None
+    try:
+        with transaction.atomic():
+            check_in = CheckIn.objects.create(
+                session=session,
+                reservation=reservation,
+                at=now,
+                state=state if is_valid_state(state) else "",
+                admitted=decision.eligible,
+                reasons=decision.reason_codes,
+                ip_address=ip,
+                at_usual_address=at_usual_address,
+                location="" if at_usual_address else location,
             )
-        audit_record(
-            actor=member,
-            action="session.checked_in" if decision.eligible else "session.check_in_refused",
-            obj=check_in,
-            data={"session": session.pk, "reservation": reservation.pk, "state": check_in.state},
-            request=request,
+    except IntegrityError:
+        # Another tap won the race (the row lock makes this rare): the same check-in.
+        return CheckIn.objects.get(session=session, reservation=reservation, admitted=True), Decision(True)
+    audit_record(
+        actor=member,
+        action="session.checked_in" if decision.eligible else "session.check_in_refused",
+        obj=check_in,
+        data={"session": session.pk, "reservation": reservation.pk, "state": check_in.state},
+        request=request,
+    )
+    if decision.eligible:
+        _mark_present(reservation=reservation, session=session, at=now)
+        # They came back: the "we missed you" notes on the roster have done their work.
+        attendance_flags_settle(
+            reservation_id=reservation.pk,
+            actor=None,
+            note=f"Checked in to week {session.number}.",
+            max_misses=None,
+            below_limit=True,
+            attended=session,
         )
-        if decision.eligible:
-            _mark_present(reservation=reservation, session=session, at=now)
-            # They came back: the "we missed you" notes on the roster have done their work.
-            attendance_flags_settle(
-                reservation_id=reservation.pk,
-                actor=None,
-                note=f"Checked in to week {session.number}.",
-                max_misses=None,
-                below_limit=True,
-                attended=session,
-            )
     logger.info(
         "session %s: reservation %s check-in %s",
         session.pk,
         reservation.pk,
         "admitted" if decision.eligible else "refused",
     )
-    # The way into this session's room, made now and only for an admitted check-in.
-    room = _way_in(session=session, member=member) if way_in and decision.eligible else ""
-    return CheckInResult(decision.eligible, check_in, decision, room)
+    return check_in, decision
 
 
-def _way_in(*, session: GroupSession, member: User) -> str:
-    """The way into the room, or "" when the provider does not answer: the check-in stands,
-    and the page (or the API) asks again."""
+def _admitted(check_in: CheckIn, *, member: User, way_in: bool) -> CheckInResult:
+    """An admitted check-in's answer. ``way_in``: ask for the way into the room now (the
+    member waits in our lobby until let in); "" when the provider does not answer: the
+    check-in stands, and the page (or the API) asks again."""
+    if not way_in:
+        return CheckInResult(True, check_in, Decision(True), "")
     try:
-        return member_way_in(session=session, member=member)
+        room = room_enter(check_in=check_in, member=member)
     except VideoUnavailable as exc:
-        logger.warning("session %s: the video provider did not answer (%s)", session.pk, exc)
-        return ""
+        logger.warning("session %s: the video provider did not answer (%s)", check_in.session_id, exc)
+        return CheckInResult(True, check_in, Decision(True), "")
+    return CheckInResult(True, check_in, Decision(True), room.way_in, waiting=room.waiting)
 
 
 def location_check(*, member: User, at_usual_address: bool | None, location: str) -> bool:

@@ -1,7 +1,8 @@
-"""A room per session and a way in per admitted check-in (Jitsi Meet with JWT): the token
-names this session's room, is valid from the join window to the session's end, shows the
-member as "Ana L.", and makes only the therapist a host. No way in for another member's
-link, a cancelled or moved seat, a refused check-in, or after the session."""
+"""A room per session and a way in per admitted check-in (Jitsi Meet with JWT): the member
+waits in our lobby until the therapist lets them in, and only then is a token made; it names
+this session's room, is valid from the join window to the session's end, shows the member as
+"Ana L.", and makes only the therapist a host. No way in for another member's link, a
+cancelled or moved seat, a refused check-in, or after the session."""
 
 import datetime as dt
 import re
@@ -67,6 +68,13 @@ def room(client, r, s):
     return client.get(join_path(reservation_id=r.pk, session_id=s.pk) + "room/")
 
 
+def let_in(group, s, *reservations) -> int:
+    """The therapist lets them in (the live view's button calls this)."""
+    from attendance.services.room import room_let_in
+
+    return room_let_in(session=s, actor=group.therapist.user, reservation_ids=[r.pk for r in reservations])
+
+
 def claims_of(url: str) -> dict:
     token = parse_qs(urlparse(url).query)["jwt"][0]
     return jwt.decode(
@@ -88,6 +96,17 @@ def test_an_admitted_check_in_gets_this_sessions_room_until_its_end(group, caplo
         assert room(client, r, s1).status_code == 302  # no room before the check-in
         client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
         joined = client.get(join_path(reservation_id=r.pk, session_id=s1.pk))
+        assert let_in(group, s1, r) == 0  # nobody asked to be let in yet
+        lobby = room(client, r, s1)
+        assert (
+            lobby.status_code == 200 and "Waiting for your therapist to let you in" in lobby.content.decode()
+        )
+        assert not way_in(lobby.content.decode()) and "jwt=" not in lobby.content.decode()
+        assert (
+            "frame-src" not in lobby["Content-Security-Policy"]
+            and 'http-equiv="refresh"' in lobby.content.decode()
+        )
+        assert let_in(group, s1, r) == 1 and let_in(group, s1, r) == 0  # once
         answer = room(client, r, s1)
     assert "jwt=" not in joined.content.decode() and "room/" in joined.content.decode()
     page = answer.content.decode()
@@ -105,7 +124,8 @@ def test_an_admitted_check_in_gets_this_sessions_room_until_its_end(group, caplo
     assert claims["nbf"] == int(s1.join_opens_at.timestamp()) and claims["exp"] == int(s1.ends_at.timestamp())
     user = claims["context"]["user"]
     assert user["name"] == "Ana L." and user["moderator"] == "false" and r.member.email not in str(claims)
-    assert claims["context"]["room"]["lobby"] is True
+    assert user["lobby_bypass"] is True  # our lobby let them in: Jitsi's would hold them twice
+    assert AuditEntry.objects.filter(action="session.let_in", data__reservations=[r.pk]).count() == 1
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "jwt" not in logged and room_name(s1) not in logged  # never in a log
     assert group.title not in room_name(s1) and re.fullmatch(r"grouport-[0-9a-f]{24}", room_name(s1))
@@ -120,12 +140,21 @@ def test_the_api_gives_the_same_way_in_only_after_an_admitted_check_in(group):
     api.force_authenticate(r.member)
     with time_machine.travel(s1.starts_at, tick=False):
         token = join_token(reservation_id=r.pk, session_id=s1.pk)
+        waiting = api.post(
+            f"/api/join/{token}/check-in/",
+            {"state": "NY", "at_usual_address": True},
+            format="json",
+        )
+        assert waiting.status_code == 200, waiting.content
+        assert waiting.json()["waiting"] is True and waiting.json()["video_url"] == ""
+        let_in(group, s1, r)
         answer = api.post(
             f"/api/join/{token}/check-in/",
             {"state": "NY", "at_usual_address": True},
             format="json",
         )
     assert answer.status_code == 200, answer.content
+    assert answer.json()["waiting"] is False
     assert claims_of(answer.json()["video_url"])["room"] == room_name(s1)
 
 
@@ -144,6 +173,8 @@ def test_no_way_in_for_a_refused_check_in_a_cancelled_seat_another_members_link_
         signed_in(other.member).post(
             join_path(reservation_id=other.pk, session_id=s1.pk), {"state": "NY", **AT_HOME}
         )
+        room(signed_in(other.member), other, s1)
+        assert let_in(group, s1, other) == 1
         reservation_cancel(reservation=other, actor=other.member)
         cancelled = signed_in(other.member).get(join_path(reservation_id=other.pk, session_id=s1.pk))
         assert cancelled.status_code == 410 and "jwt=" not in cancelled.content.decode()
@@ -242,7 +273,11 @@ def test_daily_makes_one_private_room_per_session_and_a_token_per_admitted_check
         for r in (r1, r2):
             member_client = signed_in(r.member)
             member_client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
-            page = room(member_client, r, s1)
+            room(member_client, r, s1)
+            assert daily.tokens == [] and daily.rooms == {}  # nothing made while they wait
+        for r in (r1, r2):
+            let_in(group, s1, r)
+            page = room(signed_in(r.member), r, s1)
             assert way_in(page.content.decode()).startswith(
                 f"https://grouport-test.daily.co/{room_name(s1)}?t=daily-token-"
             )
@@ -278,6 +313,8 @@ def test_daily_not_answering_keeps_the_check_in_and_asks_again(daily, group):
     with time_machine.travel(s1.starts_at, tick=False):
         client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
         assert r.check_ins.filter(admitted=True).exists()
+        room(client, r, s1)
+        let_in(group, s1, r)
         daily.fail_next = [503]
         down = room(client, r, s1)
         assert down.status_code == 302 and down.url.endswith("?video=unavailable")
@@ -294,9 +331,12 @@ def test_the_api_says_503_when_the_video_service_is_down_and_the_check_in_stands
     s1 = group.sessions.get(number=1)
     api = APIClient()
     api.force_authenticate(r.member)
-    daily.fail_next = [500]
     url = f"/api/join/{join_token(reservation_id=r.pk, session_id=s1.pk)}/check-in/"
     with time_machine.travel(s1.starts_at, tick=False):
+        waiting = api.post(url, {"state": "NY", "at_usual_address": True}, format="json")
+        assert waiting.status_code == 200 and waiting.json()["waiting"] is True
+        let_in(group, s1, r)
+        daily.fail_next = [500]
         down = api.post(url, {"state": "NY", "at_usual_address": True}, format="json")
         assert down.status_code == 503 and down.json()["code"] == "video_unavailable"
         up = api.post(url, {"state": "NY", "at_usual_address": True}, format="json")
