@@ -2,8 +2,11 @@
 
 ``VIDEO_PROVIDER`` says which provider holds the rooms:
 
-- ``static``: the group's own video link, the same every week. Local development only
-  (``make run``); production refuses to start with it (``config/settings/safety.py``).
+- ``local`` (the default for ``make run``): a stand-in room served by this site
+  (``/video/stand-in/<room>/``), with signed ways in, a host and who is in the room, so the
+  lobby, the host's link and the room on our page can be tried with no account anywhere.
+- ``static``: the group's own video link, the same every week (development only).
+  Production refuses ``local`` and ``static`` (``config/settings/safety.py``).
 - ``jitsi``: Jitsi Meet with JWT authentication, self-hosted (``JITSI_APP_SECRET``, HS256)
   or 8x8's hosted service (``JITSI_PRIVATE_KEY`` and ``JITSI_KEY_ID``, RS256). Each way in
   is a token naming the session's room, valid from the join window's opening to the
@@ -22,11 +25,12 @@ a calendar.
 import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jwt
 import requests
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -244,7 +248,61 @@ class DailyVideo:
         return present
 
 
+class LocalVideo:
+    """Development's stand-in (``make run``): a page of this site plays the room. Its ways in
+    are signed like a provider's tokens (room, name, host, the same window), and it says who
+    has the room open, as Daily's presence does. Production refuses it."""
+
+    name = "local"
+    SALT = "grouport.video.local"
+
+    def origin(self) -> str:
+        parts = urlsplit(settings.SITE_URL)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def way_in(self, *, session, participant, not_before, expires) -> str:
+        room = room_name(session)
+        token = signing.dumps(
+            {
+                "room": room,
+                "id": participant.id,
+                "name": participant.name,
+                "host": participant.moderator,
+                "nbf": int(not_before.timestamp()),
+                "exp": int(expires.timestamp()),
+            },
+            salt=self.SALT,
+        )
+        return f"{self.origin()}/video/stand-in/{room}/?t={token}"
+
+    def enter(self, *, room: str, token: str) -> dict | None:
+        """Someone opens the stand-in room with ``token``: who they are, if it is a way into
+        this room valid now (and they are then in the room), else ``None``."""
+        try:
+            claims = signing.loads(token, salt=self.SALT)
+        except signing.BadSignature:
+            return None
+        now = int(timezone.now().timestamp())
+        if claims.get("room") != room or not claims["nbf"] <= now < claims["exp"]:
+            return None
+        key = f"video:local:{room}"
+        present = cache.get(key) or {}
+        present.setdefault(claims["id"], (claims["name"], timezone.now()))
+        cache.set(key, present, max(1, claims["exp"] - now))
+        return claims
+
+    def here(self, room: str) -> list[str]:
+        return [name for name, _ in (cache.get(f"video:local:{room}") or {}).values()]
+
+    def presence(self, session: GroupSession) -> dict[str, dt.datetime]:
+        return {
+            pid: since for pid, (_, since) in (cache.get(f"video:local:{room_name(session)}") or {}).items()
+        }
+
+
 def video_provider() -> VideoProvider:
+    if settings.VIDEO_PROVIDER == "local":
+        return LocalVideo()
     if settings.VIDEO_PROVIDER == "static":
         return StaticVideo()
     if settings.VIDEO_PROVIDER == "jitsi":
@@ -252,7 +310,7 @@ def video_provider() -> VideoProvider:
     if settings.VIDEO_PROVIDER == "daily":
         return DailyVideo()
     raise ImproperlyConfigured(
-        f"VIDEO_PROVIDER {settings.VIDEO_PROVIDER!r} is not one we know (static, jitsi, daily)"
+        f"VIDEO_PROVIDER {settings.VIDEO_PROVIDER!r} is not one we know (local, static, jitsi, daily)"
     )
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 from django_permissions_policy import PermissionsPolicyMiddleware
 
@@ -21,7 +22,7 @@ from attendance.join import BadJoinToken, join_token_read
 from attendance.models import Attendance, CheckIn
 from attendance.services.checkin import JoinState, join_state, session_check_in, session_excuse
 from attendance.services.room import room_enter
-from attendance.video import VideoUnavailable, member_way_in, video_provider
+from attendance.video import LocalVideo, VideoUnavailable, member_way_in, video_provider
 from enrollment.models import Reservation
 from enrollment.selectors import member_reservations
 from grouport.access import Access, route_access
@@ -249,5 +250,26 @@ def join_room(request: HttpRequest, token: str) -> HttpResponse:
     response._permissions_policy_override = PermissionsPolicyMiddleware.compute_header_value(
         policy, name="room"
     )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@route_access(Access.PUBLIC)
+@xframe_options_sameorigin
+def video_stand_in(request: HttpRequest, room: str) -> HttpResponse:
+    """Development's stand-in for the provider's room (``VIDEO_PROVIDER=local``, make run's
+    default): opened inside our room page with a signed way in, it says whose room it is, who
+    they are and who else has it open. Any other provider: there is no such page."""
+    provider = video_provider()
+    if not isinstance(provider, LocalVideo):
+        raise Http404("No stand-in room.")
+    claims = provider.enter(room=room, token=request.GET.get("t", ""))
+    if claims is None:
+        response = render(request, "attendance/stand_in_room.html", {"refused": True}, status=403)
+    else:
+        context = {"claims": claims, "room": room, "here": provider.here(room)}
+        response = render(request, "attendance/stand_in_room.html", context)
+    # Our room page (this site) may frame it; nothing else may.
+    response._csp_replace = {"frame-ancestors": ["'self'"]}
     response["Referrer-Policy"] = "no-referrer"
     return response

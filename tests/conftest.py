@@ -66,6 +66,8 @@ def _site_defaults(settings) -> None:
 
     broker_trust_again()  # a test's broker outage does not follow the next test
     settings.SERVICE_STATES = ("FL", "NY", "NJ")
+    # The group's own link, unless a test chooses a provider (make run's default is "local").
+    settings.VIDEO_PROVIDER = "static"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # A fast hash: the suite creates many accounts (production keeps Django's default).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -407,12 +407,13 @@ TEXT_REMINDER_MINUTES = env.int("TEXT_REMINDER_MINUTES", default=60)
 # after this many minutes; everyone on the rota and the care-team lead after twice as many.
 ALERT_ESCALATE_MINUTES = env.int("ALERT_ESCALATE_MINUTES", default=15)
 
-# --- Video rooms (attendance/video.py): "static" (the group's own link; development only,
-# production refuses it), "jitsi" (Jitsi Meet with JWT: a room per session, a token per
+# --- Video rooms (attendance/video.py): "local" (a stand-in room served by this site, for
+# make run) or "static" (the group's own link), development only, production refuses both;
+# "jitsi" (Jitsi Meet with JWT: a room per session, a token per
 # admitted check-in) or "daily" (Daily's rooms and meeting tokens). Jitsi self-hosted:
 # JITSI_APP_SECRET (HS256); 8x8's service: JITSI_PRIVATE_KEY (PEM) and JITSI_KEY_ID, with
 # JITSI_APP_ID the tenant ("vpaas-magic-cookie-...").
-VIDEO_PROVIDER = env.str("VIDEO_PROVIDER", default="static")
+VIDEO_PROVIDER = env.str("VIDEO_PROVIDER", default="local")
 JITSI_DOMAIN = env.str("JITSI_DOMAIN", default="")
 JITSI_APP_ID = env.str("JITSI_APP_ID", default="")
 JITSI_APP_SECRET = env.str("JITSI_APP_SECRET", default="")

@@ -126,7 +126,13 @@ def production_problems(
             "alert could not text or call the clinician on call, and texts would be printed to the log."
         )
     provider, *jitsi = video
-    if provider == "static":
+    if provider == "local":
+        problems.append(
+            "VIDEO_PROVIDER is local: the stand-in room of make run holds no video. "
+            "Set VIDEO_PROVIDER=jitsi with JITSI_DOMAIN, JITSI_APP_ID and JITSI_APP_SECRET "
+            "(or JITSI_PRIVATE_KEY), or daily with DAILY_DOMAIN and DAILY_API_KEY."
+        )
+    elif provider == "static":
         problems.append(
             "VIDEO_PROVIDER is static: every session would share one link anyone can keep and pass on. "
             "Set VIDEO_PROVIDER=jitsi with JITSI_DOMAIN, JITSI_APP_ID and JITSI_APP_SECRET "

@@ -4,6 +4,7 @@ lets them in from the live view, which shows who waits, who was let in, who is i
 group's therapist and staff lets anyone in; two clinicians at once let each member in once."""
 
 import datetime as dt
+import re
 import threading
 
 import pytest
@@ -14,6 +15,7 @@ from django.test import Client
 from attendance.join import join_path
 from attendance.models import CheckIn
 from attendance.services.room import room_let_in
+from attendance.video import room_name
 from enrollment.models import Reservation
 from enrollment.services.moves import reservation_move
 from grouport.models import AuditEntry, User
@@ -206,3 +208,48 @@ def test_two_clinicians_and_a_member_at_once_let_each_member_in_once(group):
     assert sorted(r for entry in let_in for r in entry) == sorted([ana.pk, ben.pk])
     rows = CheckIn.objects.filter(session=s1, admitted=True)
     assert all(c.let_in_at is not None and c.knocked_at is not None for c in rows)
+
+
+@pytest.mark.sqlite
+@pytest.mark.django_db
+def test_make_runs_stand_in_room_plays_the_provider(settings, group):
+    """``VIDEO_PROVIDER=local`` (make run's default): the lobby, then a signed way into a page
+    of this site that plays the room, framed by our room page alone; the live view says who
+    has it open. A way in for another room, altered or expired, opens nothing."""
+    settings.VIDEO_PROVIDER, settings.SITE_URL = "local", "http://testserver"
+    ana = seat(group, first_name="Ana", last_name="Lopez")
+    s1 = group.sessions.get(number=1)
+    client = signed_in(ana.member)
+    with time_machine.travel(s1.starts_at, tick=False):
+        knock(ana, s1)
+        room_let_in(session=s1, actor=group.therapist.user)
+        page = room(client, ana, s1)
+        url = (
+            re.search(r'<iframe class="room" src="([^"]+)"', page.content.decode())
+            .group(1)
+            .replace("&amp;", "&")
+        )
+        assert url.startswith(f"http://testserver/video/stand-in/{room_name(s1)}/?t=")
+        assert "frame-src http://testserver" in page["Content-Security-Policy"]
+        inside = Client().get(url)  # the frame: its token is the way in, as a provider's is
+        assert inside.status_code == 200 and "You are Ana L." in inside.content.decode()
+        assert "frame-ancestors 'self'" in inside["Content-Security-Policy"]
+        assert inside["X-Frame-Options"] == "SAMEORIGIN"
+        other_room = url.replace(room_name(s1), room_name(group.sessions.get(number=2)))
+        assert Client().get(other_room).status_code == 403
+        assert Client().get(url[:-3] + "abc").status_code == 403
+        rows = {r["name"]: r for r in _api(group).get(f"/api/sessions/{s1.pk}/attendance/").json()}
+        assert rows["Ana Lopez"]["room"] == "in_room"
+    with time_machine.travel(s1.ends_at, tick=False):
+        assert Client().get(url).status_code == 403  # the session is over
+    settings.VIDEO_PROVIDER = "static"
+    assert Client().get(url).status_code == 404  # no stand-in with any other provider
+
+
+def _api(group):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(group.therapist.user)
+    role_grant(group.therapist.user, THERAPIST)
+    return api
