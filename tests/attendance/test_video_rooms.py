@@ -354,3 +354,37 @@ def test_the_host_link_says_so_when_daily_does_not_answer(daily, client, group):
         answer = client.get(f"/admin/groups/groupsession/{s1.pk}/room/", follow=True)
     assert "not answering" in answer.content.decode()
     assert not AuditEntry.objects.filter(action="session.room_opened").exists()
+
+
+def test_daily_stalling_or_unreachable_keeps_the_check_in_and_says_so(settings, group, monkeypatch):
+    """A provider that accepts the connection and never answers (or is not there at all): the
+    member, let in, is told the video is not answering within the client's timeout, and the
+    check-in and the let-in stand."""
+    import socket
+
+    from attendance.video import DailyVideo
+    from tests import fake_daily
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts, never answers
+    fake = fake_daily.FakeDaily(url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+    fake_daily.use_in_settings(settings, fake)
+    monkeypatch.setattr(DailyVideo, "TIMEOUT", (0.5, 0.5))
+    r = seat(group)
+    s1 = group.sessions.get(number=1)
+    client = signed_in(r.member)
+    try:
+        with time_machine.travel(s1.starts_at, tick=True):
+            client.post(join_path(reservation_id=r.pk, session_id=s1.pk), {"state": "NY", **AT_HOME})
+            room(client, r, s1)
+            let_in(group, s1, r)
+            stalled = room(client, r, s1)
+            assert stalled.status_code == 302 and stalled.url.endswith("?video=unavailable")
+            settings.DAILY_API_BASE = "http://127.0.0.1:9/v1"  # nothing listens there
+            refused = room(client, r, s1)
+            assert refused.status_code == 302 and refused.url.endswith("?video=unavailable")
+    finally:
+        listener.close()
+    check_in = r.check_ins.get(admitted=True)
+    assert check_in.let_in_at is not None
