@@ -105,6 +105,11 @@ def session_live(*, session: GroupSession, now: dt.datetime | None = None) -> li
     return rows
 
 
+# A member let in a moment ago is on their way in (their page asks every 5 seconds, and the
+# provider's presence may be 15 seconds old): not "not in the room" yet.
+JUST_LET_IN = dt.timedelta(seconds=45)
+
+
 def _room(row: LiveRow, check_in: CheckIn, in_since: dt.datetime | None, present: dict | None) -> None:
     if check_in.let_in_at is None:
         if check_in.knocked_at is not None:
@@ -114,6 +119,8 @@ def _room(row: LiveRow, check_in: CheckIn, in_since: dt.datetime | None, present
         row.room, row.room_at = "let_in", check_in.let_in_at
     elif in_since is not None:
         row.room, row.room_at = "in_room", in_since
+    elif timezone.now() - check_in.let_in_at < JUST_LET_IN:
+        row.room, row.room_at = "let_in", check_in.let_in_at  # on their way in
     else:
         row.room, row.room_at = "out", check_in.let_in_at
 

@@ -286,18 +286,26 @@ class LocalVideo:
         if claims.get("room") != room or not claims["nbf"] <= now < claims["exp"]:
             return None
         key = f"video:local:{room}"
-        present = cache.get(key) or {}
-        present.setdefault(claims["id"], (claims["name"], timezone.now()))
+        present = self._present(room)
+        since = present[claims["id"]][1] if claims["id"] in present else timezone.now()
+        present[claims["id"]] = (claims["name"], since, timezone.now())
         cache.set(key, present, max(1, claims["exp"] - now))
         return claims
 
+    # The stand-in page reloads itself every 15 seconds while open: someone not seen for
+    # longer than this has left (as a provider notices a closed tab).
+    GONE_AFTER = dt.timedelta(seconds=40)
+
+    def _present(self, room: str) -> dict[str, tuple[str, dt.datetime, dt.datetime]]:
+        cutoff = timezone.now() - self.GONE_AFTER
+        present = cache.get(f"video:local:{room}") or {}
+        return {pid: row for pid, row in present.items() if row[2] >= cutoff}
+
     def here(self, room: str) -> list[str]:
-        return [name for name, _ in (cache.get(f"video:local:{room}") or {}).values()]
+        return [name for name, _, _ in self._present(room).values()]
 
     def presence(self, session: GroupSession) -> dict[str, dt.datetime]:
-        return {
-            pid: since for pid, (_, since) in (cache.get(f"video:local:{room_name(session)}") or {}).items()
-        }
+        return {pid: since for pid, (_, since, _) in self._present(room_name(session)).items()}
 
 
 def video_provider() -> VideoProvider:

@@ -152,7 +152,13 @@ def test_with_daily_the_live_view_says_who_is_in_the_room_now(daily, group):
     from django.core.cache import cache
 
     cache.clear()
-    with time_machine.travel(s1.starts_at, tick=False):
+    with time_machine.travel(s1.starts_at, tick=False):  # Ben was let in a moment ago: on his way
+        assert {r["name"]: r["room"] for r in client.get(f"/api/sessions/{s1.pk}/attendance/").json()} == {
+            "Ana Lopez": "in_room",
+            "Ben Okafor": "let_in",
+        }
+    cache.clear()
+    with time_machine.travel(s1.starts_at + dt.timedelta(minutes=1), tick=False):
         rows = {r["name"]: r for r in client.get(f"/api/sessions/{s1.pk}/attendance/").json()}
         page = live(client, s1)
     assert rows["Ana Lopez"]["room"] == "in_room" and rows["Ben Okafor"]["room"] == "out"
@@ -240,6 +246,15 @@ def test_make_runs_stand_in_room_plays_the_provider(settings, group):
         assert Client().get(url[:-3] + "abc").status_code == 403
         rows = {r["name"]: r for r in _api(group).get(f"/api/sessions/{s1.pk}/attendance/").json()}
         assert rows["Ana Lopez"]["room"] == "in_room"
+    from django.core.cache import cache
+
+    cache.clear()
+    with time_machine.travel(s1.starts_at + dt.timedelta(minutes=2), tick=False):
+        # She closed the stand-in (it reloads every 15 s while open): gone from the room.
+        assert "Here now: Ana L." in Client().get(url).content.decode()  # back in
+    with time_machine.travel(s1.starts_at + dt.timedelta(minutes=3), tick=False):
+        rows = {r["name"]: r for r in _api(group).get(f"/api/sessions/{s1.pk}/attendance/").json()}
+        assert rows["Ana Lopez"]["room"] == "out"
     with time_machine.travel(s1.ends_at, tick=False):
         assert Client().get(url).status_code == 403  # the session is over
     settings.VIDEO_PROVIDER = "static"
