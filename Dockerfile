@@ -16,7 +16,8 @@ RUN groupadd --system app \
     && useradd --system --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 
 # Dependencies first, so a code change does not reinstall them. All are wheels
-# (psycopg2-binary included): no compiler is needed.
+# (psycopg2-binary included): no compiler is needed. Receipts' PDFs are drawn by ReportLab
+# with its built-in fonts: no system library or font package either.
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

@@ -7,14 +7,16 @@ import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from billing.documents import receipt_pdf
 from billing.gateway import MalformedEvent, webhook_event_verify
 from billing.providers import payment_provider_for
+from billing.receipts import clinic, member_receipt, member_receipts
 from billing.services import offline_payment_complete
 from billing.webhooks import stripe_event_process, webhook_reject
 from enrollment.errors import AttestationRequired, HoldExpired, NotEligible, ReviewPending
@@ -103,3 +105,34 @@ def _malformed(event: dict | None, exc: Exception) -> JsonResponse:
     # Signed, so it is Stripe's, but unreadable: a retry would fail the same way forever.
     webhook_reject(event=event, reason=str(exc))
     return JsonResponse({"code": "malformed_event", "detail": "The event could not be read."}, status=400)
+
+
+@route_access(Access.MEMBER)
+@login_required
+def receipts(request: HttpRequest) -> HttpResponse:
+    """Every receipt of the member's: payments that went through, refunds that came back."""
+    return render(request, "billing/receipts.html", {"receipts": member_receipts(request.user)})
+
+
+def _receipt_or_404(request: HttpRequest, kind: str, pk: int):
+    # Another member's receipt does not exist, as far as this member can tell.
+    found = member_receipt(request.user, kind, pk)
+    if found is None:
+        raise Http404("No such receipt.")
+    return found
+
+
+@route_access(Access.MEMBER)
+@login_required
+def receipt(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    found = _receipt_or_404(request, kind, pk)
+    return render(request, "billing/receipt.html", {"receipt": found, "clinic": clinic()})
+
+
+@route_access(Access.MEMBER)
+@login_required
+def receipt_pdf_file(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    found = _receipt_or_404(request, kind, pk)
+    response = HttpResponse(receipt_pdf(found, clinic()), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{found.number}.pdf"'
+    return response

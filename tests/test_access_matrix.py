@@ -299,11 +299,15 @@ def _value(arg: str, name: str, world: dict):
             return world["session"].pk
         if name == "api:review-decision":
             return world["review"].pk
+        if name in ("billing:receipt", "billing:receipt_pdf"):
+            return world["objects"][Payment].pk
         if "waitlist" in name or name in ("enrollment:offer_accept", "enrollment:offer_decline"):
             return entry.pk
         return reservation.pk
     if arg == "slug":
         return world["group"].slug
+    if arg == "kind":  # a receipt: Ana's payment
+        return "payment"
     if arg == "token":
         if name.startswith(("attendance:join", "api:join")):
             return join_token(reservation_id=reservation.pk, session_id=world["session"].pk)

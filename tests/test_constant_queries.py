@@ -19,6 +19,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from attendance.models import Attendance, AttendanceFlag, CheckIn, Reminder
+from billing.models import Refund
 from billing.services import offline_payment_complete, refund_issue
 from care.models import (
     AlertPage,
@@ -76,6 +77,7 @@ class World:
         payment = offline_payment_complete(reservation=seat, member=self.ana)
         seat.refresh_from_db()
         refund_issue(payment=payment, amount=Decimal("1.00"), key=f"q-{n}", reason="staff")
+        Refund.objects.filter(key=f"q-{n}").update(status=Refund.Status.SUCCEEDED)  # back: a receipt
         full = GroupFactory(therapist=self.therapist, price=Decimal("0"), capacity=1)
         other = member()
         reservation_confirm(
@@ -163,6 +165,7 @@ class World:
             "/api/screening-questions/": ana,
             "/account/texts/": ana,
             "/api/me/texts/": ana,
+            "/my/receipts/": ana,
         }
         clinical = {
             f"/admin/groups/group/{group}/roster/": therapist,
@@ -222,6 +225,8 @@ def test_the_world_really_has_twenty_of_everything(settings):
     client.force_login(world.ana)
     assert len(client.get("/api/reservations/").json()["results"]) == 20  # a page: 20 of the 60
     assert world.ana.waitlist_entries.count() == 20
+    receipts = client.get("/my/receipts/").content.decode()
+    assert receipts.count("/my/receipts/payment/") == 40 and receipts.count("/my/receipts/refund/") == 40
     assert world.roster_group.reservations.filter(status="confirmed").count() == 20
     assert world.reviewed_group.reservations.filter(status="review").count() == 20
     assert ScreeningFlag.objects.filter(status="open").count() == 20

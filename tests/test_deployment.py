@@ -120,6 +120,9 @@ PRODUCTION_HOST = {
     "JITSI_DOMAIN": "meet.example.org",
     "JITSI_APP_ID": "grouport",
     "JITSI_APP_SECRET": "jitsi-secret-example-of-thirty-two-characters",
+    "CLINIC_LEGAL_NAME": "Example Clinic, PLLC",
+    "CLINIC_ADDRESS": "1 Main St|New York, NY 10001",
+    "CLINIC_TAX_ID": "12-3456789",
 }
 # A production environment that passes every check: each refusal test spoils one thing.
 PRODUCTION_ENV = {
@@ -140,6 +143,9 @@ PRODUCTION_ENV = {
     "JITSI_DOMAIN": "meet.example.org",
     "JITSI_APP_ID": "grouport",
     "JITSI_APP_SECRET": "jitsi-secret-example-of-thirty-two-characters",
+    "CLINIC_LEGAL_NAME": "Example Clinic, PLLC",
+    "CLINIC_ADDRESS": "1 Main St|New York, NY 10001",
+    "CLINIC_TAX_ID": "12-3456789",
 }
 
 
@@ -270,6 +276,9 @@ def test_app_environment_uses_only_variables_the_settings_read(services, name):
         "JITSI_DOMAIN",
         "JITSI_APP_ID",
         "JITSI_APP_SECRET",
+        "CLINIC_LEGAL_NAME",
+        "CLINIC_ADDRESS",
+        "CLINIC_TAX_ID",
     }
     assert required <= set(env), f"missing: {required - set(env)}"
     assert env["DJANGO_ENV"] == "production"

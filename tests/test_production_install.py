@@ -410,6 +410,9 @@ def test_the_production_install_migrates_serves_the_catalog_and_runs_a_task(tmp_
             "JITSI_DOMAIN": "meet.example.org",
             "JITSI_APP_ID": "grouport",
             "JITSI_APP_SECRET": "jitsi_production_install_check_with_32_chars",
+            "CLINIC_LEGAL_NAME": "Example Clinic, PLLC",
+            "CLINIC_ADDRESS": "1 Main St|New York, NY 10001",
+            "CLINIC_TAX_ID": "12-3456789",
             "LOG_LEVEL": "INFO",
         }
         processes = Processes(cwd=app, env=env, logs=logs)

@@ -67,6 +67,9 @@ ENV_VARS = (
     "DAILY_API_BASE",
     "OUTCOME_OPEN_DAYS",
     "CONTACT_EMAIL",
+    "CLINIC_LEGAL_NAME",
+    "CLINIC_ADDRESS",
+    "CLINIC_TAX_ID",
     "TRUSTED_PROXY_COUNT",
     "API_TOKEN_TTL_HOURS",
     "SENTRY_DSN",
@@ -388,6 +391,14 @@ ONCALL_EMAIL = env.str("ONCALL_EMAIL", default=CARE_TEAM_EMAIL)
 OUTCOME_OPEN_DAYS = env.int("OUTCOME_OPEN_DAYS", default=5)
 # Where members write (the contact page): privacy requests, payments, questions.
 CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="hello@grouport.local")
+# Who the receipts and superbills come from (billing/receipts.py): the clinic's legal name,
+# its address (one line, or lines split by "|") and its tax id (EIN). Production refuses
+# to start without them: a receipt without them is not one a benefits plan accepts.
+CLINIC_LEGAL_NAME = env.str("CLINIC_LEGAL_NAME", default="" if PRODUCTION else "grouport Demo Clinic, PLLC")
+CLINIC_ADDRESS = env.str(
+    "CLINIC_ADDRESS", default="" if PRODUCTION else "1 Example Street, Suite 100|New York, NY 10001"
+)
+CLINIC_TAX_ID = env.str("CLINIC_TAX_ID", default="" if PRODUCTION else "00-0000000")
 
 # --- Texts (texting/gateway.py): Twilio when an account is set, else printed to the console
 # (``make run``; production refuses to start without it: safety alerts ring the on-call).
@@ -538,6 +549,7 @@ if PRODUCTION:
         redis_url=REDIS_URL,
         care_team_email=CARE_TEAM_EMAIL,
         twilio=(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER),
+        clinic=(CLINIC_LEGAL_NAME, CLINIC_ADDRESS, CLINIC_TAX_ID),
         video=(
             (VIDEO_PROVIDER, JITSI_DOMAIN, JITSI_APP_ID, JITSI_APP_SECRET or JITSI_PRIVATE_KEY)
             if VIDEO_PROVIDER != "daily"

@@ -49,6 +49,7 @@ def production_problems(
     redis_url: str,
     care_team_email: str,
     twilio: tuple[str, str, str] = ("", "", ""),
+    clinic: tuple[str, str, str] = ("", "", ""),
     video: tuple[str, str, str, str] = ("static", "", "", ""),
     build_only: bool,
     collecting_static: bool,
@@ -124,6 +125,11 @@ def production_problems(
         problems.append(
             "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are not all set: a safety "
             "alert could not text or call the clinician on call, and texts would be printed to the log."
+        )
+    if not all(part.strip() for part in clinic):
+        problems.append(
+            "CLINIC_LEGAL_NAME, CLINIC_ADDRESS and CLINIC_TAX_ID are not all set: receipts and "
+            "superbills must name the clinic, its address and its tax id."
         )
     provider, *jitsi = video
     if provider == "local":
