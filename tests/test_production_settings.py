@@ -60,7 +60,7 @@ def test_good_production_settings_have_no_problems():
         ({"care_team_email": "care-team@grouport.local"}, "CARE_TEAM_EMAIL is not a real address"),
         ({"twilio": ("AC_example", "", "+12125550100")}, "a safety alert could not text or call"),
         ({"video": ("static", "", "", "")}, "VIDEO_PROVIDER is static"),
-        ({"clinic": ("Example Clinic", "", "12-3456789")}, "CLINIC_LEGAL_NAME, CLINIC_ADDRESS and CLINIC_TAX_ID"),
+        ({"clinic": ("Example Clinic", "", "12-3456789")}, "CLINIC_ADDRESS and CLINIC_TAX_ID are not"),
         ({"video": ("local", "", "", "")}, "VIDEO_PROVIDER is local"),
         ({"video": ("jitsi", "meet.example.org", "grouport", "")}, "a secret or key are not all set"),
         ({"video": ("jitsi", "meet.example.org", "grouport", "short")}, "shorter than 32 characters"),
