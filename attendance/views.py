@@ -256,18 +256,18 @@ def join_room(request: HttpRequest, token: str) -> HttpResponse:
 
 @route_access(Access.PUBLIC)
 @xframe_options_sameorigin
-def video_stand_in(request: HttpRequest, room: str) -> HttpResponse:
+def video_stand_in(request: HttpRequest, room_key: str) -> HttpResponse:
     """Development's stand-in for the provider's room (``VIDEO_PROVIDER=local``, make run's
     default): opened inside our room page with a signed way in, it says whose room it is, who
     they are and who else has it open. Any other provider: there is no such page."""
     provider = video_provider()
     if not isinstance(provider, LocalVideo):
         raise Http404("No stand-in room.")
-    claims = provider.enter(room=room, token=request.GET.get("t", ""))
+    claims = provider.enter(room=room_key, token=request.GET.get("t", ""))
     if claims is None:
         response = render(request, "attendance/stand_in_room.html", {"refused": True}, status=403)
     else:
-        context = {"claims": claims, "room": room, "here": provider.here(room)}
+        context = {"claims": claims, "room": room_key, "here": provider.here(room_key)}
         response = render(request, "attendance/stand_in_room.html", context)
     # Our room page (this site) may frame it; nothing else may.
     response._csp_replace = {"frame-ancestors": ["'self'"]}

@@ -28,6 +28,7 @@ SECRET_PREFIXES = (
     "/account/tokens/",
     "/join/",
     "/questions/",
+    "/video/stand-in/",
 )
 
 

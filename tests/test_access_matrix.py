@@ -314,7 +314,7 @@ def _value(arg: str, name: str, world: dict):
         return survey_token(world["survey"].pk)
     if arg == "token_id":
         return world["ana_token_id"]
-    if arg == "room":  # make run's stand-in room: its way in is a signed ?t=, which nobody here has
+    if arg == "room_key":  # make run's stand-in room: its way in is a signed ?t=, which nobody here has
         from attendance.video import room_name
 
         return room_name(world["session"])

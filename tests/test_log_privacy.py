@@ -31,6 +31,7 @@ NOT_SECRET = {
     "slug",
     "version",
     "report",
+    "kind",  # a receipt's kind: payment or refund
     "app_label",
     "url",
     "model",  # an admin model's name (a page moved with the split)
