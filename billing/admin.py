@@ -1,18 +1,22 @@
-"""Staff's admin for payments and refunds. Refunds go through the refund service only."""
+"""Staff's admin for payments and refunds (refunds go through the refund service only), fee
+tiers, promotion codes and financial-assistance requests."""
 
 import uuid
 from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing.models import Payment, Refund, WebhookRejection
+from billing.models import AssistanceRequest, FeeTier, Payment, PromoCode, Refund, WebhookRejection
+from billing.pricing import assistance_decide
 from billing.services import refund_issue
+from enrollment.models import Reservation
 from grouport.admin_scoping import AuditedViewsAdmin, OperationsOnlyAdmin
 from grouport.exceptions import DomainError
 
@@ -129,3 +133,73 @@ class WebhookRejectionAdmin(OperationsOnlyAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(FeeTier)
+class FeeTierAdmin(OperationsOnlyAdmin):
+    """A group's reduced fees: one a member may choose with their word, one staff give."""
+
+    list_display = ("group", "kind", "price", "self_select")
+    list_select_related = ("group",)
+    list_filter = ("kind", "self_select")
+    autocomplete_fields = ("group",)
+
+
+@admin.register(PromoCode)
+class PromoCodeAdmin(OperationsOnlyAdmin):
+    list_display = ("code", "amount_off", "percent_off", "expires_at", "max_uses", "uses", "active")
+    list_filter = ("active",)
+    search_fields = ("code",)
+
+    @admin.display(description="Uses")
+    def uses(self, obj: PromoCode) -> int:
+        return obj.use_count
+
+    def get_queryset(self, request):
+        # One query for the list, however many codes: a use is a seat holding the code
+        # (held, in review, confirmed) or one paid with it (billing/pricing.py).
+        held = Q(uses__reservation__status__in=Reservation.ACTIVE) | Q(
+            uses__reservation__payments__status=Payment.Status.PAID
+        )
+        return super().get_queryset(request).annotate(use_count=Count("uses", filter=held, distinct=True))
+
+
+@admin.register(AssistanceRequest)
+class AssistanceRequestAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
+    """Requests for financial assistance: staff grant (the group's assisted fee becomes the
+    member's to choose) or decline. Each decision is audited and emailed to the member."""
+
+    list_display = ("id", "member", "group", "household_size", "income", "status", "created_at")
+    list_select_related = ("member", "group")
+    list_filter = ("status", "income")
+    readonly_fields = [
+        "member", "group", "household_size", "income", "status", "created_at", "decided_by", "decided_at"
+    ]  # fmt: skip
+    actions = ["grant", "decline"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _decide(self, request: HttpRequest, queryset, grant: bool) -> None:
+        done = 0
+        for item in queryset.filter(status=AssistanceRequest.Status.OPEN):
+            try:
+                assistance_decide(request=item, grant=grant, actor=request.user)
+            except DomainError as error:
+                self.message_user(request, f"#{item.pk}: {error.detail}", messages.WARNING)
+            else:
+                done += 1
+        self.message_user(
+            request, f"{done} request(s) {'granted' if grant else 'declined'}; members are emailed."
+        )
+
+    @admin.action(description="Grant the group's assisted fee")
+    def grant(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Decline")
+    def decline(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, False)

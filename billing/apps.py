@@ -5,7 +5,14 @@ class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
     role_permissions = {
-        "staff": {"payment": ("view", "change"), "refund": ("view",), "webhookrejection": ("view",)},
+        "staff": {
+            "payment": ("view", "change"),
+            "refund": ("view",),
+            "webhookrejection": ("view",),
+            "feetier": ("view", "add", "change", "delete"),
+            "promocode": ("view", "add", "change"),
+            "assistancerequest": ("view", "change"),
+        },
     }
 
     def ready(self) -> None:

@@ -3,7 +3,7 @@
 
 from django.db.models import QuerySet
 
-from billing.models import Payment, Refund
+from billing.models import Payment, PromoCode, Refund
 from grouport.locks import lock_all, lock_row, lock_rows
 
 
@@ -26,3 +26,8 @@ def lock_refunds(queryset: QuerySet[Refund]) -> QuerySet[Refund]:
 def lock_payment_refunds(payment_id: int) -> list[Refund]:
     """Every refund of one payment, locked now in id order (Stripe lists them newest first)."""
     return lock_all(Refund.objects.filter(payment_id=payment_id), kind="refund")
+
+
+def lock_promo_code(promo_id: int) -> PromoCode:
+    """A promotion code, while a use of it is counted and taken (after the seat's locks)."""
+    return lock_row(PromoCode.objects.all(), promo_id, kind="promo_code")

@@ -2,9 +2,11 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Reservation
 
@@ -40,6 +42,10 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=8, decimal_places=2)
     currency = models.CharField(max_length=3, default="usd")
     amount_refunded = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
+    # What the seat lists at, and the fee tier's and promotion code's discount off it: the
+    # revenue report shows list price, discounts and money received apart.
+    list_amount = models.DecimalField(max_digits=8, decimal_places=2)
+    discount = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
 
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
@@ -72,6 +78,11 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"Payment #{self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.list_amount is None:  # no tier or code: the list price is what was charged
+            self.list_amount = self.amount + self.discount
+        super().save(*args, **kwargs)
 
     @property
     def refundable(self) -> Decimal:
@@ -155,3 +166,147 @@ class WebhookRejection(models.Model):
 
     def __str__(self) -> str:
         return f"Webhook rejection #{self.pk}"
+
+
+class FeeTier(models.Model):
+    """A reduced fee a group offers besides its list price (``Group.price``, the full fee).
+
+    ``self_select``: a member may choose it, attesting it is what they can pay (a sliding
+    scale on trust, as most clinics run it). Otherwise staff give it, after a short
+    financial-assistance request (``AssistanceRequest``)."""
+
+    class Kind(models.TextChoices):
+        REDUCED = "reduced", "Reduced fee"
+        ASSISTED = "assisted", "Financial assistance"
+
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="fee_tiers")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    self_select = models.BooleanField(
+        "members may choose it", default=True, help_text="Off: only staff give it, after a request."
+    )
+
+    class Meta:
+        ordering = ["group", "-price"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "kind"], name="fee_tier_once_per_group"),
+            # Stripe charges at least $0.50: a lower fee is a free seat, which staff give otherwise.
+            models.CheckConstraint(condition=Q(price__gte=Decimal("0.50")), name="fee_tier_price_chargeable"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ${self.price}"
+
+
+class PromoCode(models.Model):
+    """A promotion code: an amount or a percentage off, until it expires, a number of times.
+
+    A use is a seat holding it (held, in review or confirmed) or a payment made with it; a
+    hold that lapses gives its use back. Checked on the server when applied, under the code's
+    row lock: two members racing for the last use, one gets it."""
+
+    code = models.CharField(
+        max_length=40, unique=True, help_text="Members type it; letters and digits, any case."
+    )
+    amount_off = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(amount_off__isnull=False, amount_off__gt=0) & Q(percent_off__isnull=True))
+                | (
+                    Q(percent_off__isnull=False, percent_off__gte=1, percent_off__lte=100)
+                    & Q(amount_off__isnull=True)
+                ),
+                name="promo_code_one_kind_of_discount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PriceChoice(models.Model):
+    """What one seat costs, and why: the list price, the fee tier chosen or given, the promotion
+    code applied, the discount, and what is due. Set on the pay page before paying; what a
+    payment charges is ``due`` (``billing/pricing.py``)."""
+
+    reservation = models.OneToOneField(Reservation, on_delete=models.CASCADE, related_name="price_choice")
+    tier = models.ForeignKey(FeeTier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    tier_attested_at = models.DateTimeField(null=True, blank=True)
+    tier_given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promo = models.ForeignKey(PromoCode, null=True, blank=True, on_delete=models.PROTECT, related_name="uses")
+    list_price = models.DecimalField(max_digits=8, decimal_places=2)
+    discount = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="The tier's and the code's, together.",
+    )
+    due = models.DecimalField(max_digits=8, decimal_places=2)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due__gte=0) & Q(discount__gte=0) & Q(due=F("list_price") - F("discount")),
+                name="price_choice_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Price of reservation #{self.reservation_id}"
+
+
+class AssistanceRequest(models.Model):
+    """A member asks for financial assistance in a group: the least staff need to decide (the
+    household's size and income band), decided in the admin and audited. Granted, the group's
+    assisted fee is the member's to choose on the pay page, for any seat of theirs in it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for staff"
+        GRANTED = "granted", "Granted"
+        DECLINED = "declined", "Declined"
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.OPEN: frozenset({Status.GRANTED, Status.DECLINED}),
+        Status.GRANTED: frozenset(),
+        Status.DECLINED: frozenset(),
+    }
+
+    class Income(models.TextChoices):  # members read these
+        UNDER_25K = "under_25k", _("Under $25,000 a year")
+        UNDER_50K = "under_50k", _("$25,000 to $50,000 a year")
+        UNDER_75K = "under_75k", _("$50,000 to $75,000 a year")
+        OVER_75K = "over_75k", _("Over $75,000 a year")
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="+")
+    household_size = models.PositiveSmallIntegerField()
+    income = models.CharField(max_length=10, choices=Income.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "group"], name="assistance_once_per_group"),
+            models.CheckConstraint(
+                condition=Q(household_size__gte=1, household_size__lte=20), name="assistance_household_size"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assistance request #{self.pk}"

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from billing.models import Payment, Refund
+from billing.models import AssistanceRequest, Payment, Refund
 from billing.services import refund_mark_failed, refund_send
 from grouport.emails import email_send
 from grouport.outbox import outbox_handler
@@ -94,3 +94,14 @@ def refund_failed_alert(payload: dict) -> None:
         body=render_to_string("emails/refund_failed_alert.txt", context),
         to=[settings.CARE_TEAM_EMAIL],
     ).send()
+
+
+@outbox_handler("billing.assistance_answer")
+def assistance_answer_email(payload: dict) -> None:
+    """Tell the member staff answered their request (no amounts of theirs, no income)."""
+    request = AssistanceRequest.objects.select_related("member", "group").get(pk=payload["request"])
+    email_send(
+        to=request.member,
+        template="assistance_answer",
+        context={"granted": request.status == AssistanceRequest.Status.GRANTED, "group": request.group},
+    )

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from billing.lock_objects import lock_payment, lock_payment_refunds, lock_payments, lock_refund
 from billing.models import Payment, Refund
+from billing.pricing import reservation_price
 from enrollment.lock_objects import lock_reservation
 from enrollment.models import Reservation
 from enrollment.ports import PaymentUnavailable
@@ -179,10 +180,13 @@ def offline_payment_complete(
     if settings.STRIPE_SECRET_KEY:
         raise PermissionDenied("Offline payments are off: a payment service is configured.")
     reservation_check_payable(reservation=reservation, member=member, eligibility=not eligibility_asked)
+    price = reservation_price(reservation)
     payment = Payment.objects.create(
         reservation=reservation,
         provider=Payment.Provider.OFFLINE,
-        amount=reservation.group.price,
+        amount=price.due,
+        list_amount=price.list_price,
+        discount=price.discount,
         currency=reservation.group.currency,
     )
     return payment_settle(payment=payment)
@@ -489,6 +493,10 @@ def stripe_checkout_start(
             reverse=True,
         )
         current = open_attempts[0] if open_attempts else None
+        if current is not None and current.amount != reservation_price(reservation).due:
+            # The member changed their fee or code since that page opened: a page for the
+            # price due now replaces it.
+            current = None
         if current is not None and current.checkout_url:
             return current
         if current is None or not _attempt_reusable(current, now):
@@ -522,10 +530,13 @@ def _attempt_new(*, reservation: Reservation, now: dt.datetime) -> Payment:
     if reservation.expires_at < minimum:
         reservation.expires_at = minimum
         reservation.save(update_fields=["expires_at", "updated_at"])
+    price = reservation_price(reservation)  # the tier chosen and the code applied
     payment = Payment.objects.create(
         reservation=reservation,
         provider=Payment.Provider.STRIPE,
-        amount=reservation.group.price,
+        amount=price.due,
+        list_amount=price.list_price,
+        discount=price.discount,
         currency=reservation.group.currency,
     )
     payment.idempotency_key = f"grouport-checkout-{payment.pk}"

@@ -9,7 +9,8 @@ reservation, say, out of order).
 
 The order, everywhere (``LOCK_ORDER``): a member, then groups, sessions, reservations, a
 seat's records (attendance, attendance flags, residence and safety alerts, questionnaires,
-reminders), waitlist entries, payments, refunds; rows of one kind by ascending id. (A seat's
+reminders), waitlist entries, promotion codes, payments, refunds; rows of one kind by
+ascending id. (A seat's
 records come before waitlist entries because a clinician's decision on a flag can end the
 seat, and ending a seat offers it to the waitlist and refunds it.) Two transactions that take
 locks in one order cannot deadlock: a therapist ending a seat while its member cancels it
@@ -43,6 +44,7 @@ LOCK_ORDER = (
     "reservation",
     "seat_record",
     "waitlist_entry",
+    "promo_code",
     "payment",
     "refund",
 )

@@ -144,11 +144,12 @@ def report_by_state(f: ReportFilters) -> Table:
 
 
 def report_revenue(f: ReportFilters) -> Table:
-    """Money paid and refunded in the range, and the net."""
+    """Money paid and refunded in the range, and the net; the paid seats' list price and the
+    discounts off it (fee tiers and promotion codes) apart from the money received."""
     reservations = _reservations(f)
     paid = Payment.objects.filter(
         reservation__in=reservations, status=Payment.Status.PAID, paid_at__gte=f.start, paid_at__lt=f.end
-    ).aggregate(total=Sum("amount"), n=Count("pk"))
+    ).aggregate(total=Sum("amount"), listed=Sum("list_amount"), discounts=Sum("discount"), n=Count("pk"))
     refunded = Refund.objects.filter(
         payment__reservation__in=reservations,
         status=Refund.Status.SUCCEEDED,
@@ -157,11 +158,23 @@ def report_revenue(f: ReportFilters) -> Table:
     ).aggregate(total=Sum("amount"), n=Count("pk"))
     paid_total = Decimal(paid["total"] or 0).quantize(Decimal("0.01"))
     refunded_total = Decimal(refunded["total"] or 0).quantize(Decimal("0.01"))
+    listed = Decimal(paid["listed"] or 0).quantize(Decimal("0.01"))
+    discounts = Decimal(paid["discounts"] or 0).quantize(Decimal("0.01"))
     return Table(
         "revenue",
         "Revenue",
-        ["payments", "paid", "refunds", "refunded", "net"],
-        [[paid["n"], paid_total, refunded["n"], refunded_total, paid_total - refunded_total]],
+        ["payments", "paid", "refunds", "refunded", "net", "list price", "discounts"],
+        [
+            [
+                paid["n"],
+                paid_total,
+                refunded["n"],
+                refunded_total,
+                paid_total - refunded_total,
+                listed,
+                discounts,
+            ]
+        ],
     )
 
 

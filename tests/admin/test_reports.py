@@ -94,7 +94,9 @@ def test_numbers_match_the_hand_built_fixture(fixture):
     assert groups["Skills B"][2:] == ["skills", 10, 2, 20.0, 2, 0, 0, 0]
     assert tables["weeks"].rows == [["2027-03-01", 4, 0], ["2027-03-08", 2, 1]]
     assert dict(map(tuple, tables["states"].rows)) == {"NY": 2, "NJ": 1, "CA": 1, "TX": 1}
-    assert tables["revenue"].rows == [[4, Decimal("400.00"), 1, Decimal("40.00"), Decimal("360.00")]]
+    assert tables["revenue"].rows == [
+        [4, Decimal("400.00"), 1, Decimal("40.00"), Decimal("360.00"), Decimal("400.00"), Decimal("0.00")]
+    ]
     attendance = [row[1:] for row in tables["attendance"].rows]
     assert attendance == [[1, "2027-03-02", 2, 3, 66.7], [2, "2027-03-09", 1, 3, 33.3]]
     # Therapy A's cohort: 4 ever confirmed (3 still, 1 cancelled); present 2 then 1.
