@@ -71,6 +71,8 @@ def reservation_price(reservation: Reservation) -> Price:
     choice = PriceChoice.objects.select_related("tier", "promo").filter(reservation=reservation).first()
     if choice is None:
         return price_of(group=reservation.group)
+    if reservation.moved_from_id is not None:  # a held move: the difference, as recorded
+        return Price(choice.list_price, choice.tier, None, Decimal("0.00"), choice.due)
     return price_of(group=reservation.group, tier=choice.tier, promo=choice.promo)
 
 
@@ -94,6 +96,8 @@ def _choice_for(reservation: Reservation, member: User) -> PriceChoice:
     """The locked seat's price choice, made at the list price the first time."""
     if reservation.member_id != member.pk:
         raise InvalidInput(_("This is not your seat."), code="not_yours")
+    if reservation.moved_from_id is not None:
+        raise Conflict(_("A move's price is the difference between the groups' fees."), code="move_price")
     if reservation.status != Reservation.Status.HELD:
         raise Conflict(
             _("The price can be chosen only while your seat is held for payment."), code="not_held"
@@ -228,3 +232,40 @@ def assistance_decide(
             kind="billing.assistance_answer", payload={"request": request.pk}, key=f"assistance-{request.pk}"
         )
     return request
+
+
+# --- Moves (enrollment/services/moves.py asks through the payment port)
+
+
+def _tier_kind(reservation: Reservation) -> str | None:
+    choice = PriceChoice.objects.select_related("tier").filter(reservation=reservation).first()
+    return choice.tier.kind if choice is not None and choice.tier is not None else None
+
+
+def _fee_for(group: Group, kind: str | None) -> Price:
+    """A group's fee at the tier of ``kind`` where it offers one (else its full fee), no code."""
+    tier = FeeTier.objects.filter(group=group, kind=kind).first() if kind else None
+    return price_of(group=group, tier=tier)
+
+
+def move_difference(*, old: Reservation, to_group: Group) -> Decimal:
+    """What a move costs more (positive) or less (negative): the target group's fee for the
+    member less the source group's, at their fee tier where a group offers it. A code's
+    discount on the seat they leave stays theirs."""
+    kind = _tier_kind(old)
+    return _fee_for(to_group, kind).due - _fee_for(old.group, kind).due
+
+
+def move_price_set(*, new: Reservation, old: Reservation, difference: Decimal | None) -> PriceChoice:
+    """The moved seat's price: the difference still to pay (a move held until paid; its
+    list price is that difference), or the new group's fee for them (a move done at once)."""
+    kind = _tier_kind(old)
+    fee = _fee_for(new.group, kind)
+    if difference is not None:
+        values = {"list_price": difference, "discount": Decimal("0.00"), "due": difference}
+    else:
+        values = {"list_price": fee.list_price, "discount": fee.discount, "due": fee.due}
+    choice, _made = PriceChoice.objects.update_or_create(
+        reservation=new, defaults={"tier": fee.tier, **values}
+    )
+    return choice

@@ -100,3 +100,18 @@ class BillingPaymentPort:
         from billing.services import payments_follow_move
 
         return payments_follow_move(old=old, new=new)
+
+    def move_difference(self, *, old: Reservation, to_group) -> Decimal:
+        from billing.pricing import move_difference
+
+        return move_difference(old=old, to_group=to_group)
+
+    def move_price_set(self, *, new: Reservation, old: Reservation, difference: Decimal | None) -> None:
+        from billing.pricing import move_price_set
+
+        move_price_set(new=new, old=old, difference=difference)
+
+    def move_refund(self, *, new: Reservation, amount: Decimal, key: str, actor: User | None) -> Decimal:
+        from billing.services import move_refund
+
+        return move_refund(new=new, amount=amount, key=key, actor=actor)

@@ -600,6 +600,23 @@ def payments_follow_move(*, old: Reservation, new: Reservation) -> int:
     return Payment.objects.filter(reservation=old).update(reservation=new)
 
 
+def move_refund(*, new: Reservation, amount: Decimal, key: str, actor: User | None) -> Decimal:
+    """Refund up to ``amount`` of what was paid for a seat moved to a cheaper group (its
+    payments now on ``new``), newest payment first; each refund once (``key``), sent from the
+    outbox after the move commits. Returns what is refunded."""
+    left, total = amount, Decimal("0.00")
+    paid = lock_payments(new.payments.filter(status=Payment.Status.PAID).order_by("pk"))
+    for payment in sorted(paid, key=lambda p: p.pk, reverse=True):
+        if left <= 0:
+            break
+        part = min(left, payment.refundable)
+        if part > 0:
+            refund_issue(payment=payment, amount=part, key=f"{key}-{payment.pk}", reason="moved", actor=actor)
+            left -= part
+            total += part
+    return total
+
+
 def payment_processing(reservation: Reservation) -> bool:
     latest = reservation.payments.order_by("-created_at").first()
     return latest is not None and latest.status == Payment.Status.PROCESSING

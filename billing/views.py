@@ -54,8 +54,9 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
         # member may not join now).
         return redirect("enrollment:reservation", pk=reservation.pk)
     price = reservation_price(reservation)
-    tiers = tiers_open_to(member=request.user, group=reservation.group)
-    choosing = bool(tiers) or codes_offered()
+    move = reservation.moved_from_id is not None  # the difference between two groups' fees
+    tiers = [] if move else tiers_open_to(member=request.user, group=reservation.group)
+    choosing = not move and (bool(tiers) or codes_offered())
     if not provider.test_mode and (request.GET.get("go") == "1" or not choosing):
         # Stripe's hosted page takes the card: no card data ever reaches this server.
         try:
@@ -98,7 +99,7 @@ def _pay_page(
             "provider": provider,
             "price": price,
             "tiers": tiers,
-            "codes": codes_offered() or price.promo is not None,
+            "codes": reservation.moved_from_id is None and (codes_offered() or price.promo is not None),
             "assistance_offered": assisted is not None and not any(t.kind == assisted.kind for t in tiers),
             "assistance": asked,
             "error": error,

@@ -101,12 +101,18 @@ class ReservationAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
     def move_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         reservation = self.get_object(request, str(object_id))
         if reservation is None or not self.has_change_permission(request, reservation):
-            self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
 
         class MoveForm(forms.Form):
             to_group = forms.ModelChoiceField(
                 queryset=Group.objects.filter(status=Group.Status.PUBLISHED).exclude(pk=reservation.group_id),
                 label="Move to",
+            )
+            waive = forms.BooleanField(
+                required=False,
+                label="Waive the difference",
+                help_text="A dearer group: move them now without asking them to pay the difference "
+                "(recorded and audited). Otherwise a seat there is held while they pay it.",
             )
 
         form = MoveForm(request.POST or None)
@@ -116,12 +122,20 @@ class ReservationAdmin(AuditedViewsAdmin, OperationsOnlyAdmin):
                     reservation=reservation,
                     to_group=form.cleaned_data["to_group"],
                     actor=request.user,
+                    waive=form.cleaned_data["waive"],
                     request=request,
                 )
             except DomainError as error:
                 form.add_error(None, error.detail)
             else:
-                messages.success(request, f"Moved to {moved.group}; the member has been emailed.")
+                if moved.status == Reservation.Status.HELD:
+                    messages.success(
+                        request,
+                        f"A seat in {moved.group} is held for the member until they pay the difference; "
+                        "they have been emailed. Their current seat stays theirs until then.",
+                    )
+                else:
+                    messages.success(request, f"Moved to {moved.group}; the member has been emailed.")
                 return redirect("admin:enrollment_reservation_change", moved.pk)
         context = {
             **self.admin_site.each_context(request),

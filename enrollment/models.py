@@ -74,6 +74,7 @@ class Reservation(models.Model):
     class Source(models.TextChoices):
         DIRECT = "direct", "Reserved by the member"
         WAITLIST = "waitlist", "Offered from the waitlist"
+        MOVE = "move", "A move to a dearer group, held until the difference is paid"
 
     class EndReason(models.TextChoices):
         MEMBER = "member", "Cancelled by the member"
@@ -118,6 +119,9 @@ class Reservation(models.Model):
         help_text="The version of the group agreement the member accepted.",
     )  # fmt: skip
 
+    # A move to a dearer group (enrollment/services/moves.py): this seat is held while the
+    # member pays the difference; paid, it replaces ``moved_from``, which stays theirs until then.
+    moved_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

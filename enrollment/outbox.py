@@ -32,6 +32,8 @@ def reservation_email(payload: dict) -> None:
             "paid": payment_port().paid_amount(reservation=reservation),
             "reason": payload.get("reason", ""),
             "misses": payload.get("misses", 0),
+            "difference": payload.get("difference", ""),
+            "pay_url": f"{settings.SITE_URL}{payment_port().pay_url(reservation=reservation)}",
         },
         attachments=seat_email_attachments(reservation=reservation, kind=payload["kind"], payload=payload),
     )

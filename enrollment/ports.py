@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 if TYPE_CHECKING:
     from enrollment.models import Reservation
     from grouport.models import User
+    from groups.models import Group
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,21 @@ class PaymentPort(Protocol):
     def payments_follow_move(self, *, old: "Reservation", new: "Reservation") -> int:
         """Carry the payments of a seat moved to another group over to the new seat (inside
         the move's transaction); return how many moved."""
+        ...
+
+    def move_difference(self, *, old: "Reservation", to_group: "Group") -> Decimal:
+        """What moving ``old``'s member to ``to_group`` costs more (positive) or less
+        (negative): the two groups' fees for them (their fee tier where both offer it)."""
+        ...
+
+    def move_price_set(self, *, new: "Reservation", old: "Reservation", difference: Decimal | None) -> None:
+        """Record what the moved seat ``new`` costs: the difference still to pay (a held move),
+        or, ``None``, the new group's fee for them (a move done at once)."""
+        ...
+
+    def move_refund(self, *, new: "Reservation", amount: Decimal, key: str, actor: "User | None") -> Decimal:
+        """Refund up to ``amount`` of what was paid for the seat, now on ``new`` (a move to a
+        cheaper group), through the outbox; return what is refunded."""
         ...
 
 

@@ -67,6 +67,7 @@ ENV_VARS = (
     "DAILY_API_BASE",
     "OUTCOME_OPEN_DAYS",
     "CONTACT_EMAIL",
+    "MOVE_PAY_HOURS",
     "CLINIC_LEGAL_NAME",
     "CLINIC_ADDRESS",
     "CLINIC_TAX_ID",
@@ -362,6 +363,9 @@ REFUND_FULL_BEFORE_HOURS = env.int("REFUND_FULL_BEFORE_HOURS", default=48)
 # --- Seats: how long a hold lasts before payment, and how long a waitlist offer stays open.
 RESERVATION_HOLD_MINUTES = env.int("RESERVATION_HOLD_MINUTES", default=30)
 WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=24)
+# A move to a dearer group holds the new seat this long while the member pays the difference
+# (at most 24 hours: Stripe's Checkout page lives no longer).
+MOVE_PAY_HOURS = min(env.int("MOVE_PAY_HOURS", default=24), 24)
 
 # --- Duty of care: an intake is confirmed again after this many days; a seat held for a
 # clinician's review of the intake waits this long; an approved member has this long to pay

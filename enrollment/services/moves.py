@@ -2,7 +2,9 @@
 
 import datetime as dt
 import logging
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +15,7 @@ from enrollment.ports import payment_port
 from enrollment.selectors import group_seats_taken
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import group_check_open, reservation_notify
-from enrollment.services.seats import offer_free_seats, reservation_transition
+from enrollment.services.seats import move_over
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
@@ -24,16 +26,31 @@ logger = logging.getLogger(__name__)
 
 
 def reservation_move(
-    *, reservation: Reservation, to_group: Group, actor: User, now: dt.datetime | None = None, request=None
+    *,
+    reservation: Reservation,
+    to_group: Group,
+    actor: User,
+    waive: bool = False,
+    now: dt.datetime | None = None,
+    request=None,
 ) -> Reservation:
-    """Move a confirmed member to another group: eligibility and a free seat re-checked,
-    payments carried over (through the payment port), both rosters updated at once, the
-    member told by email.
-    """
+    """Move a confirmed member to another group: eligibility and a free seat re-checked, both
+    rosters updated at once, the member told by email, and the money made to add up.
+
+    - The same fee, or staff waive the difference (``waive``): moved now, payments carried.
+    - A cheaper group: moved now, payments carried, and the difference refunded (through the
+      outbox, once).
+    - A dearer group: a seat there is held for the member (``MOVE_PAY_HOURS``) while they pay
+      the difference (its own Checkout); their seat here stays theirs until then. Paid, the
+      move is done (``move_complete``); not paid in time, the held seat lapses and nothing
+      else changes.
+
+    Returns the new seat (confirmed, or held for the difference)."""
     now = now or timezone.now()
     if reservation.group_id == to_group.pk:
         raise InvalidInput("The member is already in that group.", code="same_group")
     member_check_may_join(member=reservation.member, group=to_group)
+    difference = payment_port().move_difference(old=reservation, to_group=to_group)
     with transaction.atomic():
         # Both groups' locks, always in id order, so two moves the other way cannot deadlock.
         locked = lock_groups([reservation.group_id, to_group.pk])
@@ -48,28 +65,56 @@ def reservation_move(
             raise InvalidInput("The member already has a seat in that group.", code="already_reserved")
         if group_seats_taken(group=target, now=now) >= target.capacity:
             raise GroupFull("The other group has no free seat.")
+        if difference > 0 and not waive:
+            held = Reservation.objects.create(
+                member_id=reservation.member_id,
+                group=target,
+                status=Reservation.Status.HELD,
+                source=Reservation.Source.MOVE,
+                moved_from=reservation,
+                residence_state=reservation.residence_state,
+                attested_at=reservation.attested_at,
+                agreement=reservation.agreement,
+                created_at=now,
+                expires_at=now + dt.timedelta(hours=settings.MOVE_PAY_HOURS),
+            )
+            payment_port().move_price_set(new=held, old=reservation, difference=difference)
+            audit_record(
+                actor=actor,
+                action="reservation.move_offered",
+                obj=held,
+                data={
+                    "from_reservation": reservation.pk,
+                    "to_group": target.pk,
+                    "difference": str(difference),
+                },
+                request=request,
+            )
+            reservation_notify(held, "move_pay", old=reservation.pk, difference=str(difference))
+            logger.info(
+                "reservation %s: a seat in group %s held as %s for the difference",
+                reservation.pk,
+                target.pk,
+                held.pk,
+            )
+            return held
         moved = Reservation.objects.create(
             member_id=reservation.member_id,
             group=target,
             status=Reservation.Status.CONFIRMED,
             residence_state=reservation.residence_state,
             attested_at=reservation.attested_at,
+            agreement=reservation.agreement,
             created_at=now,
             confirmed_at=now,
         )
-        reservation.end_reason = Reservation.EndReason.MOVED
-        reservation_transition(
-            reservation=reservation,
-            to=Reservation.Status.CANCELLED,
-            actor=actor,
-            now=now,
-            data={"moved_to": moved.pk},
-        )
-        # The freed seat goes to the source group's waitlist before the money is touched
-        # (waitlist entries come before payments in the lock order).
-        offer_free_seats(source, now)
-        # The money paid follows the member to the new seat.
-        carried = payment_port().payments_follow_move(old=reservation, new=moved)
+        move_over(old=reservation, new=moved, source=source, actor=actor, now=now)
+        payment_port().move_price_set(new=moved, old=reservation, difference=None)
+        refunded = Decimal("0.00")
+        if difference < 0:
+            refunded = payment_port().move_refund(
+                new=moved, amount=-difference, key=f"move-{moved.pk}", actor=actor
+            )
         audit_record(
             actor=actor,
             action="reservation.moved",
@@ -78,7 +123,9 @@ def reservation_move(
                 "from_reservation": reservation.pk,
                 "from_group": source.pk,
                 "to_group": target.pk,
-                "payments": carried,
+                "difference": str(difference),
+                "waived": str(difference) if waive and difference > 0 else "0",
+                "refunded": str(refunded),
             },
             request=request,
         )

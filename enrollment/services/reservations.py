@@ -39,6 +39,7 @@ from enrollment.services.eligibility import (
 )
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
+    move_complete,
     offer_free_seats,
     release_lapsed_holds,
     reservation_transition,
@@ -50,7 +51,7 @@ from grouport.lock_objects import lock_member
 from grouport.models import User
 from grouport.outbox import outbox_add
 from groups.eligibility import Decision
-from groups.lock_objects import lock_group
+from groups.lock_objects import lock_group, lock_groups
 from groups.models import Group
 from groups.selectors import group_is_open
 from intake.services import screening_flag_open
@@ -405,6 +406,8 @@ class SeatLock:
     member: User
     group: Group
     reservation: Reservation
+    # A held move (``Reservation.moved_from``): the group it leaves, locked with this one.
+    source: Group | None = None
 
 
 def seat_lock(*, reservation_id: int) -> SeatLock:
@@ -413,10 +416,21 @@ def seat_lock(*, reservation_id: int) -> SeatLock:
     The member's row comes first: a profile change in another tab (which locks it too)
     lands wholly before this decision or wholly after it.
     """
-    member_id, group_id = Reservation.objects.values_list("member_id", "group_id").get(pk=reservation_id)
+    member_id, group_id, moved_from_id = Reservation.objects.values_list(
+        "member_id", "group_id", "moved_from_id"
+    ).get(pk=reservation_id)
     member = lock_member(member_id)
-    group = lock_group(group_id)
-    return SeatLock(member, group, lock_reservation(reservation_id))
+    if moved_from_id is None:
+        group = lock_group(group_id)
+        return SeatLock(member, group, lock_reservation(reservation_id))
+    # A held move: both groups in id order, then both seats (the older first).
+    source_id = Reservation.objects.values_list("group_id", flat=True).get(pk=moved_from_id)
+    groups = lock_groups([group_id, source_id])
+    lock_reservation(min(moved_from_id, reservation_id))
+    reservation = lock_reservation(max(moved_from_id, reservation_id))
+    if reservation.pk != reservation_id:
+        reservation = lock_reservation(reservation_id)
+    return SeatLock(member, groups[group_id], reservation, source=groups[source_id])
 
 
 def reservation_payment_arrived(*, seat: SeatLock, now: dt.datetime | None = None) -> PaymentOutcome:
@@ -452,6 +466,8 @@ def reservation_payment_arrived(*, seat: SeatLock, now: dt.datetime | None = Non
             offer_free_seats(group, now)
         reservation_notify(reservation, "unseated", reason="not_eligible")
         return PaymentOutcome.UNSEATED
+    if reservation.moved_from_id is not None:
+        return _move_paid(seat=seat, now=now)
     if reservation.status == Reservation.Status.HELD and reservation.expires_at > now:
         reservation_transition(reservation=reservation, to=Reservation.Status.CONFIRMED, actor=None, now=now)
         reservation_notify(reservation, "confirmed")
@@ -473,6 +489,31 @@ def reservation_payment_arrived(*, seat: SeatLock, now: dt.datetime | None = Non
     # No seat to give (full, cancelled, or already confirmed by another payment).
     reservation_notify(reservation, "unseated", reason="no_seat")
     offer_free_seats(group, now)
+    return PaymentOutcome.UNSEATED
+
+
+def _move_paid(*, seat: SeatLock, now: dt.datetime) -> PaymentOutcome:
+    """The difference for a held move arrived: the move is done, if the seat it leaves is still
+    the member's and the held one still theirs (or free again). Otherwise there is no move for
+    this payment: the held seat is let go and the caller refunds the payment in full."""
+    group, reservation = seat.group, seat.reservation
+    old = Reservation.objects.get(pk=reservation.moved_from_id)
+    reservation.moved_from = old
+    held = reservation.status == Reservation.Status.HELD and reservation.expires_at > now
+    lapsed_but_free = (
+        reservation.status == Reservation.Status.EXPIRED
+        and group_seats_taken(group=group, now=now) < group.capacity
+    )
+    if old.status == Reservation.Status.CONFIRMED and (held or lapsed_but_free):
+        reservation_transition(reservation=reservation, to=Reservation.Status.CONFIRMED, actor=None, now=now)
+        move_complete(new=reservation, source=seat.source, now=now)
+        reservation_notify(reservation, "moved", old=old.pk)
+        return PaymentOutcome.CONFIRMED if held else PaymentOutcome.CONFIRMED_LATE
+    if reservation.status == Reservation.Status.HELD:
+        reservation.end_reason = Reservation.EndReason.MOVED
+        reservation_transition(reservation=reservation, to=Reservation.Status.CANCELLED, actor=None, now=now)
+        offer_free_seats(group, now)
+    reservation_notify(reservation, "unseated", reason="no_seat")
     return PaymentOutcome.UNSEATED
 
 

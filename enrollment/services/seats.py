@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from enrollment.lock_objects import lock_reservations, lock_waitlist_entries
 from enrollment.models import Reservation, WaitlistEntry
+from enrollment.ports import payment_port
 from enrollment.selectors import group_seats_taken
 from enrollment.services.eligibility import seat_decision
 from grouport.audit import audit_record
@@ -224,3 +225,41 @@ def groups_refresh_seats(*, now: dt.datetime) -> int:
     for group_id in sorted(group_ids):
         group_refresh_seats(group_id=group_id, now=now)
     return len(group_ids)
+
+
+def move_over(
+    *, old: Reservation, new: Reservation, source: Group, actor: User | None, now: dt.datetime
+) -> int:
+    """End ``old`` as moved, offer its seat to its waitlist, carry its payments to ``new``
+    (all locked by the caller: both groups, then the reservations)."""
+    old.end_reason = Reservation.EndReason.MOVED
+    reservation_transition(
+        reservation=old, to=Reservation.Status.CANCELLED, actor=actor, now=now, data={"moved_to": new.pk}
+    )
+    # The freed seat goes to the source group's waitlist before the money is touched
+    # (waitlist entries come before payments in the lock order).
+    offer_free_seats(source, now)
+    return payment_port().payments_follow_move(old=old, new=new)
+
+
+def move_complete(*, new: Reservation, source: Group, now: dt.datetime) -> bool:
+    """The difference for a held move was paid and ``new`` confirmed: the seat it replaces
+    ends and its payments follow (inside the payment's transaction, with both groups and
+    both reservations locked). False when the old seat had already ended: the caller then
+    treats the payment as one with no seat for it (refunded in full)."""
+    old = new.moved_from
+    if old.status != Reservation.Status.CONFIRMED:
+        return False
+    carried = move_over(old=old, new=new, source=source, actor=None, now=now)
+    audit_record(
+        actor=None,
+        action="reservation.moved",
+        obj=new,
+        data={
+            "from_reservation": old.pk,
+            "from_group": source.pk,
+            "to_group": new.group_id,
+            "payments": carried,
+        },
+    )
+    return True

@@ -1,0 +1,189 @@
+"""Moves that add up: to a dearer group the member pays the difference (its own Checkout, the
+new seat held meanwhile, their seat kept until then) or staff waive it; to a cheaper one the
+difference is refunded through the outbox, once, a Stripe failure on the way included. Every
+case recorded and audited, and the revenue report exact."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from billing.models import FeeTier, Payment, PriceChoice, Refund
+from billing.services import refund_send, stripe_checkout_start
+from billing.webhooks import stripe_event_process
+from enrollment.models import Reservation
+from enrollment.services.moves import reservation_move
+from enrollment.services.reservations import reservation_cancel, reservation_hold
+from grouport.models import AuditEntry, OutboxMessage
+from grouport.tasks import deliver_outbox_message
+from reports.reports import ReportFilters, report_revenue
+from tests.factories import ALL_TRUE, GroupFactory, licensed_therapist, member, sign_in, staff
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+
+def paid_seat(stripe_fake, group, who=None):
+    """A seat in ``group`` paid through (fake) Stripe at its list price."""
+    r = reservation_hold(member=who or member(), group=group, attestations=ALL_TRUE)
+    payment = stripe_checkout_start(reservation=r)
+    stripe_event_process(
+        event=stripe_fake.event("checkout.session.completed", stripe_fake.pay(payment.checkout_session_id))
+    )
+    r.refresh_from_db()
+    assert r.status == Reservation.Status.CONFIRMED
+    return r
+
+
+def groups(low="320.00", high="450.00"):
+    return (
+        GroupFactory(title="Tuesday group", price=Decimal(low), therapist=licensed_therapist("NY")),
+        GroupFactory(title="Thursday group", price=Decimal(high), therapist=licensed_therapist("NY")),
+    )
+
+
+def revenue() -> dict:
+    today = timezone.localdate()
+    table = report_revenue(
+        ReportFilters(date_from=today - dt.timedelta(days=1), date_to=today + dt.timedelta(days=1))
+    )
+    return dict(zip(table.columns, table.rows[0], strict=True))
+
+
+def test_a_move_to_a_dearer_group_holds_a_seat_there_until_the_difference_is_paid(
+    stripe_fake, django_capture_on_commit_callbacks
+):
+    cheap, dear = groups()
+    seat = paid_seat(stripe_fake, cheap)
+    desk = Client()
+    sign_in(desk, staff())
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = desk.post(f"/admin/enrollment/reservation/{seat.pk}/move/", {"to_group": dear.pk})
+    assert answer.status_code == 302
+    held = Reservation.objects.get(group=dear, member=seat.member)
+    assert held.status == Reservation.Status.HELD and held.moved_from_id == seat.pk
+    seat.refresh_from_db()
+    assert seat.status == Reservation.Status.CONFIRMED  # theirs until they pay
+    [email] = [m for m in mail.outbox if m.to == [seat.member.email] and "held for you" in m.subject]
+    assert "$130.00" in email.body and f"/reservations/{held.pk}/pay/" in email.body
+    assert AuditEntry.objects.filter(action="reservation.move_offered", data__difference="130.00").exists()
+    # The member pays the difference: a Checkout for $130.00, no fee or code to choose.
+    member_client = Client()
+    member_client.force_login(seat.member)
+    page = member_client.get(f"/reservations/{held.pk}/pay/")
+    assert page.status_code == 302 and page.url.startswith(stripe_fake.url)  # straight to Stripe
+    payment = Payment.objects.get(reservation=held)
+    assert payment.amount == Decimal("130.00")
+    refused = member_client.post(f"/reservations/{held.pk}/price/", {"action": "code", "code": "X"})
+    assert refused.status_code in (302, 409)
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_event_process(
+            event=stripe_fake.event(
+                "checkout.session.completed", stripe_fake.pay(payment.checkout_session_id)
+            )
+        )
+    held.refresh_from_db()
+    seat.refresh_from_db()
+    assert held.status == Reservation.Status.CONFIRMED
+    assert seat.status == Reservation.Status.CANCELLED and seat.end_reason == Reservation.EndReason.MOVED
+    assert sorted(held.payments.values_list("amount", flat=True)) == [Decimal("130.00"), Decimal("320.00")]
+    assert AuditEntry.objects.filter(action="reservation.moved", object_id=str(held.pk)).exists()
+    totals = revenue()
+    assert (totals["paid"], totals["list price"], totals["net"]) == (
+        Decimal("450.00"), Decimal("450.00"), Decimal("450.00")
+    )  # fmt: skip
+
+
+def test_staff_may_waive_the_difference_and_it_is_recorded(stripe_fake):
+    cheap, dear = groups()
+    seat = paid_seat(stripe_fake, cheap)
+    moved = reservation_move(reservation=seat, to_group=dear, actor=staff(), waive=True)
+    assert moved.status == Reservation.Status.CONFIRMED
+    entry = AuditEntry.objects.get(action="reservation.moved", object_id=str(moved.pk))
+    assert entry.data["waived"] == "130.00" and entry.data["difference"] == "130.00"
+    assert list(stripe_fake.keys("/v1/checkout/sessions")) == [f"grouport-checkout-{moved.payments.get().pk}"]
+    assert revenue()["paid"] == Decimal("320.00")
+
+
+def test_a_move_to_a_cheaper_group_refunds_the_difference_once_through_a_stripe_failure(
+    stripe_fake, django_capture_on_commit_callbacks
+):
+    cheap, dear = groups()
+    seat = paid_seat(stripe_fake, dear)
+    stripe_fake.fail_next = [500]  # Stripe's first answer to the refund
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = reservation_move(reservation=seat, to_group=cheap, actor=staff())
+    assert moved.status == Reservation.Status.CONFIRMED
+    [refund] = Refund.objects.filter(payment__reservation=moved)
+    assert refund.amount == Decimal("130.00") and refund.key == f"move-{moved.pk}-{refund.payment_id}"
+    assert refund.status == Refund.Status.PENDING  # the failure: the outbox tries again
+    message = OutboxMessage.objects.get(kind="billing.refund_send", payload={"refund": refund.pk})
+    deliver_outbox_message.apply(args=[message.pk])
+    refund_send(refund=Refund.objects.get(pk=refund.pk))  # a duplicate delivery changes nothing
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED and len(stripe_fake.refunds) == 1
+    entry = AuditEntry.objects.get(action="reservation.moved", object_id=str(moved.pk))
+    assert entry.data["refunded"] == "130.00"
+    totals = revenue()
+    assert (totals["paid"], totals["refunded"], totals["net"]) == (
+        Decimal("450.00"), Decimal("130.00"), Decimal("320.00")
+    )  # fmt: skip
+    # Moving again the same way refunds nothing twice: the move's key is its own.
+    assert Refund.objects.count() == 1
+
+
+def test_a_difference_never_paid_lapses_and_leaves_the_seat_as_it_was(stripe_fake):
+    cheap, dear = groups()
+    seat = paid_seat(stripe_fake, cheap)
+    held = reservation_move(reservation=seat, to_group=dear, actor=staff())
+    from enrollment.services.seats import release_lapsed_holds
+
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=25), tick=False):
+        release_lapsed_holds(dear, timezone.now())
+    held.refresh_from_db()
+    seat.refresh_from_db()
+    assert held.status == Reservation.Status.EXPIRED and seat.status == Reservation.Status.CONFIRMED
+    assert seat.payments.get().amount == Decimal("320.00")
+
+
+def test_a_difference_paid_after_the_old_seat_ended_is_refunded_in_full(
+    stripe_fake, django_capture_on_commit_callbacks
+):
+    cheap, dear = groups()
+    seat = paid_seat(stripe_fake, cheap)
+    held = reservation_move(reservation=seat, to_group=dear, actor=staff())
+    payment = stripe_checkout_start(reservation=held)
+    reservation_cancel(reservation=seat, actor=seat.member)  # they left meanwhile
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_event_process(
+            event=stripe_fake.event(
+                "checkout.session.completed", stripe_fake.pay(payment.checkout_session_id)
+            )
+        )
+    held.refresh_from_db()
+    assert held.status == Reservation.Status.CANCELLED
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PAID and payment.amount_refunded == Decimal("130.00")
+
+
+def test_the_difference_is_between_the_fees_the_member_pays(stripe_fake):
+    """A member on the reduced fee moves between groups that both offer one: the difference
+    is between the reduced fees ($150 -> $200), not the list prices."""
+    cheap, dear = groups()
+    FeeTier.objects.create(group=cheap, kind="reduced", price=Decimal("150.00"))
+    FeeTier.objects.create(group=dear, kind="reduced", price=Decimal("200.00"))
+    who = member()
+    r = reservation_hold(member=who, group=cheap, attestations=ALL_TRUE)
+    client = Client()
+    client.force_login(who)
+    client.post(f"/reservations/{r.pk}/price/", {"action": "tier", "tier": "reduced", "attest": "yes"})
+    payment = stripe_checkout_start(reservation=r)
+    stripe_event_process(
+        event=stripe_fake.event("checkout.session.completed", stripe_fake.pay(payment.checkout_session_id))
+    )
+    held = reservation_move(reservation=Reservation.objects.get(pk=r.pk), to_group=dear, actor=staff())
+    choice = PriceChoice.objects.get(reservation=held)
+    assert choice.due == Decimal("50.00") and choice.tier.kind == "reduced"
