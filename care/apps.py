@@ -8,9 +8,11 @@ class CareConfig(AppConfig):
     name = "care"
     verbose_name = "Care and outcomes"
     role_permissions = {
-        "therapist": {"safetyalert": ("view", "change")},
+        # Superbills: the group's therapist gives the diagnosis code (their groups only).
+        "therapist": {"safetyalert": ("view", "change"), "superbillrequest": ("view", "change")},
         "staff": {
             "safetyalert": ("view", "change"),
+            "superbillrequest": ("view", "change"),
             # The questionnaires as data: staff add measures and versions, set thresholds.
             "measure": ("view", "add", "change"),
             "measureitem": ("view", "add", "change", "delete"),

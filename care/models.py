@@ -4,7 +4,10 @@ Every model keeps the table it had in enrollment before the split (``db_table``)
 upgrade moves no row.
 """
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -289,3 +292,37 @@ class AlertPage(models.Model):
 
     def __str__(self) -> str:
         return f"Page #{self.pk}"
+
+
+ICD10_SHAPE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+
+
+def icd10_check(value: str) -> None:
+    """An ICD-10-CM code's shape: a letter (not U), a digit, a digit or letter, then an
+    optional dot and one to four more ("F43.10", "F60.3"). Whether it exists is the
+    therapist's to know; its shape is ours to check."""
+    if not ICD10_SHAPE.match(value):
+        raise ValidationError('Not an ICD-10-CM code: for example "F43.10" or "F60.3".')
+
+
+class SuperbillRequest(models.Model):
+    """A member asks for a superbill for their therapy seat (to claim the fee back from their
+    insurer as out-of-network care). The group's therapist (or staff) adds the diagnosis code
+    once, audited; the superbill itself is drawn fresh from the attendance sheet and the
+    payments each time it is opened (portal/superbills.py), so it follows every correction."""
+
+    reservation = models.OneToOneField(Reservation, on_delete=models.CASCADE, related_name="superbill")
+    requested_at = models.DateTimeField(default=timezone.now)
+    diagnosis_code = models.CharField(
+        "diagnosis (ICD-10-CM)", max_length=8, blank=True, validators=[icd10_check]
+    )
+    diagnosis_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    diagnosis_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Superbill request #{self.pk}"

@@ -11,11 +11,12 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 
 from care.links import survey_url
-from care.models import AlertPage, OutcomeSurvey, SafetyAlert
+from care.models import AlertPage, OutcomeSurvey, SafetyAlert, SuperbillRequest
 from care.oncall import PAGE_BLOCKED, PAGE_MESSAGE, alert_pages_withdraw, alert_url, page_text, page_twiml
 from grouport.audit import audit_record
 from grouport.emails import email_send
 from grouport.outbox import outbox_add, outbox_handler
+from groups.selectors import care_team_addresses
 from texting.models import TextMessage
 from texting.services import text_deliver, text_gave_up, text_reclaim_stalled
 
@@ -139,3 +140,30 @@ def alert_page(payload: dict) -> None:
     for before in earlier:
         _page_send(before)
     _page_send(page)
+
+
+@outbox_handler("care.superbill_requested")
+def superbill_requested_email(payload: dict) -> None:
+    """Tell the group's therapist and the care team a superbill waits for its diagnosis code:
+    a link, no member named."""
+    request = SuperbillRequest.objects.select_related("reservation__group__therapist__user").get(
+        pk=payload["request"]
+    )
+    context = {
+        "link": f"{settings.SITE_URL}/admin/care/superbillrequest/{request.pk}/change/",
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string("emails/superbill_requested.subject.txt", context).strip()
+    text = render_to_string("emails/superbill_requested.txt", context)
+    for address in care_team_addresses(request.reservation.group):
+        EmailMultiAlternatives(subject=subject, body=text, to=[address]).send()
+
+
+@outbox_handler("care.superbill_ready")
+def superbill_ready_email(payload: dict) -> None:
+    request = SuperbillRequest.objects.select_related("reservation__member").get(pk=payload["request"])
+    email_send(
+        to=request.reservation.member,
+        template="superbill_ready",
+        context={"path": f"/my/superbills/{request.reservation_id}/"},
+    )

@@ -18,13 +18,14 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from care.lock_objects import lock_safety_alert, lock_safety_alerts, lock_survey
 from care.measures import InvalidAnswers, safety_answer, score
-from care.models import Measure, MeasureResponse, OutcomeSurvey, SafetyAlert
+from care.models import Measure, MeasureResponse, OutcomeSurvey, SafetyAlert, SuperbillRequest, icd10_check
 from care.oncall import alert_pages_start, alert_pages_withdraw
 from enrollment.models import Reservation
 from grouport.audit import audit_record
@@ -32,7 +33,7 @@ from grouport.exceptions import Conflict, InvalidInput
 from grouport.models import User
 from grouport.outbox import outbox_add
 from grouport.transitions import transition, transition_rows
-from groups.models import GroupSession
+from groups.models import Group, GroupSession
 
 logger = logging.getLogger(__name__)
 
@@ -318,3 +319,67 @@ def safety_alert_review(*, alert: SafetyAlert, actor: User, note: str) -> Safety
         transition(alert, to=SafetyAlert.Status.REVIEWED, actor=actor, fields=tuple(fields))
         alert_pages_withdraw(alert)
     return alert
+
+
+# --- Superbills (drawn by portal/superbills.py; the request and the diagnosis live here)
+
+
+def superbill_request(
+    *, reservation: Reservation, member: User, now: dt.datetime | None = None
+) -> SuperbillRequest:
+    """``member`` asks for a superbill for their therapy seat (once: asking again finds the
+    request). The group's therapist and the care team are emailed a link (no names)."""
+    if reservation.member_id != member.pk:
+        raise InvalidInput(_("This is not your seat."), code="not_yours")
+    if reservation.group.kind != Group.Kind.THERAPY:
+        raise InvalidInput(
+            _("Superbills are for therapy groups; skills groups are not billed to insurers."),
+            code="not_therapy",
+        )
+    if reservation.status not in (Reservation.Status.CONFIRMED, Reservation.Status.CANCELLED):
+        raise InvalidInput(_("A superbill is for a seat you have had."), code="no_seat")
+    with transaction.atomic():
+        request, made = SuperbillRequest.objects.get_or_create(
+            reservation=reservation, defaults={"requested_at": now or timezone.now()}
+        )
+        if made:
+            audit_record(
+                actor=member, action="superbill.requested", obj=request, data={"reservation": reservation.pk}
+            )
+            outbox_add(
+                kind="care.superbill_requested",
+                payload={"request": request.pk},
+                key=f"superbill-{request.pk}",
+            )
+    return request
+
+
+def superbill_diagnose(
+    *, request: SuperbillRequest, code: str, actor: User, http_request=None
+) -> SuperbillRequest:
+    """The group's therapist (or staff) gives the diagnosis code, once: a second, or two at
+    once, change nothing (the first written wins; a correction is staff's, in the admin's
+    history). Its shape is checked (ICD-10-CM); audited."""
+    code = "".join(code.split()).upper()
+    try:
+        icd10_check(code)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0], code="diagnosis_code") from None
+    with transaction.atomic():
+        updated = SuperbillRequest.objects.filter(pk=request.pk, diagnosis_code="").update(
+            diagnosis_code=code, diagnosis_by=actor, diagnosis_at=timezone.now()
+        )
+        request.refresh_from_db()
+        if not updated:
+            raise Conflict(_("The diagnosis code was given already."), code="diagnosis_given")
+        audit_record(
+            actor=actor,
+            action="superbill.diagnosis_given",
+            obj=request,
+            data={"reservation": request.reservation_id},
+            request=http_request,
+        )
+        outbox_add(
+            kind="care.superbill_ready", payload={"request": request.pk}, key=f"superbill-ready-{request.pk}"
+        )
+    return request

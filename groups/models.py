@@ -39,6 +39,26 @@ WEEKDAYS_PLURAL = {
 LICENSE_STATE_CHOICES = [(code, name) for code, name in STATE_CHOICES if code != OUTSIDE_US]
 
 
+def npi_valid(value: str) -> bool:
+    """Whether ``value`` is an NPI: ten digits, the last a Luhn check digit computed with the
+    prefix 80840 (CMS, "Requirements for NPI Check Digit")."""
+    if len(value) != 10 or not value.isdigit():
+        return False
+    digits = [int(d) for d in "80840" + value[:9]]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            d = d - 9 if d > 9 else d
+        total += d
+    return (10 - total % 10) % 10 == int(value[9])
+
+
+def npi_check(value: str) -> None:
+    if value and not npi_valid(value):
+        raise ValidationError("Not a National Provider Identifier: ten digits, the last a check digit.")
+
+
 class Therapist(models.Model):
     """A certified therapist who leads groups."""
 
@@ -46,6 +66,15 @@ class Therapist(models.Model):
     display_name = models.CharField(max_length=120)
     credentials = models.CharField(max_length=60, help_text='For example "LCSW" or "PhD, LMHC".')
     bio = models.TextField(blank=True)
+    # On superbills (portal/superbills.py): the National Provider Identifier, ten digits whose
+    # last is a Luhn check digit over "80840" and the first nine (CMS's rule).
+    npi = models.CharField(
+        "NPI",
+        max_length=10,
+        blank=True,
+        validators=[npi_check],
+        help_text="National Provider Identifier (10 digits).",
+    )
 
     class Meta:
         ordering = ["display_name"]

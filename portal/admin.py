@@ -7,6 +7,7 @@ attendance and care together, so it extends that page here. Every view or export
 roster and every decision is audited.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -16,11 +17,16 @@ from django.utils.html import format_html
 
 from attendance.models import AttendanceFlag
 from attendance.services.attendance import attendance_flag_review
+from care.models import SuperbillRequest
+from care.services import superbill_diagnose
+from grouport.admin_scoping import AuditedViewsAdmin
 from grouport.audit import audit_record
 from grouport.exceptions import DomainError
 from groups.admin import GroupAdmin
+from groups.admin_scoping import TherapistScopedAdmin
 from groups.models import Group
 from portal.roster import group_roster, roster_csv
+from portal.superbills import superbill_of
 
 
 class GroupRosterAdmin(GroupAdmin):
@@ -127,3 +133,84 @@ class GroupRosterAdmin(GroupAdmin):
 
 admin.site.unregister(Group)
 admin.site.register(Group, GroupRosterAdmin)
+
+
+class SuperbillDiagnosisForm(forms.ModelForm):
+    class Meta:
+        model = SuperbillRequest
+        fields = ("diagnosis_code",)
+
+    def clean_diagnosis_code(self) -> str:
+        # As therapists type it ("f43.10 "), checked as ICD-10-CM writes it.
+        return "".join(self.cleaned_data.get("diagnosis_code", "").split()).upper()
+
+
+@admin.register(SuperbillRequest)
+class SuperbillRequestAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
+    """Superbills members asked for: the group's therapist (or staff) gives the diagnosis code
+    once (audited), then anyone of them may open the superbill as the member sees it (each
+    look audited)."""
+
+    therapist_path = "reservation__group__therapist"
+    operations_only_filters = ("reservation__group__therapist",)
+    list_display = ("id", "reservation", "group", "requested_at", "ready", "superbill_link")
+    list_filter = ("reservation__group__therapist",)
+    list_select_related = ("reservation__group",)
+    form = SuperbillDiagnosisForm
+
+    @admin.display(description="Group")
+    def group(self, obj: SuperbillRequest) -> str:
+        return obj.reservation.group.title
+
+    @admin.display(description="Diagnosis given", boolean=True)
+    def ready(self, obj: SuperbillRequest) -> bool:
+        return bool(obj.diagnosis_code)
+
+    @admin.display(description="Superbill")
+    def superbill_link(self, obj: SuperbillRequest) -> str:
+        if not obj.diagnosis_code:
+            return "Waiting for the diagnosis code"
+        return format_html(
+            '<a href="{}">Open</a>', reverse("admin:care_superbillrequest_superbill", args=[obj.pk])
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        shown = ("reservation", "requested_at", "diagnosis_by", "diagnosis_at")
+        # Given once: a correction is staff's business, with the audit trail behind it.
+        return (*shown, "diagnosis_code") if obj is not None and obj.diagnosis_code else shown
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        return ("reservation", "requested_at", "diagnosis_code", "diagnosis_by", "diagnosis_at")
+
+    def save_model(self, request: HttpRequest, obj: SuperbillRequest, form, change: bool) -> None:
+        code = form.cleaned_data.get("diagnosis_code", "")
+        if code and "diagnosis_code" in form.changed_data:
+            fresh = SuperbillRequest.objects.get(pk=obj.pk)
+            try:
+                superbill_diagnose(request=fresh, code=code, actor=request.user, http_request=request)
+            except DomainError as error:
+                messages.error(request, error.detail)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/superbill/",
+                self.admin_site.admin_view(self.superbill_view),
+                name="care_superbillrequest_superbill",
+            ),
+            *super().get_urls(),
+        ]
+
+    def superbill_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        found = self.get_object(request, str(object_id))
+        if found is None or not self.has_view_permission(request, found) or not found.diagnosis_code:
+            raise Http404
+        audit_record(actor=request.user, action="superbill.viewed", obj=found, request=request)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Superbill {found.pk}",
+            "bill": superbill_of(found),
+            "original": found,
+        }
+        return TemplateResponse(request, "admin/care/superbill.html", context)

@@ -3,14 +3,16 @@ come with their join links, questionnaires due, the waitlist)."""
 
 import datetime as dt
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from attendance.views import next_sessions_for
 from care.links import survey_path
-from care.models import OutcomeSurvey
+from care.models import OutcomeSurvey, SuperbillRequest
+from care.services import superbill_request
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.selectors import (
     member_open_alerts,
@@ -23,7 +25,10 @@ from enrollment.selectors import (
 )
 from enrollment.services.reservations import reservation_next_action
 from grouport.access import Access, route_access
+from grouport.exceptions import DomainError
 from grouport.states import time_zone_name
+from groups.models import Group
+from portal.superbills import superbill_of, superbill_pdf
 
 
 @route_access(Access.MEMBER)
@@ -100,3 +105,45 @@ def my_groups(request: HttpRequest) -> HttpResponse:
             "now": now,
         },
     )
+
+
+def _own_therapy_seat(request: HttpRequest, reservation_id: int) -> Reservation:
+    # Another member's seat does not exist, as far as this member can tell.
+    return get_object_or_404(
+        member_reservations(member=request.user).select_related("group__therapist", "member"),
+        pk=reservation_id,
+    )
+
+
+@route_access(Access.MEMBER)
+@login_required
+def superbill(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    """A therapy seat's superbill: ask for it (POST); it is ready once the therapist gave the
+    diagnosis code, and drawn from the attendance sheet each time it is opened."""
+    reservation = _own_therapy_seat(request, reservation_id)
+    if reservation.group.kind != Group.Kind.THERAPY:
+        raise Http404("Superbills are for therapy groups.")
+    if request.method == "POST":
+        try:
+            superbill_request(reservation=reservation, member=request.user)
+        except DomainError as error:
+            messages.error(request, error.detail)
+        return redirect("portal:superbill", reservation_id=reservation.pk)
+    asked = SuperbillRequest.objects.filter(reservation=reservation).first()
+    bill = superbill_of(asked) if asked is not None and asked.diagnosis_code else None
+    return render(
+        request, "portal/superbill.html", {"reservation": reservation, "asked": asked, "bill": bill}
+    )
+
+
+@route_access(Access.MEMBER)
+@login_required
+def superbill_pdf_file(request: HttpRequest, reservation_id: int) -> HttpResponse:
+    reservation = _own_therapy_seat(request, reservation_id)
+    asked = SuperbillRequest.objects.filter(reservation=reservation).exclude(diagnosis_code="").first()
+    if asked is None:
+        raise Http404("No superbill yet.")
+    bill = superbill_of(asked)
+    response = HttpResponse(superbill_pdf(bill), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="superbill-{bill.number}.pdf"'
+    return response

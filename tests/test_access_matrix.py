@@ -46,10 +46,10 @@ from knox.models import AuthToken
 
 from attendance.join import join_token
 from attendance.models import Attendance, AttendanceFlag, CheckIn, Reminder
-from billing.models import Payment, Refund, WebhookRejection
+from billing.models import AssistanceRequest, FeeTier, Payment, PromoCode, Refund, WebhookRejection
 from billing.services import offline_payment_complete, refund_issue
 from care.links import survey_token
-from care.models import Measure, OnCallClinician, OutcomeSurvey, SafetyAlert
+from care.models import Measure, OnCallClinician, OutcomeSurvey, SafetyAlert, SuperbillRequest
 from enrollment.models import GroupAgreement, Reservation, ResidenceAlert, SeatReview, WaitlistEntry
 from enrollment.selectors import agreement_current
 from enrollment.services.reservations import reservation_confirm, reservation_hold
@@ -246,6 +246,12 @@ def _world(settings) -> dict:
         TextMessage: text,
         InboundText: inbound,
         OnCallClinician: on_call,
+        SuperbillRequest: SuperbillRequest.objects.create(reservation=reservation, diagnosis_code="F43.10"),
+        FeeTier: FeeTier.objects.create(group=group_a, kind="reduced", price=Decimal("50.00")),
+        PromoCode: PromoCode.objects.create(code="MATRIX", percent_off=10),
+        AssistanceRequest: AssistanceRequest.objects.create(
+            member=ana, group=group_a, household_size=2, income="under_25k"
+        ),
     }
     from allauth.mfa.models import Authenticator
 
@@ -306,6 +312,8 @@ def _value(arg: str, name: str, world: dict):
         return reservation.pk
     if arg == "slug":
         return world["group"].slug
+    if arg == "reservation_id":  # a superbill: Ana's seat
+        return reservation.pk
     if arg == "kind":  # a receipt: Ana's payment
         return "payment"
     if arg == "token":

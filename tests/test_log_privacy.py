@@ -32,6 +32,7 @@ NOT_SECRET = {
     "version",
     "report",
     "kind",  # a receipt's kind: payment or refund
+    "reservation_id",  # a seat's id (a superbill's)
     "app_label",
     "url",
     "model",  # an admin model's name (a page moved with the split)
