@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from billing.models import FeeTier, PromoCode
 from care.models import OnCallClinician, OnCallShift
 from enrollment.models import Reservation
 from grouport.models import User
@@ -34,6 +35,7 @@ THERAPISTS = [
         "credentials": "PhD, Licensed Psychologist",
         "bio": "Maya has led DBT programs in Tallahassee and Pensacola for twelve years.",
         "licenses": [("FL", "PY-10482")],
+        "npi": "1234567893",
     },
     {
         "email": "jordan.kim@grouport.test",
@@ -41,6 +43,7 @@ THERAPISTS = [
         "credentials": "LCSW",
         "bio": "Jordan is intensively trained in DBT and practises across New York and New Jersey.",
         "licenses": [("NY", "LCSW-088213"), ("NJ", "44SC06123400")],
+        "npi": "1987654328",
     },
     {
         "email": "priya.shah@grouport.test",
@@ -48,6 +51,7 @@ THERAPISTS = [
         "credentials": "LMHC",
         "bio": "Priya focuses on emotion regulation and skills for everyday life.",
         "licenses": [("FL", "MH-19230"), ("NY", "LMHC-007731")],
+        "npi": "1555123409",
     },
 ]
 
@@ -227,7 +231,7 @@ class Command(BaseCommand):
                 user.save()
             therapist, _ = Therapist.objects.get_or_create(
                 user=user,
-                defaults={k: spec[k] for k in ("display_name", "credentials", "bio")},
+                defaults={k: spec[k] for k in ("display_name", "credentials", "bio", "npi")},
             )
             for state, number in spec["licenses"]:
                 License.objects.get_or_create(
@@ -261,8 +265,25 @@ class Command(BaseCommand):
                 user=user, email=user.email, defaults={"verified": True, "primary": True}
             )
         self._fill(Group.objects.get(slug=NEARLY_FULL), leave_free=1, now=timezone.now())
+        self._fees()
         self._rota(staff, therapists, now=timezone.now())
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} groups created)."))
+
+    def _fees(self) -> None:
+        """The Tuesday group offers a reduced fee (members choose it) and financial assistance
+        (staff give it); a promotion code takes 10% off any seat (billing/pricing.py)."""
+        tuesday = Group.objects.get(slug="tuesday-evening-dbt-therapy")
+        FeeTier.objects.get_or_create(
+            group=tuesday,
+            kind=FeeTier.Kind.REDUCED,
+            defaults={"price": Decimal("200.00"), "self_select": True},
+        )
+        FeeTier.objects.get_or_create(
+            group=tuesday,
+            kind=FeeTier.Kind.ASSISTED,
+            defaults={"price": Decimal("80.00"), "self_select": False},
+        )
+        PromoCode.objects.get_or_create(code="WELCOME10", defaults={"percent_off": 10})
 
     def _rota(self, staff: User, therapists: dict[str, Therapist], *, now) -> None:
         """An on-call rota for the next four weeks (fictional 555-012x numbers; with no Twilio
