@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from attendance import api_urls as attendance_api
+from billing import api_urls as billing_api
 from care import api_urls as care_api
 from enrollment import api_urls as seats_api
 from grouport import api_urls as account_api
@@ -21,6 +22,7 @@ urlpatterns = [
     *texting_api.urlpatterns,
     *seats_api.urlpatterns,
     *attendance_api.urlpatterns,
+    *billing_api.urlpatterns,
     *care_api.urlpatterns,
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(

@@ -239,3 +239,31 @@ def test_the_price_cannot_change_once_the_hold_is_over(group):
     with time_machine.travel(timezone.now(), tick=False):
         answer = price_post(signed_in(r.member), r, action="tier", tier="reduced", attest="yes")
     assert answer.status_code in (302, 409) and not PriceChoice.objects.filter(reservation=r).exists()
+
+
+@pytest.mark.sqlite
+def test_the_api_chooses_the_fee_and_the_code_by_the_same_rules(stripe_fake, group):
+    from rest_framework.test import APIClient
+
+    PromoCode.objects.create(code="SPRING25", percent_off=25)
+    r = held(group)
+    api = APIClient()
+    api.force_authenticate(r.member)
+    url = f"/api/reservations/{r.pk}/price/"
+    shown = api.get(url).json()
+    assert shown["due"] == "320.00" and [t["kind"] for t in shown["tiers"]] == ["full", "reduced"]
+    refused = api.put(url, {"tier": "reduced"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "attestation_required"
+    chosen = api.put(url, {"tier": "reduced", "attest": True, "code": "spring25"}, format="json").json()
+    assert (chosen["tier"], chosen["code"], chosen["due"], chosen["discount"]) == (
+        "reduced",
+        "SPRING25",
+        "150.00",
+        "170.00",
+    )
+    assert api.put(url, {"code": "NOPE"}, format="json").json()["code"] == "promo_unknown"
+    assert api.put(url, {"code": ""}, format="json").json()["due"] == "200.00"
+    assert APIClient().get(url).status_code in (401, 403)
+    other = APIClient()
+    other.force_authenticate(member())
+    assert other.get(url).status_code == 404
