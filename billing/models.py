@@ -46,6 +46,10 @@ class Payment(models.Model):
     # revenue report shows list price, discounts and money received apart.
     list_amount = models.DecimalField(max_digits=8, decimal_places=2)
     discount = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
+    # What was bought, as it was when paid (its receipt says so even after a move carries the
+    # payment to another group's seat).
+    program_starts_on = models.DateField(null=True, blank=True)
+    program_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
 
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
@@ -82,6 +86,9 @@ class Payment(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.list_amount is None:  # no tier or code: the list price is what was charged
             self.list_amount = self.amount + self.discount
+        if self.program_weeks is None and self.reservation_id:
+            group = self.reservation.group
+            self.program_starts_on, self.program_weeks = group.starts_on, group.weeks
         super().save(*args, **kwargs)
 
     @property

@@ -51,6 +51,11 @@ class Price:
     def discount(self) -> Decimal:
         return self.list_price - self.due
 
+    @property
+    def tier_off(self) -> Decimal:
+        """The fee tier's part of the discount (the code's is ``code_off``)."""
+        return self.list_price - self.due - self.code_off
+
 
 def price_of(*, group: Group, tier: FeeTier | None = None, promo: PromoCode | None = None) -> Price:
     """The price of a seat in ``group`` at ``tier`` (None: the full fee) with ``promo``."""

@@ -21,7 +21,6 @@ from django.utils.translation import ngettext, pgettext
 
 from billing.models import Payment, Refund
 from grouport.models import User
-from groups.models import Group
 
 PAYMENT, REFUND = "payment", "refund"
 
@@ -62,14 +61,17 @@ def long_date(day: dt.date) -> str:
     return date_format(day, pgettext("a date on receipts (Django date format)", "F j, Y"))
 
 
-def program_line(group: Group) -> str:
-    """What was bought (the program as sold: its weeks), in words that say nothing clinical."""
-    sessions = group.weeks
+def program_line(payment: Payment) -> str:
+    """What was bought (the program as sold when paid: its weeks and first date), in words that
+    say nothing clinical."""
+    group = payment.reservation.group
+    sessions = payment.program_weeks or group.weeks
+    starts_on = payment.program_starts_on or group.starts_on
     return ngettext(
         "Group program, %(count)d session, from %(date)s",
         "Group program, %(count)d sessions, from %(date)s",
         sessions,
-    ) % {"count": sessions, "date": long_date(group.starts_on)}
+    ) % {"count": sessions, "date": long_date(starts_on)}
 
 
 def _method(payment: Payment) -> str:
@@ -88,7 +90,7 @@ def payment_receipt(payment: Payment) -> Receipt:
         number=f"P-{payment.pk:06d}",
         issued_at=payment.paid_at or payment.updated_at,
         payer=_payer(reservation.member),
-        description=program_line(reservation.group),
+        description=program_line(payment),
         amount=payment.amount,
         currency=payment.currency.upper(),
         method=_method(payment),
@@ -105,7 +107,7 @@ def refund_receipt(refund: Refund) -> Receipt:
         number=f"R-{refund.pk:06d}",
         issued_at=refund.created_at,
         payer=_payer(reservation.member),
-        description=program_line(reservation.group),
+        description=program_line(payment),
         amount=refund.amount,
         currency=payment.currency.upper(),
         method=_method(payment),

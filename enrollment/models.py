@@ -84,6 +84,10 @@ class Reservation(models.Model):
         NOT_ELIGIBLE = "not_eligible", "Not eligible when payment arrived"
         ATTENDANCE_RULE = "attendance_rule", "Ended under the group's attendance rule"
         REVIEW_DECLINED = "review_declined", "Declined after the intake review"
+        MOVE_WITHDRAWN = (
+            "move_withdrawn",
+            "A move waiting for payment, withdrawn (the seat it was from changed)",
+        )
 
     ACTIVE = (Status.HELD, Status.REVIEW, Status.CONFIRMED)
     # Statuses that hold a seat until ``expires_at``.

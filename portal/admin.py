@@ -176,8 +176,12 @@ class SuperbillRequestAdmin(AuditedViewsAdmin, TherapistScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         shown = ("reservation", "requested_at", "diagnosis_by", "diagnosis_at")
-        # Given once: a correction is staff's business, with the audit trail behind it.
-        return (*shown, "diagnosis_code") if obj is not None and obj.diagnosis_code else shown
+        # Given once: a correction is staff's business, with the audit trail behind it. Asked
+        # of the database: a refused code typed a moment ago is on ``obj`` but not given.
+        given = (
+            obj is not None and SuperbillRequest.objects.filter(pk=obj.pk).exclude(diagnosis_code="").exists()
+        )
+        return (*shown, "diagnosis_code") if given else shown
 
     def get_fields(self, request: HttpRequest, obj=None):
         return ("reservation", "requested_at", "diagnosis_code", "diagnosis_by", "diagnosis_at")

@@ -30,6 +30,16 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='payment',
+            name='program_starts_on',
+            field=models.DateField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='payment',
+            name='program_weeks',
+            field=models.PositiveSmallIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='payment',
             name='list_amount',
             field=models.DecimalField(decimal_places=2, max_digits=8, null=True),
         ),

@@ -15,7 +15,7 @@ from enrollment.ports import payment_port
 from enrollment.selectors import group_seats_taken
 from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import group_check_open, reservation_notify
-from enrollment.services.seats import move_over
+from enrollment.services.seats import move_over, moves_pending, moves_withdraw
 from grouport.audit import audit_record
 from grouport.exceptions import InvalidInput
 from grouport.models import User
@@ -51,11 +51,14 @@ def reservation_move(
         raise InvalidInput("The member is already in that group.", code="same_group")
     member_check_may_join(member=reservation.member, group=to_group)
     difference = payment_port().move_difference(old=reservation, to_group=to_group)
+    pending = moves_pending(reservation.pk)  # an earlier move from this seat, still unpaid
     with transaction.atomic():
-        # Both groups' locks, always in id order, so two moves the other way cannot deadlock.
-        locked = lock_groups([reservation.group_id, to_group.pk])
+        # Every group's lock, always in id order, so two moves the other way cannot deadlock.
+        locked = lock_groups([reservation.group_id, to_group.pk, *(g for _, g in pending)])
         source, target = locked[reservation.group_id], locked[to_group.pk]
         reservation = lock_reservation(reservation.pk)
+        # A new move replaces one still waiting for its payment: that held seat is let go.
+        moves_withdraw(pending=pending, groups=locked, actor=actor, now=now)
         if reservation.status != Reservation.Status.CONFIRMED:
             raise InvalidTransition("Only a confirmed seat can be moved.")
         group_check_open(target, now)

@@ -40,6 +40,8 @@ from enrollment.services.eligibility import (
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
     move_complete,
+    moves_pending,
+    moves_withdraw,
     offer_free_seats,
     release_lapsed_holds,
     reservation_transition,
@@ -364,12 +366,15 @@ def reservation_cancel(
         raise InvalidInput("refund must be policy, full or none.", code="invalid_refund_mode")
     now = now or timezone.now()
     port = payment_port()
+    pending = moves_pending(reservation.pk)  # a move from this seat, waiting for its payment
     with transaction.atomic():
-        group = lock_group(reservation.group_id)
+        groups = lock_groups([reservation.group_id, *(g for _, g in pending)])
+        group = groups[reservation.group_id]
         reservation = lock_reservation(reservation.pk)
         was = reservation.status
         reservation.end_reason = reason
         reservation_transition(reservation=reservation, to=Reservation.Status.CANCELLED, actor=actor, now=now)
+        moves_withdraw(pending=pending, groups=groups, actor=actor, now=now)
         entry = WaitlistEntry.objects.filter(offer=reservation, status=WaitlistEntry.Status.OFFERED).first()
         if entry is not None:
             waitlist_transition(entry=entry, to=WaitlistEntry.Status.DECLINED, actor=actor, now=now)
@@ -510,10 +515,14 @@ def _move_paid(*, seat: SeatLock, now: dt.datetime) -> PaymentOutcome:
         reservation_notify(reservation, "moved", old=old.pk)
         return PaymentOutcome.CONFIRMED if held else PaymentOutcome.CONFIRMED_LATE
     if reservation.status == Reservation.Status.HELD:
-        reservation.end_reason = Reservation.EndReason.MOVED
+        reservation.end_reason = Reservation.EndReason.MOVE_WITHDRAWN
         reservation_transition(reservation=reservation, to=Reservation.Status.CANCELLED, actor=None, now=now)
         offer_free_seats(group, now)
-    reservation_notify(reservation, "unseated", reason="no_seat")
+    withdrawn = (
+        old.status != Reservation.Status.CONFIRMED
+        or reservation.end_reason == Reservation.EndReason.MOVE_WITHDRAWN
+    )
+    reservation_notify(reservation, "unseated", reason="move_withdrawn" if withdrawn else "no_seat")
     return PaymentOutcome.UNSEATED
 
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, Prefetch
 from django.utils import timezone
 
-from enrollment.lock_objects import lock_reservations, lock_waitlist_entries
+from enrollment.lock_objects import lock_reservation, lock_reservations, lock_waitlist_entries
 from enrollment.models import Reservation, WaitlistEntry
 from enrollment.ports import payment_port
 from enrollment.selectors import group_seats_taken
@@ -263,3 +263,30 @@ def move_complete(*, new: Reservation, source: Group, now: dt.datetime) -> bool:
         },
     )
     return True
+
+
+def moves_pending(old_id: int) -> list[tuple[int, int]]:
+    """Seats held for a move away from seat ``old_id`` that waits for its payment: (id, group)."""
+    return list(
+        Reservation.objects.filter(moved_from_id=old_id, status=Reservation.Status.HELD).values_list(
+            "pk", "group_id"
+        )
+    )
+
+
+def moves_withdraw(
+    *, pending: list[tuple[int, int]], groups: dict[int, Group], actor: User | None, now
+) -> int:
+    """Withdraw held moves whose seat changed (cancelled, or moved elsewhere): each held seat
+    is let go (to its group's waitlist) and its open checkout closed, so the member is never
+    charged for a move that no longer stands. The caller holds every group's lock (in id
+    order, with the others it needs); the seats are locked here, after the caller's own."""
+    for pk, group_id in sorted(pending):
+        held = lock_reservation(pk)
+        if held.status != Reservation.Status.HELD:
+            continue
+        held.end_reason = Reservation.EndReason.MOVE_WITHDRAWN
+        reservation_transition(reservation=held, to=Reservation.Status.CANCELLED, actor=actor, now=now)
+        offer_free_seats(groups[group_id], now)
+        payment_port().checkouts_close(reservation=held)
+    return len(pending)

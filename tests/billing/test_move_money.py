@@ -187,3 +187,44 @@ def test_the_difference_is_between_the_fees_the_member_pays(stripe_fake):
     held = reservation_move(reservation=Reservation.objects.get(pk=r.pk), to_group=dear, actor=staff())
     choice = PriceChoice.objects.get(reservation=held)
     assert choice.due == Decimal("50.00") and choice.tier.kind == "reduced"
+
+
+def test_a_new_move_or_a_cancellation_withdraws_a_move_still_waiting_for_its_money(
+    stripe_fake, django_capture_on_commit_callbacks
+):
+    """The fault a trial found: a held move stayed payable after the seat moved elsewhere."""
+    cheap, dear = groups()
+    cheaper = GroupFactory(title="Friday group", price=Decimal("120.00"), therapist=licensed_therapist("NY"))
+    seat = paid_seat(stripe_fake, cheap)
+    desk = staff()
+    from billing.receipts import payment_receipt
+
+    receipt_before = payment_receipt(seat.payments.get()).description
+    held = reservation_move(reservation=seat, to_group=dear, actor=desk)
+    waiting = stripe_checkout_start(reservation=held)  # the member opened the page
+    moved = reservation_move(reservation=Reservation.objects.get(pk=seat.pk), to_group=cheaper, actor=desk)
+    held.refresh_from_db()
+    assert (
+        held.status == Reservation.Status.CANCELLED
+        and held.end_reason == Reservation.EndReason.MOVE_WITHDRAWN
+    )
+    assert moved.status == Reservation.Status.CONFIRMED
+    # Paid all the same (the page was open): refunded in full, and told why in plain words.
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_event_process(
+            event=stripe_fake.event(
+                "checkout.session.completed", stripe_fake.pay(waiting.checkout_session_id)
+            )
+        )
+    waiting.refresh_from_db()
+    assert waiting.amount_refunded == waiting.amount == Decimal("130.00")
+    [told] = [m for m in mail.outbox if "no longer stands" in m.body]
+    assert told.to == [seat.member.email]
+    # The first payment's receipt still says what was bought then.
+    assert payment_receipt(moved.payments.get(amount=Decimal("320.00"))).description == receipt_before
+    # A member who cancels their seat withdraws a move waiting on it too.
+    other = paid_seat(stripe_fake, cheap)
+    pending = reservation_move(reservation=other, to_group=dear, actor=desk)
+    reservation_cancel(reservation=Reservation.objects.get(pk=other.pk), actor=other.member)
+    pending.refresh_from_db()
+    assert pending.status == Reservation.Status.CANCELLED

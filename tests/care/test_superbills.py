@@ -139,8 +139,7 @@ def test_asked_diagnosed_once_and_drawn_from_the_attendance_sheet(world, django_
     request = SuperbillRequest.objects.get(reservation=world["seat"])
     desk = therapist_desk(world)
     bad = desk.post(f"/admin/care/superbillrequest/{request.pk}/change/", {"diagnosis_code": "XYZ"})
-    assert bad.status_code == 200 and "Please correct the error" in bad.content.decode()
-    assert "Not an ICD-10-CM code" in str(bad.context_data["adminform"].form.errors)
+    assert bad.status_code == 200 and "Not an ICD-10-CM code" in bad.content.decode()  # shown, with why
     request = asked_and_diagnosed(world, django_capture_on_commit_callbacks)
     assert request.diagnosis_code == "F43.10" and request.diagnosis_by == world["therapist"].user
     assert (
