@@ -193,6 +193,8 @@ class Load:
         self.password = make_password(None)
         # Why a reservation ended (a column older schemas, under --compare, do not have).
         self.end_reasons = any(f.name == "end_reason" for f in Reservation._meta.concrete_fields)
+        # Payments keep their list price since fee tiers and codes (a --compare tree may predate it).
+        self.list_amounts = any(f.name == "list_amount" for f in Payment._meta.concrete_fields)
 
     # Members and therapists.
 
@@ -380,7 +382,7 @@ class Load:
                 )
         out["payments"].append(
             (pid, rid, "stripe", pay_status, price, refunded, f"pi_bench_{pid}" if paid_at else "",
-             created, paid_at, paid_at or created)
+             created, paid_at, paid_at or created, *([price] if self.list_amounts else []))
         )  # fmt: skip
 
     def _attendance(self, group_ids: list[int], limit: int) -> int:
@@ -488,7 +490,7 @@ class Load:
             copy_in(
                 Payment,
                 ["id", "reservation", "provider", "status", "amount", "amount_refunded", "payment_intent_id",
-                 "created_at", "paid_at", "updated_at"],
+                 "created_at", "paid_at", "updated_at", *(["list_amount"] if self.list_amounts else [])],
                 out["payments"],
                 self.now,
             )  # fmt: skip

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,6 +95,30 @@ def codes_offered() -> bool:
     """Whether any promotion code could be typed now (the pay page asks for one only then)."""
     now = timezone.now()
     return PromoCode.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), active=True).exists()
+
+
+def price_to_choose(reservation: Reservation) -> bool:
+    """Whether the member has a fee or a code to choose before paying for ``reservation``: its
+    group offers them a fee tier, or a code could be typed, and they have not been to the pay
+    page's choices yet. A held move's price is the difference, nothing to choose."""
+    if reservation.moved_from_id is not None:
+        return False
+    now = timezone.now()
+    # One read in the common case (no fees, no live code): whether there is anything to choose.
+    has_tiers, has_codes = (
+        Group.objects.filter(pk=reservation.group_id)
+        .annotate(
+            has_tiers=Exists(FeeTier.objects.filter(group=OuterRef("pk"))),
+            has_codes=Exists(
+                PromoCode.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), active=True)
+            ),
+        )
+        .values_list("has_tiers", "has_codes")
+        .get()
+    )
+    # Fees (even one staff give: the pay page offers to ask for it) or a code: the pay page
+    # asks, unless the member has been through its choices already.
+    return (has_tiers or has_codes) and not PriceChoice.objects.filter(reservation=reservation).exists()
 
 
 def _choice_for(reservation: Reservation, member: User) -> PriceChoice:

@@ -62,6 +62,11 @@ class BillingPaymentPort:
     """Billing's implementation of ``enrollment.ports.PaymentPort``."""
 
     def checkout_begin(self, *, reservation: Reservation, eligibility_asked: bool = False) -> NextAction:
+        from billing.pricing import price_to_choose
+
+        if price_to_choose(reservation):
+            # A fee or a code to choose first: the pay page asks, then opens Checkout.
+            return NextAction("pay", reverse("billing:pay", args=[reservation.pk]))
         return payment_provider_for(reservation).begin(
             reservation=reservation, eligibility_asked=eligibility_asked
         )
