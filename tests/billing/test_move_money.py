@@ -228,3 +228,23 @@ def test_a_new_move_or_a_cancellation_withdraws_a_move_still_waiting_for_its_mon
     reservation_cancel(reservation=Reservation.objects.get(pk=other.pk), actor=other.member)
     pending.refresh_from_db()
     assert pending.status == Reservation.Status.CANCELLED
+
+
+def test_stripe_failing_as_the_difference_is_asked_keeps_the_held_seat_and_makes_one_page(stripe_fake):
+    cheap, dear = groups()
+    seat = paid_seat(stripe_fake, cheap)
+    held = reservation_move(reservation=seat, to_group=dear, actor=staff())
+    client = Client()
+    client.force_login(seat.member)
+    stripe_fake.fail_next = [500]
+    down = client.get(f"/reservations/{held.pk}/pay/")
+    assert down.status_code == 503 and "988" in down.content.decode()
+    held.refresh_from_db()
+    seat.refresh_from_db()
+    assert held.status == Reservation.Status.HELD and seat.status == Reservation.Status.CONFIRMED
+    again = client.get(f"/reservations/{held.pk}/pay/")
+    assert again.status_code == 302 and again.url.startswith(stripe_fake.url)
+    open_pages = Payment.objects.filter(reservation=held, status=Payment.Status.PENDING).exclude(
+        checkout_url=""
+    )
+    assert open_pages.count() == 1 and open_pages.get().amount == Decimal("130.00")
