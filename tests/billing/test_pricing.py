@@ -267,3 +267,50 @@ def test_the_api_chooses_the_fee_and_the_code_by_the_same_rules(stripe_fake, gro
     other = APIClient()
     other.force_authenticate(member())
     assert other.get(url).status_code == 404
+
+
+@pytest.mark.sqlite
+def test_each_refusal_says_why_and_changes_nothing(group, settings):
+    from billing.pricing import assistance_decide, assistance_request, price_choose, promo_apply
+    from grouport.exceptions import Conflict
+
+    settings.STRIPE_SECRET_KEY = ""
+    r = held(group)
+    someone = member()
+    cases = [
+        (lambda: price_choose(reservation=r, member=someone, tier="full", attested=False), "not_yours"),
+        (lambda: promo_apply(reservation=r, member=r.member, code="   "), "promo_missing"),
+        (lambda: assistance_request(member=r.member, group=group, household_size=2, income="rich"), "income"),
+        (
+            lambda: assistance_request(member=r.member, group=group, household_size=21, income="under_25k"),
+            "household_size",
+        ),
+    ]
+    bare = GroupFactory(price=Decimal("90.00"), therapist=licensed_therapist("NY"))
+    cases.append(
+        (
+            lambda: assistance_request(member=r.member, group=bare, household_size=2, income="under_25k"),
+            "no_assistance",
+        )
+    )
+    for call, code in cases:
+        with pytest.raises((InvalidInput, Conflict)) as refused:
+            call()
+        assert refused.value.code == code
+    # Asking again while it waits updates it; once decided, it is answered.
+    first = assistance_request(member=r.member, group=group, household_size=2, income="under_25k")
+    again = assistance_request(member=r.member, group=group, household_size=3, income="under_50k")
+    assert first.pk == again.pk and again.household_size == 3
+    assistance_decide(request=again, grant=False, actor=UserFactory(is_staff=True))
+    with pytest.raises(Conflict) as decided:
+        assistance_decide(request=again, grant=True, actor=UserFactory(is_staff=True))
+    assert decided.value.code == "assistance_decided"
+    with pytest.raises(Conflict):
+        assistance_request(member=r.member, group=group, household_size=2, income="under_25k")
+    # Back to the full fee after choosing the reduced one; then paid: nothing changes.
+    price_choose(reservation=r, member=r.member, tier="reduced", attested=True)
+    assert price_choose(reservation=r, member=r.member, tier="full", attested=False).due == Decimal("320.00")
+    Payment.objects.create(reservation=r, provider="offline", status="processing", amount=Decimal("320.00"))
+    with pytest.raises(Conflict) as busy:
+        price_choose(reservation=r, member=r.member, tier="reduced", attested=True)
+    assert busy.value.code == "payment_under_way"
