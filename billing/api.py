@@ -1,6 +1,7 @@
 """Billing's API: what a held seat costs, and choosing its fee tier or promotion code before
 paying (the pay page's choices, for apps). The rules are billing/pricing.py's."""
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -96,14 +97,19 @@ class ReservationPriceApi(APIView):
         body = PriceChoiceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        if "tier" in data:
-            price_choose(
-                reservation=reservation, member=request.user, tier=data["tier"], attested=data["attest"]
-            )
-        if "code" in data:
-            if data["code"].strip():
-                promo_apply(reservation=reservation, member=request.user, code=data["code"])
-            else:
-                promo_remove(reservation=reservation, member=request.user)
+        with transaction.atomic():  # the fee and the code together, or neither
+            self._choose(reservation, request.user, data)
         reservation.refresh_from_db()
         return Response(PriceSerializer(_answer(reservation, request.user)).data)
+
+    @staticmethod
+    def _choose(reservation, member, data) -> None:
+        # The code first: applying it locks the code's row, which comes before payments in
+        # the lock order (choosing a fee may close an open page, a payment's lock).
+        if "code" in data:
+            if data["code"].strip():
+                promo_apply(reservation=reservation, member=member, code=data["code"])
+            else:
+                promo_remove(reservation=reservation, member=member)
+        if "tier" in data:
+            price_choose(reservation=reservation, member=member, tier=data["tier"], attested=data["attest"])

@@ -50,6 +50,10 @@ class Payment(models.Model):
     # payment to another group's seat).
     program_starts_on = models.DateField(null=True, blank=True)
     program_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The promotion code this attempt charges with: open or paid, it is one of the code's uses.
+    promo = models.ForeignKey(
+        "PromoCode", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
 
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
@@ -259,6 +263,9 @@ class PriceChoice(models.Model):
         help_text="The tier's and the code's, together.",
     )
     due = models.DecimalField(max_digits=8, decimal_places=2)
+    # The seat's fee for this member before any code: what a move compares (a waived
+    # difference keeps the fee they paid; a code's discount stays theirs).
+    fee = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

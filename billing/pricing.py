@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.attempts import attempts_close_open
 from billing.lock_objects import lock_promo_code
 from billing.models import AssistanceRequest, FeeTier, Payment, PriceChoice, PromoCode
 from enrollment.lock_objects import lock_reservation
@@ -145,8 +146,14 @@ def _choice_for(reservation: Reservation, member: User) -> PriceChoice:
 
 def _save(choice: PriceChoice, group: Group) -> PriceChoice:
     price = price_of(group=group, tier=choice.tier, promo=choice.promo)
+    changed = choice.pk is None or choice.due != price.due
     choice.list_price, choice.discount, choice.due = price.list_price, price.discount, price.due
+    choice.fee = price.due + price.code_off
     choice.save()
+    if changed:
+        # A page opened at the old price must not be paid: it is closed (the next one is
+        # made for the price due now).
+        attempts_close_open(choice.reservation)
     return choice
 
 
@@ -177,12 +184,17 @@ def price_choose(
 def promo_uses(promo: PromoCode, *, besides: Reservation | None = None) -> int:
     """How many uses ``promo`` has: seats holding it (held, in review or confirmed), and any
     seat it was paid with. A lapsed hold's use is given back."""
-    uses = PriceChoice.objects.filter(promo=promo).filter(
-        Q(reservation__status__in=Reservation.ACTIVE) | Q(reservation__payments__status=Payment.Status.PAID)
+    held = PriceChoice.objects.filter(promo=promo, reservation__status__in=Reservation.ACTIVE)
+    # A payment made with the code counts while its page is open and once paid, wherever a
+    # move carried it since.
+    charged = Payment.objects.filter(
+        promo=promo, status__in=(Payment.Status.PENDING, Payment.Status.PROCESSING, Payment.Status.PAID)
     )
-    if besides is not None:
-        uses = uses.exclude(reservation=besides)
-    return uses.values("pk").distinct().count()
+    seats = set(held.values_list("reservation_id", flat=True)) | set(
+        charged.values_list("reservation_id", flat=True)
+    )
+    seats.discard(besides.pk if besides is not None else None)
+    return len(seats)
 
 
 def promo_apply(
@@ -279,21 +291,33 @@ def _fee_for(group: Group, kind: str | None) -> Price:
 
 def move_difference(*, old: Reservation, to_group: Group) -> Decimal:
     """What a move costs more (positive) or less (negative): the target group's fee for the
-    member less the source group's, at their fee tier where a group offers it. A code's
-    discount on the seat they leave stays theirs."""
+    member, at their fee tier where it offers one, less the fee recorded for the seat they
+    leave (what they paid for before any code: a code's discount stays theirs, a waived
+    difference counts as not paid). A seat from before fees were recorded: its group's fee
+    now."""
     kind = _tier_kind(old)
-    return _fee_for(to_group, kind).due - _fee_for(old.group, kind).due
+    choice = PriceChoice.objects.filter(reservation=old).first()
+    source = choice.fee if choice is not None and choice.fee is not None else _fee_for(old.group, kind).due
+    return _fee_for(to_group, kind).due - source
 
 
-def move_price_set(*, new: Reservation, old: Reservation, difference: Decimal | None) -> PriceChoice:
+def move_price_set(
+    *, new: Reservation, old: Reservation, difference: Decimal | None, waived: Decimal = Decimal("0.00")
+) -> PriceChoice:
     """The moved seat's price: the difference still to pay (a move held until paid; its
-    list price is that difference), or the new group's fee for them (a move done at once)."""
+    list price is that difference), or the new group's fee for them (a move done at once;
+    less any difference staff waived, so a later move counts only what was paid)."""
     kind = _tier_kind(old)
     fee = _fee_for(new.group, kind)
     if difference is not None:
-        values = {"list_price": difference, "discount": Decimal("0.00"), "due": difference}
+        values = {"list_price": difference, "discount": Decimal("0.00"), "due": difference, "fee": fee.due}
     else:
-        values = {"list_price": fee.list_price, "discount": fee.discount, "due": fee.due}
+        values = {
+            "list_price": fee.list_price,
+            "discount": fee.discount,
+            "due": fee.due,
+            "fee": fee.due - waived,
+        }
     choice, _made = PriceChoice.objects.update_or_create(
         reservation=new, defaults={"tier": fee.tier, **values}
     )

@@ -111,10 +111,22 @@ class BillingPaymentPort:
 
         return move_difference(old=old, to_group=to_group)
 
-    def move_price_set(self, *, new: Reservation, old: Reservation, difference: Decimal | None) -> None:
+    def least_charge(self) -> Decimal:
+        from billing.pricing import MIN_CHARGE
+
+        return MIN_CHARGE
+
+    def move_price_set(
+        self,
+        *,
+        new: Reservation,
+        old: Reservation,
+        difference: Decimal | None,
+        waived: Decimal = Decimal("0"),
+    ) -> None:
         from billing.pricing import move_price_set
 
-        move_price_set(new=new, old=old, difference=difference)
+        move_price_set(new=new, old=old, difference=difference, waived=waived)
 
     def move_refund(self, *, new: Reservation, amount: Decimal, key: str, actor: User | None) -> Decimal:
         from billing.services import move_refund

@@ -12,6 +12,7 @@ payment's id, ``R-`` and the refund's.
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -50,10 +51,11 @@ class Receipt:
     method: str
     refers_to: str = ""  # a refund: the payment's receipt number
     refunded: Decimal = Decimal("0.00")  # a payment: refunded so far
+    zone: str = "UTC"  # the payer's: the day it was where they are
 
     @property
     def date(self) -> str:
-        return long_date(timezone.localtime(self.issued_at).date())
+        return long_date(timezone.localtime(self.issued_at, ZoneInfo(self.zone)).date())
 
 
 def long_date(day: dt.date) -> str:
@@ -95,6 +97,7 @@ def payment_receipt(payment: Payment) -> Receipt:
         currency=payment.currency.upper(),
         method=_method(payment),
         refunded=payment.amount_refunded,
+        zone=reservation.member.zone,
     )
 
 
@@ -112,6 +115,7 @@ def refund_receipt(refund: Refund) -> Receipt:
         currency=payment.currency.upper(),
         method=_method(payment),
         refers_to=f"P-{payment.pk:06d}",
+        zone=reservation.member.zone,
     )
 
 

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billing.attempts import attempt_abandon
 from billing.lock_objects import lock_payment, lock_payment_refunds, lock_payments, lock_refund
 from billing.models import Payment, Refund
 from billing.pricing import reservation_price
@@ -187,6 +188,7 @@ def offline_payment_complete(
         amount=price.due,
         list_amount=price.list_price,
         discount=price.discount,
+        promo=price.promo,
         currency=reservation.group.currency,
     )
     return payment_settle(payment=payment)
@@ -501,7 +503,7 @@ def stripe_checkout_start(
             return current
         if current is None or not _attempt_reusable(current, now):
             for earlier in open_attempts:
-                _attempt_abandon(earlier)
+                attempt_abandon(earlier)
             current = _attempt_new(reservation=reservation, now=now)
     try:
         session = gateway.checkout_session_create(params=current.checkout_params, key=current.idempotency_key)
@@ -537,6 +539,7 @@ def _attempt_new(*, reservation: Reservation, now: dt.datetime) -> Payment:
         amount=price.due,
         list_amount=price.list_price,
         discount=price.discount,
+        promo=price.promo,
         currency=reservation.group.currency,
     )
     payment.idempotency_key = f"grouport-checkout-{payment.pk}"
@@ -551,15 +554,6 @@ def _attempt_new(*, reservation: Reservation, now: dt.datetime) -> Payment:
     # attempt sends the very same request.
     payment.refresh_from_db(fields=["checkout_params"])
     return payment
-
-
-def _attempt_abandon(payment: Payment) -> None:
-    """Close an attempt a newer one replaces (locked): its page, if we know of one, expires."""
-    transition(
-        payment, to=Payment.Status.FAILED, data={"reservation": payment.reservation_id, "replaced": True}
-    )
-    if payment.checkout_session_id:
-        outbox_add(kind="billing.checkout_close", payload={"payment": payment.pk}, key=f"close-{payment.pk}")
 
 
 def _attempt_failed(payment: Payment, outcome: str, exc: Exception) -> None:
@@ -602,11 +596,11 @@ def payments_follow_move(*, old: Reservation, new: Reservation) -> int:
 
 def move_refund(*, new: Reservation, amount: Decimal, key: str, actor: User | None) -> Decimal:
     """Refund up to ``amount`` of what was paid for a seat moved to a cheaper group (its
-    payments now on ``new``), newest payment first; each refund once (``key``), sent from the
+    payments now on ``new``), oldest payment first; each refund once (``key``), sent from the
     outbox after the move commits. Returns what is refunded."""
     left, total = amount, Decimal("0.00")
-    paid = lock_payments(new.payments.filter(status=Payment.Status.PAID).order_by("pk"))
-    for payment in sorted(paid, key=lambda p: p.pk, reverse=True):
+    # Oldest first: payments are locked in ascending id order (grouport/locks.py).
+    for payment in lock_payments(new.payments.filter(status=Payment.Status.PAID).order_by("pk")):
         if left <= 0:
             break
         part = min(left, payment.refundable)

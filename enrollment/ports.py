@@ -93,7 +93,18 @@ class PaymentPort(Protocol):
         (negative): the two groups' fees for them (their fee tier where both offer it)."""
         ...
 
-    def move_price_set(self, *, new: "Reservation", old: "Reservation", difference: Decimal | None) -> None:
+    def least_charge(self) -> Decimal:
+        """The least a payment can be (Stripe's): a smaller difference is waived, not asked."""
+        ...
+
+    def move_price_set(
+        self,
+        *,
+        new: "Reservation",
+        old: "Reservation",
+        difference: Decimal | None,
+        waived: Decimal = Decimal("0"),
+    ) -> None:
         """Record what the moved seat ``new`` costs: the difference still to pay (a held move),
         or, ``None``, the new group's fee for them (a move done at once)."""
         ...

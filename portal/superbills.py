@@ -132,7 +132,7 @@ def superbill_of(request: SuperbillRequest, *, today: dt.date | None = None) -> 
     intake = member_intake(member)
     return Superbill(
         number=f"SB-{request.pk:06d}",
-        issued_on=today or timezone.localdate(),
+        issued_on=today or timezone.localdate(timezone=ZoneInfo(member.zone)),
         clinic=clinic(),
         provider=f"{therapist.display_name}, {therapist.credentials}",
         npi=therapist.npi,

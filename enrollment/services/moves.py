@@ -17,7 +17,7 @@ from enrollment.services.eligibility import member_check_may_join
 from enrollment.services.reservations import group_check_open, reservation_notify
 from enrollment.services.seats import move_over, moves_pending, moves_withdraw
 from grouport.audit import audit_record
-from grouport.exceptions import InvalidInput
+from grouport.exceptions import Conflict, InvalidInput
 from grouport.models import User
 from groups.lock_objects import lock_groups
 from groups.models import Group
@@ -57,6 +57,9 @@ def reservation_move(
         locked = lock_groups([reservation.group_id, to_group.pk, *(g for _, g in pending)])
         source, target = locked[reservation.group_id], locked[to_group.pk]
         reservation = lock_reservation(reservation.pk)
+        if set(moves_pending(reservation.pk)) - set(pending):
+            # Another move of this seat was made since we looked: its group is not locked.
+            raise Conflict("Another move of this seat is under way: try again.", code="move_in_progress")
         # A new move replaces one still waiting for its payment: that held seat is let go.
         moves_withdraw(pending=pending, groups=locked, actor=actor, now=now)
         if reservation.status != Reservation.Status.CONFIRMED:
@@ -68,6 +71,8 @@ def reservation_move(
             raise InvalidInput("The member already has a seat in that group.", code="already_reserved")
         if group_seats_taken(group=target, now=now) >= target.capacity:
             raise GroupFull("The other group has no free seat.")
+        # A difference Stripe could not charge (under its least charge) is waived, and says so.
+        waive = waive or Decimal("0") < difference < payment_port().least_charge()
         if difference > 0 and not waive:
             held = Reservation.objects.create(
                 member_id=reservation.member_id,
@@ -112,7 +117,8 @@ def reservation_move(
             confirmed_at=now,
         )
         move_over(old=reservation, new=moved, source=source, actor=actor, now=now)
-        payment_port().move_price_set(new=moved, old=reservation, difference=None)
+        waived = difference if waive and difference > 0 else Decimal("0.00")
+        payment_port().move_price_set(new=moved, old=reservation, difference=None, waived=waived)
         refunded = Decimal("0.00")
         if difference < 0:
             refunded = payment_port().move_refund(
@@ -127,7 +133,7 @@ def reservation_move(
                 "from_group": source.pk,
                 "to_group": target.pk,
                 "difference": str(difference),
-                "waived": str(difference) if waive and difference > 0 else "0",
+                "waived": str(waived),
                 "refunded": str(refunded),
             },
             request=request,

@@ -40,8 +40,7 @@ from enrollment.services.eligibility import (
 from enrollment.services.seats import (
     group_refresh_seats_if_needed,
     move_complete,
-    moves_pending,
-    moves_withdraw,
+    moves_withdraw_later,
     offer_free_seats,
     release_lapsed_holds,
     reservation_transition,
@@ -366,15 +365,17 @@ def reservation_cancel(
         raise InvalidInput("refund must be policy, full or none.", code="invalid_refund_mode")
     now = now or timezone.now()
     port = payment_port()
-    pending = moves_pending(reservation.pk)  # a move from this seat, waiting for its payment
     with transaction.atomic():
-        groups = lock_groups([reservation.group_id, *(g for _, g in pending)])
-        group = groups[reservation.group_id]
+        group = lock_group(reservation.group_id)
         reservation = lock_reservation(reservation.pk)
         was = reservation.status
         reservation.end_reason = reason
         reservation_transition(reservation=reservation, to=Reservation.Status.CANCELLED, actor=actor, now=now)
-        moves_withdraw(pending=pending, groups=groups, actor=actor, now=now)
+        # A move from this seat still waiting for its money is withdrawn once this commits,
+        # in a transaction of its own: a seat may end under other seats' locks (the
+        # attendance rule), where another group's lock may not be taken. Paid before then,
+        # it finds this seat gone and is refunded in full.
+        moves_withdraw_later(reservation.pk)
         entry = WaitlistEntry.objects.filter(offer=reservation, status=WaitlistEntry.Status.OFFERED).first()
         if entry is not None:
             waitlist_transition(entry=entry, to=WaitlistEntry.Status.DECLINED, actor=actor, now=now)
@@ -504,6 +505,12 @@ def _move_paid(*, seat: SeatLock, now: dt.datetime) -> PaymentOutcome:
     group, reservation = seat.group, seat.reservation
     old = Reservation.objects.get(pk=reservation.moved_from_id)
     reservation.moved_from = old
+    if reservation.status == Reservation.Status.HELD and reservation.expires_at <= now:
+        # Its hold ran out a moment ago and the job has not freed it yet: free the lapsed holds
+        # first, then it gets the seat back if one is free (as any late payment does).
+        release_lapsed_holds(group, now)
+        reservation.refresh_from_db()
+        reservation.moved_from = old
     held = reservation.status == Reservation.Status.HELD and reservation.expires_at > now
     lapsed_but_free = (
         reservation.status == Reservation.Status.EXPIRED

@@ -28,7 +28,7 @@ from grouport.audit import audit_record
 from grouport.models import User
 from grouport.outbox import outbox_add
 from grouport.transitions import transition
-from groups.lock_objects import lock_group
+from groups.lock_objects import lock_group, lock_groups
 from groups.models import Group, License
 from groups.selectors import group_is_open, open_groups_q
 from intake.services import age_allows
@@ -251,6 +251,7 @@ def move_complete(*, new: Reservation, source: Group, now: dt.datetime) -> bool:
     if old.status != Reservation.Status.CONFIRMED:
         return False
     carried = move_over(old=old, new=new, source=source, actor=None, now=now)
+    moves_withdraw_later(old.pk)  # another move of the same seat, made meanwhile, no longer stands
     audit_record(
         actor=None,
         action="reservation.moved",
@@ -290,3 +291,19 @@ def moves_withdraw(
         offer_free_seats(groups[group_id], now)
         payment_port().checkouts_close(reservation=held)
     return len(pending)
+
+
+def moves_withdraw_later(old_id: int) -> None:
+    """Once the current transaction commits: withdraw the moves from seat ``old_id`` still
+    waiting for their money, in a transaction of their own (their groups locked in id order,
+    then their seats)."""
+
+    def withdraw() -> None:
+        pending = moves_pending(old_id)
+        if not pending:
+            return
+        with transaction.atomic():
+            groups = lock_groups(sorted({group_id for _, group_id in pending}))
+            moves_withdraw(pending=pending, groups=groups, actor=None, now=timezone.now())
+
+    transaction.on_commit(withdraw)

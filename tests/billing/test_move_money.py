@@ -225,7 +225,8 @@ def test_a_new_move_or_a_cancellation_withdraws_a_move_still_waiting_for_its_mon
     # A member who cancels their seat withdraws a move waiting on it too.
     other = paid_seat(stripe_fake, cheap)
     pending = reservation_move(reservation=other, to_group=dear, actor=desk)
-    reservation_cancel(reservation=Reservation.objects.get(pk=other.pk), actor=other.member)
+    with django_capture_on_commit_callbacks(execute=True):  # withdrawn once the cancel commits
+        reservation_cancel(reservation=Reservation.objects.get(pk=other.pk), actor=other.member)
     pending.refresh_from_db()
     assert pending.status == Reservation.Status.CANCELLED
 
@@ -248,3 +249,58 @@ def test_stripe_failing_as_the_difference_is_asked_keeps_the_held_seat_and_makes
         checkout_url=""
     )
     assert open_pages.count() == 1 and open_pages.get().amount == Decimal("130.00")
+
+
+def test_a_waived_difference_is_not_refunded_by_a_later_move_and_a_tiny_one_is_waived(stripe_fake):
+    """From a cold review: staff waive $50 from A ($100) to B ($150); a later move to C ($100)
+    refunds nothing (the member paid $100, not $150). A difference under Stripe's $0.50 cannot
+    be charged: it is waived, and says so."""
+    a = GroupFactory(price=Decimal("100.00"), therapist=licensed_therapist("NY"))
+    b = GroupFactory(price=Decimal("150.00"), therapist=licensed_therapist("NY"))
+    c = GroupFactory(price=Decimal("100.00"), therapist=licensed_therapist("NY"))
+    d = GroupFactory(price=Decimal("100.25"), therapist=licensed_therapist("NY"))
+    desk = staff()
+    seat = paid_seat(stripe_fake, a)
+    in_b = reservation_move(reservation=seat, to_group=b, actor=desk, waive=True)
+    in_c = reservation_move(reservation=in_b, to_group=c, actor=desk)
+    assert in_c.status == Reservation.Status.CONFIRMED and not Refund.objects.exists()
+    in_d = reservation_move(reservation=in_c, to_group=d, actor=desk)
+    assert in_d.status == Reservation.Status.CONFIRMED
+    assert AuditEntry.objects.get(action="reservation.moved", object_id=str(in_d.pk)).data["waived"] == "0.25"
+
+
+def test_a_move_refund_across_two_payments_locks_in_order_and_adds_up(
+    stripe_fake, django_capture_on_commit_callbacks
+):
+    """$100 in A, $50 more to move to B ($150), then to C ($60): $90 back, oldest payment first."""
+    a = GroupFactory(price=Decimal("100.00"), therapist=licensed_therapist("NY"))
+    b = GroupFactory(price=Decimal("150.00"), therapist=licensed_therapist("NY"))
+    c = GroupFactory(price=Decimal("60.00"), therapist=licensed_therapist("NY"))
+    desk = staff()
+    seat = paid_seat(stripe_fake, a)
+    held = reservation_move(reservation=seat, to_group=b, actor=desk)
+    difference = stripe_checkout_start(reservation=held)
+    stripe_event_process(
+        event=stripe_fake.event("checkout.session.completed", stripe_fake.pay(difference.checkout_session_id))
+    )
+    held.refresh_from_db()
+    assert held.status == Reservation.Status.CONFIRMED
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = reservation_move(reservation=held, to_group=c, actor=desk)
+    refunds = list(Refund.objects.filter(payment__reservation=moved).order_by("payment_id"))
+    assert [r.amount for r in refunds] == [Decimal("90.00")]
+    assert refunds[0].payment.amount == Decimal("100.00")  # the oldest first
+
+
+def test_a_difference_paid_just_after_its_hold_ran_out_still_moves_them(stripe_fake):
+    cheap, dear = groups()
+    seat = paid_seat(stripe_fake, cheap)
+    held = reservation_move(reservation=seat, to_group=dear, actor=staff())
+    payment = stripe_checkout_start(reservation=held)
+    session = stripe_fake.pay(payment.checkout_session_id)
+    with time_machine.travel(held.expires_at + dt.timedelta(minutes=1), tick=False):
+        stripe_event_process(event=stripe_fake.event("checkout.session.completed", session))  # before the job
+    held.refresh_from_db()
+    assert held.status == Reservation.Status.CONFIRMED
+    assert Reservation.objects.get(pk=seat.pk).end_reason == Reservation.EndReason.MOVED
+    assert not Refund.objects.exists()

@@ -314,3 +314,25 @@ def test_each_refusal_says_why_and_changes_nothing(group, settings):
     with pytest.raises(Conflict) as busy:
         price_choose(reservation=r, member=r.member, tier="reduced", attested=True)
     assert busy.value.code == "payment_under_way"
+
+
+@pytest.mark.sqlite
+def test_a_page_opened_with_a_code_is_closed_when_the_code_is_removed_and_still_counts_while_open(
+    stripe_fake, group
+):
+    """From a cold review: apply a one-use code, open Checkout, remove the code: the discounted
+    page must not stay payable (it is closed), and while a page with the code is open the
+    code's use is taken."""
+    from billing.pricing import promo_uses
+
+    once = PromoCode.objects.create(code="ONCE", amount_off=Decimal("20.00"), max_uses=1)
+    r = held(group)
+    client = signed_in(r.member)
+    price_post(client, r, action="code", code="ONCE")
+    client.get(f"/reservations/{r.pk}/pay/?go=1")
+    opened = Payment.objects.get(reservation=r)
+    assert opened.promo == once and promo_uses(once) == 1
+    price_post(client, r, action="remove_code")
+    opened.refresh_from_db()
+    assert opened.status == Payment.Status.FAILED  # replaced: its page is expired at Stripe
+    assert promo_uses(once) == 0
