@@ -359,10 +359,13 @@ def room_presence(session: GroupSession) -> dict[str, dt.datetime] | None:
     key = f"video:presence:{session.pk}"
     cached = cache.get(key)
     if cached is not None:
-        return cached
+        return None if cached is False else cached  # False: it did not answer a moment ago
     try:
         present = provider.presence(session)
     except VideoUnavailable:
+        # Remembered as long as an answer would be: a stalled provider costs the live view
+        # one wait every 10 seconds, not one at every refresh.
+        cache.set(key, False, 10)
         return None
     cache.set(key, present, 10)
     return present

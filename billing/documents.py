@@ -6,6 +6,7 @@ image needs no font or system library. A document carries what its page shows, n
 
 import io
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
@@ -19,10 +20,6 @@ from billing.receipts import PAYMENT, Clinic, Receipt
 
 def money(amount: Decimal, currency: str) -> str:
     return f"${amount:,.2f} {currency}"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def receipt_pdf(receipt: Receipt, clinic: Clinic) -> bytes:
@@ -39,11 +36,11 @@ def receipt_pdf(receipt: Receipt, clinic: Clinic) -> bytes:
         topMargin=0.8 * inch,
     )
     story = [
-        Paragraph(_escape(clinic.name), styles["Heading2"]),
-        Paragraph("<br/>".join(_escape(line) for line in clinic.address), styles["Normal"]),
-        Paragraph(_escape(_("Tax ID: %(tax_id)s") % {"tax_id": clinic.tax_id}), styles["Normal"]),
+        Paragraph(escape(clinic.name), styles["Heading2"]),
+        Paragraph("<br/>".join(escape(line) for line in clinic.address), styles["Normal"]),
+        Paragraph(escape(_("Tax ID: %(tax_id)s") % {"tax_id": clinic.tax_id}), styles["Normal"]),
         Spacer(1, 0.3 * inch),
-        Paragraph(_escape(f"{title} {receipt.number}"), styles["Heading1"]),
+        Paragraph(escape(f"{title} {receipt.number}"), styles["Heading1"]),
     ]
     rows = [
         [_("Date"), receipt.date],
@@ -60,7 +57,7 @@ def receipt_pdf(receipt: Receipt, clinic: Clinic) -> bytes:
     if receipt.refers_to:
         rows.append([_("Refund of receipt"), receipt.refers_to])
     table = Table(
-        [[Paragraph(_escape(a), styles["Normal"]), Paragraph(_escape(b), styles["Normal"])] for a, b in rows],
+        [[Paragraph(escape(a), styles["Normal"]), Paragraph(escape(b), styles["Normal"])] for a, b in rows],
         colWidths=[1.8 * inch, 4.6 * inch],
     )
     table.setStyle(
@@ -73,6 +70,6 @@ def receipt_pdf(receipt: Receipt, clinic: Clinic) -> bytes:
         )
     )
     story += [table, Spacer(1, 0.3 * inch)]
-    story.append(Paragraph(_escape(_("Thank you. Keep this receipt for your records.")), styles["Normal"]))
+    story.append(Paragraph(escape(_("Thank you. Keep this receipt for your records.")), styles["Normal"]))
     doc.build(story)
     return out.getvalue()

@@ -181,16 +181,7 @@ def offline_payment_complete(
     if settings.STRIPE_SECRET_KEY:
         raise PermissionDenied("Offline payments are off: a payment service is configured.")
     reservation_check_payable(reservation=reservation, member=member, eligibility=not eligibility_asked)
-    price = reservation_price(reservation)
-    payment = Payment.objects.create(
-        reservation=reservation,
-        provider=Payment.Provider.OFFLINE,
-        amount=price.due,
-        list_amount=price.list_price,
-        discount=price.discount,
-        promo=price.promo,
-        currency=reservation.group.currency,
-    )
+    payment = Payment.objects.create(provider=Payment.Provider.OFFLINE, **_priced(reservation))
     return payment_settle(payment=payment)
 
 
@@ -524,6 +515,20 @@ def stripe_checkout_start(
     return current
 
 
+def _priced(reservation: Reservation) -> dict:
+    """A new payment's amounts: what is due (the tier chosen and the code applied), the list
+    price and discount behind it, and the code (one of its uses)."""
+    price = reservation_price(reservation)
+    return {
+        "reservation": reservation,
+        "amount": price.due,
+        "list_amount": price.list_price,
+        "discount": price.discount,
+        "promo": price.promo,
+        "currency": reservation.group.currency,
+    }
+
+
 def _attempt_new(*, reservation: Reservation, now: dt.datetime) -> Payment:
     """A new attempt to pay for the locked ``reservation``, with its key and parameters."""
     from billing import gateway
@@ -532,16 +537,7 @@ def _attempt_new(*, reservation: Reservation, now: dt.datetime) -> Payment:
     if reservation.expires_at < minimum:
         reservation.expires_at = minimum
         reservation.save(update_fields=["expires_at", "updated_at"])
-    price = reservation_price(reservation)  # the tier chosen and the code applied
-    payment = Payment.objects.create(
-        reservation=reservation,
-        provider=Payment.Provider.STRIPE,
-        amount=price.due,
-        list_amount=price.list_price,
-        discount=price.discount,
-        promo=price.promo,
-        currency=reservation.group.currency,
-    )
+    payment = Payment.objects.create(provider=Payment.Provider.STRIPE, **_priced(reservation))
     payment.idempotency_key = f"grouport-checkout-{payment.pk}"
     payment.checkout_params = gateway.checkout_params(
         reservation=reservation,

@@ -23,6 +23,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -145,10 +146,6 @@ def superbill_of(request: SuperbillRequest, *, today: dt.date | None = None) -> 
     )
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def superbill_pdf(bill: Superbill) -> bytes:
     """The superbill as a PDF (ReportLab, built-in fonts: English and Spanish)."""
     styles = getSampleStyleSheet()
@@ -159,12 +156,12 @@ def superbill_pdf(bill: Superbill) -> bytes:
     )  # fmt: skip
     p = styles["Normal"]
     story = [
-        Paragraph(_escape(f"{_('Superbill')} {bill.number}"), styles["Heading1"]),
-        Paragraph(_escape(_("Date: %(date)s") % {"date": bill.issued}), p),
+        Paragraph(escape(f"{_('Superbill')} {bill.number}"), styles["Heading1"]),
+        Paragraph(escape(_("Date: %(date)s") % {"date": bill.issued}), p),
         Spacer(1, 0.15 * inch),
-        Paragraph(_escape(bill.clinic.name), styles["Heading3"]),
-        Paragraph("<br/>".join(_escape(x) for x in bill.clinic.address), p),
-        Paragraph(_escape(_("Tax ID: %(tax_id)s") % {"tax_id": bill.clinic.tax_id}), p),
+        Paragraph(escape(bill.clinic.name), styles["Heading3"]),
+        Paragraph("<br/>".join(escape(x) for x in bill.clinic.address), p),
+        Paragraph(escape(_("Tax ID: %(tax_id)s") % {"tax_id": bill.clinic.tax_id}), p),
         Spacer(1, 0.15 * inch),
     ]
     facts = [
@@ -177,7 +174,7 @@ def superbill_pdf(bill: Superbill) -> bytes:
         (_("Diagnosis (ICD-10-CM)"), f"A. {bill.diagnosis}"),
     ]
     table = Table(
-        [[Paragraph(_escape(a), p), Paragraph(_escape(b), p)] for a, b in facts],
+        [[Paragraph(escape(a), p), Paragraph(escape(b), p)] for a, b in facts],
         colWidths=[1.9 * inch, 5 * inch],
     )
     table.setStyle(
@@ -200,7 +197,7 @@ def superbill_pdf(bill: Superbill) -> bytes:
         for line in bill.lines
     ]
     rows.append([_("Total"), "", "", "", "", f"${bill.total_charge}", f"${bill.total_paid}"])
-    services = Table([[Paragraph(_escape(str(c)), p) for c in row] for row in rows], repeatRows=1)
+    services = Table([[Paragraph(escape(str(c)), p) for c in row] for row in rows], repeatRows=1)
     services.setStyle(
         TableStyle(
             [
@@ -213,7 +210,7 @@ def superbill_pdf(bill: Superbill) -> bytes:
     story += [services, Spacer(1, 0.2 * inch)]
     story.append(
         Paragraph(
-            _escape(
+            escape(
                 _(
                     "CPT 90853: group psychotherapy. Modifier 95: by video. "
                     "Place of service 10: the patient's home; 02: elsewhere."

@@ -432,11 +432,8 @@ def seat_lock(*, reservation_id: int) -> SeatLock:
     # A held move: both groups in id order, then both seats (the older first).
     source_id = Reservation.objects.values_list("group_id", flat=True).get(pk=moved_from_id)
     groups = lock_groups([group_id, source_id])
-    lock_reservation(min(moved_from_id, reservation_id))
-    reservation = lock_reservation(max(moved_from_id, reservation_id))
-    if reservation.pk != reservation_id:
-        reservation = lock_reservation(reservation_id)
-    return SeatLock(member, groups[group_id], reservation, source=groups[source_id])
+    seats = {pk: lock_reservation(pk) for pk in sorted((moved_from_id, reservation_id))}
+    return SeatLock(member, groups[group_id], seats[reservation_id], source=groups[source_id])
 
 
 def reservation_payment_arrived(*, seat: SeatLock, now: dt.datetime | None = None) -> PaymentOutcome:

@@ -169,6 +169,9 @@ def test_with_daily_the_live_view_says_who_is_in_the_room_now(daily, group):
     daily.fail_next = [500]
     with time_machine.travel(s1.starts_at, tick=False):
         assert client.get(f"/api/sessions/{s1.pk}/attendance/").json()[0]["room"] == "let_in"
+        asked = sum(q.path.endswith("/presence") for q in daily.requests)
+        client.get(f"/api/sessions/{s1.pk}/attendance/")  # the next refresh: not asked again
+        assert sum(q.path.endswith("/presence") for q in daily.requests) == asked
 
 
 @pytest.mark.postgres
